@@ -1,0 +1,127 @@
+// Package experiments is the experiment format (version chaos/v1): its Go types,
+// decoding from YAML with positions, validation that reports every problem at
+// once as file:line:col, and the JSON Schema generated from the same types.
+package experiments
+
+import (
+	"github.com/chaos-sre/chaos/faults"
+	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/internal/units"
+	"github.com/chaos-sre/chaos/verify"
+)
+
+// Version is the only experiment format version this build reads.
+const Version = "chaos/v1"
+
+// Experiment is one YAML file: the stack, the load, the steady state, a
+// timeline of faults, the checks that judge them and the abort conditions.
+type Experiment struct {
+	Version     string       `yaml:"version" jsonschema:"description=format version,enum=chaos/v1"`
+	Name        string       `yaml:"name" jsonschema:"description=a short name used in reports"`
+	Description string       `yaml:"description,omitempty"`
+	Stack       Stack        `yaml:"stack,omitempty"`
+	Load        Load         `yaml:"load"`
+	SteadyState *SteadyState `yaml:"steady_state,omitempty" jsonschema:"description=checked before any fault; if it fails nothing is injected"`
+	Faults      []FaultSpec  `yaml:"faults"`
+	Checks      []CheckSpec  `yaml:"checks,omitempty"`
+	Abort       []Abort      `yaml:"abort,omitempty"`
+	Recovery    Recovery     `yaml:"recovery,omitempty"`
+
+	// File is the path the experiment was read from (not part of the YAML).
+	File string `yaml:"-" json:"-"`
+}
+
+// Stack says what the experiment runs against.
+type Stack struct {
+	// Local starts the bundled example inference stack as local processes for
+	// the length of the run (what `chaos demo` uses).
+	Local *LocalStack `yaml:"local,omitempty" jsonschema:"description=start the bundled example stack as local processes"`
+	// Vars are ${name} values for URLs of a stack that is already running,
+	// e.g. gateway: http://localhost:8080. The local stack sets gateway and
+	// one per process (model-primary-0 …).
+	Vars map[string]string `yaml:"vars,omitempty"`
+}
+
+// LocalStack configures the bundled example stack.
+type LocalStack struct {
+	Primaries int      `yaml:"primaries,omitempty" jsonschema:"description=primary model replicas,default=2,minimum=1,maximum=8"`
+	Variant   []string `yaml:"variant,omitempty" jsonschema:"description=gateway behaviours to remove,enum=no-breaker,enum=no-fallback,enum=no-shedding,enum=no-ejection,enum=no-retry-budget"`
+	Gateway   []string `yaml:"gateway_args,omitempty" jsonschema:"description=extra gateway flags"`
+	Primary   []string `yaml:"primary_args,omitempty" jsonschema:"description=extra flags for the primary model replicas"`
+	Fallback  []string `yaml:"fallback_args,omitempty" jsonschema:"description=extra flags for the fallback model"`
+}
+
+// Load is the traffic kept flowing for the whole run.
+type Load struct {
+	URL         string            `yaml:"url" jsonschema:"description=request URL; ${gateway} expands to the stack gateway"`
+	Method      string            `yaml:"method,omitempty" jsonschema:"default=POST,enum=GET,enum=POST,enum=PUT"`
+	Headers     map[string]string `yaml:"headers,omitempty"`
+	Body        any               `yaml:"body,omitempty" jsonschema:"description=request body; a mapping is sent as JSON"`
+	Stream      *bool             `yaml:"stream,omitempty" jsonschema:"description=parse answers as SSE; default: the body's stream field"`
+	Rate        units.Rate        `yaml:"rate,omitempty" jsonschema:"description=constant rate, e.g. 50/s"`
+	Stages      []Stage           `yaml:"stages,omitempty" jsonschema:"description=rates over time from the start of the run; the last one holds"`
+	Classes     []Class           `yaml:"classes,omitempty" jsonschema:"description=a traffic mix; shares add up to 100%"`
+	Timeout     units.Duration    `yaml:"timeout,omitempty" jsonschema:"default=10s"`
+	Connections int               `yaml:"connections,omitempty" jsonschema:"description=connection pool size (also the most requests in flight),default=256,minimum=1"`
+	Degraded    *Marker           `yaml:"degraded,omitempty" jsonschema:"description=how a degraded (fallback) answer is recognised"`
+}
+
+// Stage is one step of the load: a rate held (or ramped) for a time.
+type Stage struct {
+	Rate   units.Rate     `yaml:"rate"`
+	For    units.Duration `yaml:"for"`
+	RampTo units.Rate     `yaml:"ramp_to,omitempty" jsonschema:"description=ramp linearly from rate to this over for"`
+}
+
+// Class is a share of the load with its own headers (e.g. a priority).
+type Class struct {
+	Name    string            `yaml:"name"`
+	Share   units.Percent     `yaml:"share"`
+	Headers map[string]string `yaml:"headers,omitempty"`
+}
+
+// Marker says how a degraded answer is told apart: a header or a JSON field
+// (of the body, or of any SSE chunk) equal to a value.
+type Marker struct {
+	Header string `yaml:"header,omitempty"`
+	JSON   string `yaml:"json,omitempty" jsonschema:"description=a top-level or dotted JSON field"`
+	Equals string `yaml:"equals"`
+}
+
+// SteadyState must hold before anything is injected.
+type SteadyState struct {
+	For units.Duration `yaml:"for" jsonschema:"description=how long the baseline runs,default=5s"`
+	SLO verify.SLO     `yaml:"slo"`
+}
+
+// FaultSpec is one fault on the timeline.
+type FaultSpec struct {
+	Name   string         `yaml:"name"`
+	Kind   string         `yaml:"kind"`
+	Target target.Spec    `yaml:"target"`
+	Params faults.Fault   `yaml:"params,omitempty" jsonschema:"description=the kind's parameters (see chaos faults)"`
+	At     units.Duration `yaml:"at,omitempty" jsonschema:"description=start, after the baseline"`
+	For    units.Duration `yaml:"for" jsonschema:"description=how long the fault stays on"`
+}
+
+// CheckSpec is one check: common fields plus the kind's own fields, written
+// inline at the same level.
+type CheckSpec struct {
+	Name   string         `yaml:"name"`
+	Kind   string         `yaml:"kind"`
+	During string         `yaml:"during,omitempty" jsonschema:"description=a fault name or baseline | faults | recovery | run"`
+	After  units.Duration `yaml:"after,omitempty" jsonschema:"description=skip the first part of the window (let things settle)"`
+	Check  verify.Check   `yaml:",inline"`
+}
+
+// Abort stops the run (rollback, exit 3) when a condition holds for a time.
+type Abort struct {
+	When  string         `yaml:"when" jsonschema:"description=e.g. error_rate > 50% or p99 > 5s"`
+	For   units.Duration `yaml:"for,omitempty" jsonschema:"default=5s"`
+	Class string         `yaml:"class,omitempty"`
+}
+
+// Recovery bounds the recovery phase after rollback.
+type Recovery struct {
+	For units.Duration `yaml:"for,omitempty" jsonschema:"description=longest recovery phase; recover checks end it earlier,default=30s"`
+}
