@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"math/rand/v2"
+	"time"
 
 	"github.com/chaos-sre/chaos/faults/journal"
 	"github.com/chaos-sre/chaos/faults/target"
@@ -34,6 +35,7 @@ type Env struct {
 	Journal *journal.Journal // write-ahead journal of this run
 	Rand    *rand.Rand       // seeded; every random choice goes through it
 	Log     io.Writer        // progress (stderr)
+	For     time.Duration    // how long the fault stays on
 }
 
 // Kind describes one fault kind for the registry.

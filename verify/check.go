@@ -18,12 +18,31 @@ type Window struct {
 	From, To time.Time // [From, To)
 }
 
-// String prints the window relative to the run start when known.
-func (w Window) String() string { return w.Name }
+// String prints the window's name, or its length when it has none.
+func (w Window) String() string {
+	if w.Name != "" {
+		return w.Name
+	}
+	if !w.From.IsZero() && !w.To.IsZero() {
+		return "a window of " + fmtDur(w.To.Sub(w.From))
+	}
+	return "an unknown window"
+}
+
+// Load is the part of the load timeline that checks read. *load.Timeline
+// implements it; tests use hand-written fakes with known content, so a check's
+// verdict can be tested without timing real traffic.
+type Load interface {
+	// Summary aggregates requests whose intended send time is in [from, to);
+	// class "" means all classes.
+	Summary(from, to time.Time, class string) load.Summary
+}
+
+var _ Load = (*load.Timeline)(nil)
 
 // Evidence is what a check judges.
 type Evidence struct {
-	Timeline *load.Timeline
+	Timeline Load              // nil when the run had no load
 	Window   Window            // the window this check judges
 	Faults   map[string]Window // every fault's actual on-window
 	// Rollback is when the last fault was rolled back (recovery starts); zero
@@ -36,20 +55,29 @@ type Evidence struct {
 // the value returned by Kind.New from the check's own fields (yaml tags).
 type Check interface {
 	Validate() []units.Problem
-	// Evaluate judges the evidence; it is called once, after the window.
+	// Evaluate judges the evidence; it is called once, after the window (for
+	// a Waiter: once it is Done or its limit has passed). It may block briefly
+	// to collect a sample still in flight (bounded by the check's timeout).
 	Evaluate(ctx context.Context, ev Evidence) Result
 }
 
 // Sampler is implemented by checks that must observe something while the run
-// goes on (scrape a metric, probe a URL). The engine calls Sample about every
-// SampleEvery from the start of the baseline to the end of the run.
+// goes on (scrape a metric, probe a URL, run a command at the window's end).
+// The engine calls Sample about every SampleEvery from the start of the
+// baseline to the end of the run, with now on the same clock as the windows
+// and w the check's planned window (From or To zero while not yet known).
+// Sample must return quickly: slow I/O runs in the background, at most one
+// at a time per check, and is recorded against now. ctx should live as long
+// as the run: a sample cut short by its end is dropped, not counted as a
+// failure.
 type Sampler interface {
-	Sample(ctx context.Context, now time.Time)
+	Sample(ctx context.Context, now time.Time, w Window)
 }
 
-// Waiter is implemented by checks whose window has no fixed end (recover):
-// the engine keeps the recovery phase going until every Waiter is Done or its
-// limit passes.
+// Waiter is implemented by checks whose window has no fixed end (recover), or
+// that also judge the end of the run (breaker with closes): the engine keeps
+// the recovery phase going until every Waiter is Done or its limit passes,
+// and evaluates Waiters after that.
 type Waiter interface {
 	Done(ev Evidence) bool
 	// Limit is the longest the check may need after rollback.

@@ -1,9 +1,7 @@
-// Package cli holds what the example programs share: every flag can come from
-// an environment variable too (so one binary is configured by flags on a command
-// line and by env vars in a compose file), the healthcheck mode, and serving
-// until the context ends. Historically: it lets the example programs take every flag from an
-// environment variable too, so the same binary is configured by flags on a
-// command line and by env vars in a compose file.
+// Package cli holds what the example programs share: every flag can also come
+// from an environment variable (so one binary is configured by flags on a
+// command line and by env vars in a compose file), the healthcheck mode, and
+// serving until the context ends.
 package cli
 
 import (

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"strings"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chaos-sre/chaos/examples"
+	"github.com/chaos-sre/chaos/experiments"
+	runpkg "github.com/chaos-sre/chaos/experiments/run"
+)
+
+func newDemoCmd(stdout, stderr io.Writer) *cobra.Command {
+	o := &runOptions{}
+	var variant string
+	var only []string
+	var serial bool
+	c := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the bundled experiments against the example stack started as local processes",
+		Long: "Demo starts the example inference stack (two primary model replicas, a fallback model and a resilient\n" +
+			"gateway) as local processes on loopback, once per bundled experiment, runs the experiments side by side\n" +
+			"and prints the verdict table. --variant removes one gateway behaviour: the experiments must then fail.",
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if variant != "" {
+				o.variant = []string{variant}
+			} else {
+				o.variant = []string{}
+			}
+			if err := o.check(); err != nil {
+				return err
+			}
+			exps, err := bundled(only)
+			if err != nil {
+				return err
+			}
+			reps := make([]*runpkg.Report, len(exps))
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			for i, exp := range exps {
+				wg.Add(1)
+				do := func() {
+					defer wg.Done()
+					rep, err := runpkg.Run(c.Context(), exp, runpkg.Options{
+						Seed: o.seed + int64(i), StateDir: o.stateDir, Variant: o.variant,
+						Stderr: stderr, Quiet: o.quiet,
+					})
+					mu.Lock()
+					defer mu.Unlock()
+					reps[i] = rep
+					if err != nil && rep.ExitCode != runpkg.ExitFailed {
+						fmt.Fprintf(stderr, "chaos: %s: %v\n", exp.Name, err)
+					}
+				}
+				if serial {
+					do()
+				} else {
+					go do()
+				}
+			}
+			wg.Wait()
+			if err := printReports(stdout, o.output, reps...); err != nil {
+				return err
+			}
+			return exitError{code: worst(reps)}
+		},
+	}
+	o.flags(c)
+	c.Flags().StringVar(&variant, "variant", "", "remove one gateway behaviour ("+strings.Join(variants, ", ")+")")
+	c.Flags().StringSliceVar(&only, "only", nil, "run only these bundled experiments (by name)")
+	c.Flags().BoolVar(&serial, "serial", false, "run the experiments one after another instead of side by side")
+	return c
+}
+
+// worst picks the exit code of a set of runs: tool errors first, then
+// aborts, then failed checks.
+func worst(reps []*runpkg.Report) int {
+	code := runpkg.ExitHeld
+	rank := map[int]int{runpkg.ExitHeld: 0, runpkg.ExitFailed: 1, runpkg.ExitAborted: 2, runpkg.ExitInvalid: 3, runpkg.ExitTool: 4}
+	for _, r := range reps {
+		if rank[r.ExitCode] > rank[code] {
+			code = r.ExitCode
+		}
+	}
+	return code
+}
+
+// bundled parses the experiments embedded in the binary.
+func bundled(only []string) ([]*experiments.Experiment, error) {
+	names, err := fs.Glob(examples.Local, "experiments/local/*.yaml")
+	if err != nil {
+		return nil, err
+	}
+	var out []*experiments.Experiment
+	var known []string
+	for _, n := range names {
+		b, err := examples.Local.ReadFile(n)
+		if err != nil {
+			return nil, err
+		}
+		exp, err := experiments.Parse(path.Join("examples", n), b, experiments.DefaultRegistry())
+		if err != nil {
+			return nil, fmt.Errorf("bundled experiment %s is invalid: %w", n, err)
+		}
+		known = append(known, exp.Name)
+		if len(only) == 0 || contains(only, exp.Name) {
+			out = append(out, exp)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("--only matches no bundled experiment (valid: " + strings.Join(known, ", ") + ")")
+	}
+	return out, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, l := range list {
+		if l == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,97 @@
+package gateway_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/chaos-sre/chaos/examples/gateway"
+	"github.com/chaos-sre/chaos/examples/internal/loadtest"
+	"github.com/chaos-sre/chaos/examples/model"
+)
+
+func fastFallback(c *model.Config) {
+	c.TTFT, c.TokenDelay, c.Concurrency, c.Queue = 20*time.Millisecond, 2*time.Millisecond, 16, 16
+}
+
+// slowStack is two primaries behind one fault (2 s of latency) and a
+// healthy fallback, with the gateway's default settings.
+func slowStack(t *testing.T, variants ...string) (string, *fault) {
+	f := &fault{}
+	f.delay.Store(int64(2 * time.Second))
+	f.mode.Store(slow)
+	cfg := gateway.DefaultConfig()
+	cfg.Primary = []string{startModel(t, "primary", f, nil), startModel(t, "primary", f, nil)}
+	cfg.Fallback = startModel(t, "fallback", nil, fastFallback)
+	for _, v := range variants {
+		require.NoError(t, cfg.SetVariant(v))
+	}
+	base, _ := startGateway(t, cfg)
+	return base, f
+}
+
+// TestBreakerOpensFallsBackAndCloses is the demo's contract: 2 s of latency
+// in front of the primaries opens the breaker within 5 s, the fallback then
+// answers at p99 < 500 ms, and the breaker closes once the primaries heal.
+func TestBreakerOpensFallsBackAndCloses(t *testing.T) {
+	base, f := slowStack(t)
+	state := func() float64 { return metric(t, base, `gateway_breaker_state{upstream="primary"}`) }
+	require.Equal(t, 0.0, state())
+
+	start := time.Now()
+	results := make(chan []loadtest.Result, 1)
+	go func() {
+		results <- loadtest.Run(context.Background(), base+"/v1/chat/completions", 10*time.Second,
+			loadtest.Stream{Rate: 40, Stream: true})
+	}()
+	took := waitFor(5*time.Second, func() bool { return state() == 1 })
+	require.Positive(t, took, "breaker opened within 5s")
+	opened := time.Since(start)
+	time.Sleep(2500 * time.Millisecond)
+	f.mode.Store(healthy)
+	healed := time.Since(start)
+	closedIn := waitFor(5*time.Second, func() bool { return state() == 0 })
+	require.Positive(t, closedIn, "breaker closed within 5s of healing")
+	closed := time.Since(start)
+	rs := <-results
+
+	whileOpen := loadtest.Select(rs, func(r loadtest.Result) bool {
+		return r.At > opened+500*time.Millisecond && r.At < healed
+	})
+	require.NotEmpty(t, whileOpen)
+	assert.Equal(t, 1.0, loadtest.Share(whileOpen, func(r loadtest.Result) bool { return r.Degraded && r.Status == 200 }))
+	assert.Less(t, loadtest.Quantile(whileOpen, 0.99), 500*time.Millisecond, "fallback p99 while open")
+
+	after := loadtest.Select(rs, func(r loadtest.Result) bool { return r.At > closed+500*time.Millisecond })
+	require.NotEmpty(t, after)
+	assert.Equal(t, 1.0, loadtest.Share(after, func(r loadtest.Result) bool { return !r.Degraded && r.Status == 200 }))
+	t.Logf("opened after %v, closed %v after healing; fallback p99 %v", opened, closed-healed,
+		loadtest.Quantile(whileOpen, 0.99))
+}
+
+// TestNoBreakerPaysTheTimeout: without the breaker the gauge stays 0 and
+// every request waits for the first-byte timeout before it falls back
+// (with ejection off too, as ejecting every replica also sends requests
+// straight to the fallback).
+func TestNoBreakerPaysTheTimeout(t *testing.T) {
+	base, _ := slowStack(t, "no-breaker", "no-ejection") // ejecting both replicas would act as a breaker
+	results := make(chan []loadtest.Result, 1)
+	go func() {
+		results <- loadtest.Run(context.Background(), base+"/v1/chat/completions", 3*time.Second,
+			loadtest.Stream{Rate: 20})
+	}()
+	maxState := 0.0
+	for range 30 {
+		maxState = max(maxState, metric(t, base, `gateway_breaker_state{upstream="primary"}`))
+		time.Sleep(100 * time.Millisecond)
+	}
+	rs := <-results
+	assert.Equal(t, 0.0, maxState, "breaker gauge stays closed")
+	fast := loadtest.Select(rs, func(r loadtest.Result) bool { return r.Latency < 800*time.Millisecond })
+	assert.Empty(t, len(fast), "every request pays the 800ms first-byte timeout")
+	assert.Equal(t, 1.0, loadtest.Share(rs, func(r loadtest.Result) bool { return r.Degraded && r.Status == http.StatusOK }))
+}

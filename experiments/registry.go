@@ -1,0 +1,66 @@
+package experiments
+
+import (
+	"reflect"
+	"sort"
+
+	"github.com/chaos-sre/chaos/faults"
+	"github.com/chaos-sre/chaos/verify"
+)
+
+// Registry is the fault and check kinds a decoder knows. Production code uses
+// DefaultRegistry; tests pass small fake kinds.
+type Registry struct {
+	Faults map[string]faults.Kind
+	Checks map[string]verify.Kind
+}
+
+// DefaultRegistry is every fault kind in faults.Kinds and every check kind
+// in verify.Kinds.
+func DefaultRegistry() Registry {
+	return Registry{Faults: faults.Kinds, Checks: verify.Kinds}
+}
+
+var (
+	faultType = reflect.TypeFor[faults.Fault]()
+	checkType = reflect.TypeFor[verify.Check]()
+)
+
+// family is the kinds that fill one interface type.
+type family struct {
+	what  string // "fault", "check"
+	names []string
+	new   func(kind string) (any, bool)
+}
+
+// family returns the kinds for an interface field of type t, or nil.
+func (r Registry) family(t reflect.Type) *family {
+	switch t {
+	case faultType:
+		return &family{what: "fault", names: sortedKeys(r.Faults), new: func(k string) (any, bool) {
+			kind, ok := r.Faults[k]
+			if !ok || kind.New == nil {
+				return nil, false
+			}
+			return kind.New(), true
+		}}
+	case checkType:
+		return &family{what: "check", names: sortedKeys(r.Checks), new: func(k string) (any, bool) {
+			kind, ok := r.Checks[k]
+			if !ok || kind.New == nil {
+				return nil, false
+			}
+			return kind.New(), true
+		}}
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

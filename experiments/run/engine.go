@@ -1,0 +1,280 @@
+// Package run is the engine: preflight → baseline → inject → observe →
+// rollback → recover → verdict. It is the only package that knows the
+// experiment format, the faults and the checks together. Rollback runs on
+// every exit path, on a context that Ctrl-C and SIGTERM do not cancel.
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/chaos-sre/chaos/experiments"
+	"github.com/chaos-sre/chaos/faults"
+	"github.com/chaos-sre/chaos/faults/journal"
+	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/verify/load"
+)
+
+// Options are the knobs of one run.
+type Options struct {
+	Seed     int64     // 0 picks one from the clock (reported)
+	DryRun   bool      // print the plan, touch nothing
+	StateDir string    // where journals live
+	Variant  []string  // overrides stack.local.variant (chaos demo --variant)
+	Exe      string    // binary re-executed for the local stack roles; default this one
+	Stdout   io.Writer // results
+	Stderr   io.Writer // progress
+	StackLog io.Writer // the local stack's own output; default discarded
+	Quiet    bool      // no progress lines
+	// RollbackTimeout bounds rollback; default 30s.
+	RollbackTimeout time.Duration
+}
+
+// DefaultStateDir is $CHAOS_STATE_DIR, else $XDG_STATE_HOME/chaos, else
+// ~/.local/state/chaos.
+func DefaultStateDir() string {
+	if d := os.Getenv("CHAOS_STATE_DIR"); d != "" {
+		return d
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "chaos")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "chaos-state")
+	}
+	return filepath.Join(home, ".local", "state", "chaos")
+}
+
+// JournalDir is where a state folder keeps run journals.
+func JournalDir(stateDir string) string { return filepath.Join(stateDir, "journal") }
+
+type plannedFault struct {
+	spec    experiments.FaultSpec
+	targets []target.Target
+	rep     *FaultReport
+	start   time.Time
+	end     time.Time
+	on      bool
+}
+
+type plannedCheck struct {
+	spec experiments.CheckSpec
+	rep  *CheckReport
+}
+
+// engine is one run's state.
+type engine struct {
+	exp    *experiments.Experiment
+	o      Options
+	rep    *Report
+	rng    *rand.Rand
+	world  *world
+	gen    *load.Generator
+	faults []*plannedFault
+	checks []*plannedCheck
+	j      *journal.Journal
+	log    io.Writer
+
+	mu          sync.Mutex
+	start       time.Time
+	baselineEnd time.Time
+	rollbackAt  time.Time
+	end         time.Time
+	phase       string
+}
+
+// Run runs one experiment. The report is always returned (with its exit code);
+// the error explains a non-zero exit that is not a check failure.
+func Run(ctx context.Context, exp *experiments.Experiment, o Options) (rep *Report, err error) {
+	if o.Stdout == nil {
+		o.Stdout = io.Discard
+	}
+	if o.Stderr == nil {
+		o.Stderr = io.Discard
+	}
+	if o.Seed == 0 {
+		o.Seed = time.Now().UnixNano() & 0x7fffffffffff
+	}
+	if o.StateDir == "" {
+		o.StateDir = DefaultStateDir()
+	}
+	if o.RollbackTimeout == 0 {
+		o.RollbackTimeout = 30 * time.Second
+	}
+	runID := time.Now().UTC().Format("20060102T150405") + "-" + strconv.FormatInt(o.Seed%100000, 10) + "-" + strconv.Itoa(os.Getpid())
+	e := &engine{
+		exp: exp, o: o,
+		rng: rand.New(rand.NewPCG(uint64(o.Seed), uint64(o.Seed)^0x5bd1e995)),
+		rep: &Report{Schema: ReportSchema, Experiment: exp.Name, File: exp.File, Run: runID, Seed: o.Seed, Started: time.Now()},
+		log: o.Stderr,
+	}
+	if o.Quiet {
+		e.log = io.Discard
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = toolErr(fmt.Errorf("internal error: %v", p))
+		}
+		e.rep.Ended = time.Now()
+		code := ExitHeld
+		var xe *ExitError
+		switch {
+		case err == nil && len(e.rep.Failed()) > 0:
+			code = ExitFailed
+		case errors.As(err, &xe):
+			code = xe.Code
+		case err != nil:
+			code = ExitTool
+		}
+		e.rep.ExitCode, e.rep.Verdict = code, verdictOf(code)
+		if err != nil && e.rep.Reason == "" {
+			e.rep.Reason = err.Error()
+		}
+		rep = e.rep
+	}()
+	return e.rep, e.run(ctx, runID)
+}
+
+func (e *engine) progress(format string, args ...any) {
+	fmt.Fprintf(e.log, "chaos: "+format+"\n", args...)
+}
+
+func (e *engine) run(ctx context.Context, runID string) error {
+	e.progress("%s: preflight (seed %d)", e.exp.Name, e.o.Seed)
+	if left, _ := journal.Scan(JournalDir(e.o.StateDir)); len(left) > 0 && !e.o.DryRun {
+		e.progress("warning: %d unfinished journal(s) in %s from runs that did not finish; run `chaos recover`", len(left), JournalDir(e.o.StateDir))
+	}
+	if e.o.DryRun {
+		return e.dryRun(ctx)
+	}
+	w, err := prepare(ctx, e.exp, runID, e.o)
+	if err != nil {
+		return err
+	}
+	e.world = w
+	defer func() {
+		if cerr := w.close(); cerr != nil {
+			e.progress("stopping the local stack: %v", cerr)
+		}
+	}()
+	e.rep.Stack = w.started
+	if err := e.plan(ctx); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(e.exp, w, e.o.Seed)
+	if err != nil {
+		return err
+	}
+	e.rep.Load.URL = cfg.URL
+	gen, err := load.New(cfg)
+	if err != nil {
+		return invalid("load: %v", err)
+	}
+	e.gen = gen
+	j, err := journal.Open(JournalDir(e.o.StateDir), runID)
+	if err != nil {
+		return toolErr(err)
+	}
+	e.j = j
+	defer func() {
+		if cerr := j.Close(); cerr != nil {
+			e.progress("closing journal: %v", cerr)
+		}
+	}()
+	return e.phases(ctx)
+}
+
+// plan resolves and picks every fault's targets and expands variables.
+func (e *engine) plan(ctx context.Context) error {
+	w := e.world
+	for i := range e.exp.Checks {
+		c := &e.exp.Checks[i]
+		if err := w.expandAll(fmt.Sprintf("checks[%d] (%s)", i, c.Name), c.Check); err != nil {
+			return err
+		}
+		e.checks = append(e.checks, &plannedCheck{spec: *c, rep: &CheckReport{Name: c.Name, Kind: c.Kind}})
+	}
+	for i, f := range e.exp.Faults {
+		if err := w.expandAll(fmt.Sprintf("faults[%d] (%s)", i, f.Name), f.Params); err != nil {
+			return err
+		}
+		matches, err := w.resolver.Resolve(ctx, f.Target)
+		if err != nil {
+			return invalid("faults[%d] (%s): %v", i, f.Name, err)
+		}
+		picked, err := target.Pick(matches, f.Target.Pick, e.rng)
+		if err != nil {
+			return invalid("faults[%d] (%s): %v", i, f.Name, err)
+		}
+		fr := &FaultReport{Name: f.Name, Kind: f.Kind, Mechanism: mechanism(f.Kind)}
+		for _, t := range picked {
+			fr.Targets = append(fr.Targets, t.Name)
+		}
+		e.faults = append(e.faults, &plannedFault{spec: f, targets: picked, rep: fr})
+		e.rep.Faults = append(e.rep.Faults, *fr)
+		e.progress("fault %s (%s) → %v via %s, at +%s for %s", f.Name, f.Kind, fr.Targets, fr.Mechanism, f.At, f.For)
+	}
+	return nil
+}
+
+func mechanism(kind string) string {
+	switch faults.Kinds[kind].Targets[0] {
+	case "proxy":
+		return "in-process HTTP fault proxy in front of the target (per request)"
+	case "process":
+		return "signal to the process"
+	case "url":
+		return "open-loop requests from chaos"
+	}
+	return kind
+}
+
+func loadConfig(exp *experiments.Experiment, w *world, seed int64) (load.Config, error) {
+	l := exp.Load
+	if err := w.expandAll("load", &l); err != nil {
+		return load.Config{}, err
+	}
+	body, stream, err := bodyOf(l)
+	if err != nil {
+		return load.Config{}, invalid("load.body: %v", err)
+	}
+	cfg := load.Config{
+		URL: l.URL, Method: l.Method, Headers: l.Headers, Body: body, Stream: stream,
+		Timeout: l.Timeout.D(), Connections: l.Connections, Seed: seed,
+		MaxDuration: maxDuration(exp),
+	}
+	if l.Rate > 0 {
+		cfg.Stages = []load.Stage{{Rate: l.Rate.PerSecond()}}
+	}
+	for _, s := range l.Stages {
+		cfg.Stages = append(cfg.Stages, load.Stage{Rate: s.Rate.PerSecond(), For: s.For.D(), RampTo: s.RampTo.PerSecond()})
+	}
+	for _, c := range l.Classes {
+		cfg.Classes = append(cfg.Classes, load.Class{Name: c.Name, Share: c.Share.Fraction(), Headers: c.Headers})
+	}
+	if l.Degraded != nil {
+		cfg.Degraded = &load.Marker{Header: l.Degraded.Header, JSON: l.Degraded.JSON, Equals: l.Degraded.Equals}
+	}
+	return cfg, nil
+}
+
+// maxDuration bounds the load: baseline + last fault end + recovery + slack.
+func maxDuration(exp *experiments.Experiment) time.Duration {
+	d := baselineFor(exp) + recoveryMax(exp) + 30*time.Second
+	var last time.Duration
+	for _, f := range exp.Faults {
+		if end := f.At.D() + f.For.D(); end > last {
+			last = end
+		}
+	}
+	return d + last
+}

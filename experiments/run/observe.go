@@ -1,0 +1,208 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/chaos-sre/chaos/experiments"
+	"github.com/chaos-sre/chaos/verify"
+)
+
+// window resolves a check's `during` (and `after` offset) against what has
+// happened so far; To is zero while the window is still open.
+func (e *engine) window(c experiments.CheckSpec, now time.Time) verify.Window {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var w verify.Window
+	during := c.During
+	if during == "" {
+		during = defaultDuring(c.Kind)
+	}
+	switch during {
+	case "baseline":
+		w = verify.Window{Name: "baseline", From: e.start, To: e.baselineEnd}
+	case "faults":
+		w = verify.Window{Name: "faults", From: e.baselineEnd, To: e.rollbackAt}
+	case "recovery":
+		w = verify.Window{Name: "recovery", From: e.rollbackAt, To: e.end}
+	case "run":
+		w = verify.Window{Name: "run", From: e.start, To: e.end}
+	default:
+		w.Name = during
+		for _, f := range e.faults {
+			if f.spec.Name == during {
+				w.From, w.To = f.start, f.end
+			}
+		}
+	}
+	if c.After > 0 && !w.From.IsZero() {
+		w.From = w.From.Add(c.After.D())
+		w.Name += " +" + c.After.String()
+	}
+	return w
+}
+
+func defaultDuring(kind string) string {
+	if kind == "recover" {
+		return "recovery"
+	}
+	return "faults"
+}
+
+func (e *engine) evidence(c *plannedCheck, now time.Time) verify.Evidence {
+	ev := verify.Evidence{Timeline: e.gen.Timeline(), Window: e.window(c.spec, now), Faults: map[string]verify.Window{}, Now: now}
+	e.mu.Lock()
+	ev.Rollback = e.rollbackAt
+	for _, f := range e.faults {
+		ev.Faults[f.spec.Name] = verify.Window{Name: f.spec.Name, From: f.start, To: f.end}
+	}
+	e.mu.Unlock()
+	return ev
+}
+
+// sampleLoop calls every Sampler check until ctx is done.
+func (e *engine) sampleLoop(ctx context.Context) {
+	var samplers []*plannedCheck
+	for _, c := range e.checks {
+		if _, ok := c.spec.Check.(verify.Sampler); ok {
+			samplers = append(samplers, c)
+		}
+	}
+	if len(samplers) == 0 {
+		return
+	}
+	t := time.NewTicker(verify.SampleEvery)
+	defer t.Stop()
+	for {
+		now := time.Now()
+		for _, c := range samplers {
+			c.spec.Check.(verify.Sampler).Sample(ctx, now, e.window(c.spec, now))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// evaluate judges every check. When nothing was injected (steady state
+// failed), checks of fault windows are reported as not run.
+func (e *engine) evaluate(ctx context.Context, steadyFailed bool) {
+	now := time.Now()
+	var worst *time.Duration
+	for _, c := range e.checks {
+		ev := e.evidence(c, now)
+		c.rep.Window = ev.Window.Name
+		switch {
+		case steadyFailed && c.spec.During != "baseline":
+			c.rep.Result = verify.Result{Reason: "not judged: the steady state failed and nothing was injected"}
+		case ev.Window.From.IsZero() || ev.Window.To.IsZero():
+			c.rep.Result = verify.Result{Reason: fmt.Sprintf("not judged: window %q never happened (run ended early)", ev.Window.Name)}
+		default:
+			c.rep.Result = c.spec.Check.Evaluate(ctx, ev)
+		}
+		if ttr := c.rep.TimeToRecover; ttr != nil && (worst == nil || *ttr > *worst) {
+			worst = ttr
+		}
+		e.rep.Checks = append(e.rep.Checks, *c.rep)
+	}
+	if worst != nil {
+		s := Seconds(worst.Seconds())
+		e.rep.TimeToRecover = &s
+	}
+}
+
+type abortRule struct {
+	spec experiments.Abort
+	cond experiments.Condition
+}
+
+func (e *engine) abortConditions() ([]abortRule, error) {
+	var out []abortRule
+	for i, a := range e.exp.Abort {
+		c, err := experiments.ParseCondition(a.When)
+		if err != nil {
+			return nil, invalid("abort[%d].when: %v", i, err)
+		}
+		if a.For == 0 {
+			a.For.UnmarshalText([]byte("5s"))
+		}
+		out = append(out, abortRule{spec: a, cond: c})
+	}
+	return out, nil
+}
+
+// checkAborts returns why the run must stop, or "".
+func (e *engine) checkAborts(rules []abortRule) string {
+	now := time.Now()
+	for _, r := range rules {
+		from := now.Add(-r.spec.For.D())
+		if from.Before(e.baselineEnd) {
+			continue
+		}
+		sum := e.gen.Timeline().Summary(from, now, r.spec.Class)
+		if sum.Completed < 5 {
+			continue
+		}
+		var v float64
+		switch r.cond.Metric {
+		case "error_rate":
+			v = sum.ErrorRate
+		case "degraded_share":
+			v = sum.DegradedShare
+		case "p50":
+			v = sum.Latency.P50.Seconds()
+		case "p95":
+			v = sum.Latency.P95.Seconds()
+		case "p99":
+			v = sum.Latency.P99.Seconds()
+		case "ttft_p99":
+			v = sum.TTFTContent.P99.Seconds()
+		}
+		if compare(v, r.cond.Op, r.cond.Value) {
+			return fmt.Sprintf("%s held for %s (measured %s)", r.spec.When, r.spec.For, fmtMetric(r.cond.Metric, v))
+		}
+	}
+	return ""
+}
+
+func compare(v float64, op string, bound float64) bool {
+	switch op {
+	case ">":
+		return v > bound
+	case ">=":
+		return v >= bound
+	case "<":
+		return v < bound
+	case "<=":
+		return v <= bound
+	}
+	return false
+}
+
+func fmtMetric(metric string, v float64) string {
+	if strings.HasPrefix(metric, "p") || strings.HasPrefix(metric, "ttft") {
+		return time.Duration(v * float64(time.Second)).Round(time.Millisecond).String()
+	}
+	return fmt.Sprintf("%.1f%%", 100*v)
+}
+
+// liveLine prints one plain progress line.
+func (e *engine) liveLine() {
+	now := time.Now()
+	sum := e.gen.Timeline().Summary(now.Add(-5*time.Second), now, "")
+	var on []string
+	for _, f := range e.faults {
+		if f.on {
+			on = append(on, f.spec.Name)
+		}
+	}
+	e.mu.Lock()
+	phase, el := e.phase, now.Sub(e.start).Round(time.Second)
+	e.mu.Unlock()
+	e.progress("[%s] %s faults=%v %.0f req/s p99 %s errors %.1f%% degraded %.0f%%",
+		el, phase, on, sum.Rate, sum.Latency.P99.Round(time.Millisecond), 100*sum.ErrorRate, 100*sum.DegradedShare)
+}

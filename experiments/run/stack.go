@@ -1,0 +1,178 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/chaos-sre/chaos/examples/stack"
+	"github.com/chaos-sre/chaos/experiments"
+	"github.com/chaos-sre/chaos/faults/proxy"
+	"github.com/chaos-sre/chaos/faults/target"
+)
+
+// world is what the run works against: the resolver for targets, the ${var}
+// values for URLs, and whatever the run started and must stop.
+type world struct {
+	resolver target.Resolver
+	vars     map[string]string
+	started  []string
+	procs    map[string]*stack.Proc
+	close    func() error
+}
+
+// prepare starts the local stack when the experiment asks for one, with a
+// fault proxy in front of every model process, and builds the resolver.
+func prepare(ctx context.Context, exp *experiments.Experiment, runID string, o Options) (*world, error) {
+	w := &world{vars: map[string]string{}, procs: map[string]*stack.Proc{}, close: func() error { return nil }}
+	for k, v := range exp.Stack.Vars {
+		w.vars[k] = v
+	}
+	static := &target.Static{}
+	w.resolver = static
+	local := exp.Stack.Local
+	if local == nil {
+		static.Expand = w.expand
+		return w, nil
+	}
+	variant := local.Variant
+	if o.Variant != nil {
+		variant = o.Variant
+	}
+	routes := map[string]*proxy.Route{}
+	var closeRoutes = func() {
+		for _, r := range routes {
+			_ = r.Close()
+		}
+	}
+	logw := o.StackLog
+	if logw == nil {
+		logw = io.Discard
+	}
+	st, err := stack.Start(ctx, stack.Options{
+		Primaries:    local.Primaries,
+		Variant:      variant,
+		GatewayArgs:  local.Gateway,
+		PrimaryArgs:  local.Primary,
+		FallbackArgs: local.Fallback,
+		Exe:          o.Exe,
+		Log:          logw,
+		Interpose: func(p *stack.Proc) (string, error) {
+			r, err := proxy.Listen(runID+"/"+p.Name, "127.0.0.1:0", p.Addr)
+			if err != nil {
+				return "", err
+			}
+			routes[p.Name] = r
+			return r.Addr(), nil
+		},
+	})
+	if err != nil {
+		closeRoutes()
+		return nil, toolErr(fmt.Errorf("start the local stack: %w", err))
+	}
+	w.close = func() error {
+		err := st.Stop()
+		closeRoutes()
+		return err
+	}
+	w.vars["gateway"] = st.Gateway.URL()
+	for _, p := range st.Procs {
+		p := p
+		w.vars[p.Name] = p.URL()
+		w.procs[p.Name] = p
+		t := target.Target{Name: p.Name, Service: p.Service, Pid: p.Pid(), Addr: p.Addr,
+			Restart: func(ctx context.Context) error { return st.Restart(ctx, p) }}
+		if r, ok := routes[p.Name]; ok {
+			t.Proxy = r
+			w.started = append(w.started, fmt.Sprintf("%s %s (pid %d) behind proxy %s", p.Name, p.Addr, p.Pid(), r.Addr()))
+		} else {
+			w.started = append(w.started, fmt.Sprintf("%s %s (pid %d)", p.Name, p.Addr, p.Pid()))
+		}
+		static.Known = append(static.Known, t)
+	}
+	static.Expand = w.expand
+	return w, nil
+}
+
+// refresh re-reads pids of local stack processes (they change on restart).
+func (w *world) refresh(ts []target.Target) []target.Target {
+	out := make([]target.Target, 0, len(ts))
+	for _, t := range ts {
+		if p, ok := w.procs[t.Name]; ok {
+			t.Pid = p.Pid()
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+var varRe = regexp.MustCompile(`\$\{([A-Za-z0-9_.-]+)\}`)
+
+func (w *world) expand(s string) string {
+	return varRe.ReplaceAllStringFunc(s, func(m string) string {
+		if v, ok := w.vars[m[2:len(m)-1]]; ok {
+			return v
+		}
+		return m
+	})
+}
+
+// expandAll replaces ${var} in every string field reachable from v (a
+// pointer), and reports variables that are not defined.
+func (w *world) expandAll(where string, v any) error {
+	var missing []string
+	var walk func(rv reflect.Value)
+	walk = func(rv reflect.Value) {
+		switch rv.Kind() {
+		case reflect.Pointer, reflect.Interface:
+			if !rv.IsNil() {
+				walk(rv.Elem())
+			}
+		case reflect.Struct:
+			for i := 0; i < rv.NumField(); i++ {
+				if rv.Type().Field(i).IsExported() {
+					walk(rv.Field(i))
+				}
+			}
+		case reflect.Slice:
+			for i := 0; i < rv.Len(); i++ {
+				walk(rv.Index(i))
+			}
+		case reflect.Map:
+			if rv.Type().Elem().Kind() == reflect.String && rv.Type().Key().Kind() == reflect.String {
+				for _, k := range rv.MapKeys() {
+					rv.SetMapIndex(k, reflect.ValueOf(w.expand(rv.MapIndex(k).String())).Convert(rv.Type().Elem()))
+				}
+			}
+		case reflect.String:
+			s := w.expand(rv.String())
+			for _, m := range varRe.FindAllStringSubmatch(s, -1) {
+				missing = append(missing, m[1])
+			}
+			if rv.CanSet() {
+				rv.SetString(s)
+			}
+		}
+	}
+	walk(reflect.ValueOf(v))
+	if len(missing) > 0 {
+		return invalid("%s: unknown variable ${%s} (valid: %s)", where, missing[0], strings.Join(w.varNames(), ", "))
+	}
+	return nil
+}
+
+func (w *world) varNames() []string {
+	names := make([]string, 0, len(w.vars))
+	for k := range w.vars {
+		names = append(names, "${"+k+"}")
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return []string{"none defined: set stack.vars or use stack.local"}
+	}
+	return names
+}

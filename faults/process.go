@@ -1,0 +1,129 @@
+package faults
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/chaos-sre/chaos/faults/journal"
+	"github.com/chaos-sre/chaos/internal/units"
+)
+
+// Process sends a signal to the target processes: STOP makes a hung node (the
+// process stays, nothing answers), KILL/TERM/INT a crashed one. Rollback sends
+// CONT after STOP, and starts killed processes again when Restart is set and
+// the target knows how.
+type Process struct {
+	Signal  string `yaml:"signal,omitempty" json:"signal,omitempty" jsonschema:"enum=STOP,enum=KILL,enum=TERM,enum=INT,enum=CONT,default=STOP"`
+	Restart bool   `yaml:"restart,omitempty" json:"restart,omitempty" jsonschema:"description=after KILL/TERM/INT rollback starts the process again (local stack); false leaves it to a supervisor,default=true"`
+
+	changes
+}
+
+var _ Fault = (*Process)(nil)
+
+var signals = map[string]syscall.Signal{
+	"STOP": syscall.SIGSTOP, "CONT": syscall.SIGCONT, "KILL": syscall.SIGKILL,
+	"TERM": syscall.SIGTERM, "INT": syscall.SIGINT,
+}
+
+// Validate implements Fault.
+func (p *Process) Validate() []units.Problem {
+	if _, ok := signals[strings.ToUpper(p.Signal)]; !ok {
+		return []units.Problem{units.Problemf("signal", "unknown signal %q (valid: STOP, CONT, KILL, TERM, INT)", p.Signal)}
+	}
+	return nil
+}
+
+type signalUndo struct {
+	Pid       int    `json:"pid"`
+	StartTime uint64 `json:"start_time"` // guards against pid reuse
+	Signal    string `json:"signal"`
+}
+
+// Inject implements Fault.
+func (p *Process) Inject(ctx context.Context, env Env) error {
+	sig := strings.ToUpper(p.Signal)
+	for _, t := range env.Targets {
+		if t.Pid <= 0 {
+			return fmt.Errorf("process fault: target %s has no process", t.Name)
+		}
+		start, err := startTime(t.Pid)
+		if err != nil {
+			return fmt.Errorf("process fault: target %s (pid %d): %w", t.Name, t.Pid, err)
+		}
+		switch {
+		case sig == "STOP":
+			u := signalUndo{Pid: t.Pid, StartTime: start, Signal: "CONT"}
+			if err := p.record(env, t.Name, "signal", u, func(ctx context.Context) error { return sendIfSame(u) }); err != nil {
+				return err
+			}
+		case sig != "CONT" && p.Restart && t.Restart != nil:
+			restart := t.Restart
+			if err := p.record(env, t.Name, "in-process", map[string]any{"restart": t.Name}, restart); err != nil {
+				return err
+			}
+		default:
+			// CONT, or a kill left to a supervisor: nothing to undo, but the
+			// change is still journaled so the report and recover show it.
+			if err := p.record(env, t.Name, "in-process", map[string]any{"signal": sig, "pid": t.Pid}, func(context.Context) error { return nil }); err != nil {
+				return err
+			}
+		}
+		if err := syscall.Kill(t.Pid, signals[sig]); err != nil {
+			return fmt.Errorf("process fault: send SIG%s to %s (pid %d): %w", sig, t.Name, t.Pid, err)
+		}
+		fmt.Fprintf(env.Log, "  sent SIG%s to %s (pid %d)\n", sig, t.Name, t.Pid)
+	}
+	return nil
+}
+
+// Rollback implements Fault.
+func (p *Process) Rollback(ctx context.Context) error { return p.rollback(ctx) }
+
+func undoSignal(_ context.Context, e journal.Entry) error {
+	u, err := decode[signalUndo](e)
+	if err != nil {
+		return err
+	}
+	return sendIfSame(u)
+}
+
+// sendIfSame signals u.Pid only if it is still the process that was hit; a
+// process that is gone, or a reused pid, counts as already undone.
+func sendIfSame(u signalUndo) error {
+	start, err := startTime(u.Pid)
+	if errors.Is(err, os.ErrNotExist) || (err == nil && start != u.StartTime) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := syscall.Kill(u.Pid, signals[u.Signal]); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("send SIG%s to pid %d: %w", u.Signal, u.Pid, err)
+	}
+	return nil
+}
+
+// startTime reads a process's start time (clock ticks since boot) from
+// /proc/PID/stat, field 22.
+func startTime(pid int) (uint64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("unreadable /proc/%d/stat", pid)
+	}
+	fields := strings.Fields(s[i+1:])
+	if len(fields) < 20 {
+		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	return strconv.ParseUint(fields[19], 10, 64)
+}

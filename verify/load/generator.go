@@ -1,0 +1,261 @@
+package load
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptrace"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// queueCap bounds the requests waiting for a free worker; beyond it they are
+// counted as unsent instead of growing memory.
+const queueCap = 1 << 16
+
+// item is one request due at offset at from Start.
+type item struct {
+	at    time.Duration
+	class int32
+}
+
+// Stats are the totals of a run.
+type Stats struct {
+	Sent      int64 // requests put on the wire
+	Completed int64 // requests recorded (any outcome)
+	Unsent    int64 // due but never sent: the run stopped, or the backlog was full
+	Dialed    int64 // connections opened
+	// MaxConns is the peak of connections open at once. With a custom Client
+	// closes are not visible, so it counts new connections (an upper bound).
+	MaxConns int64
+}
+
+// Generator sends requests open-loop on the configured schedule.
+type Generator struct {
+	cfg    Config
+	tl     *Timeline
+	client *http.Client
+	conns  *connCounter
+	trace  func(context.Context) context.Context // counts new connections of a custom Client
+	reqs   []*http.Request                       // one template per class, shared read-only
+	shares []float64                             // cumulative class shares
+
+	markHeader              string
+	markJSON                jsonPath
+	contentPath, tokensPath jsonPath
+
+	start time.Time
+	ran   atomic.Bool
+
+	rateMu      sync.Mutex
+	pending     float64
+	havePending bool
+	rateCh      chan struct{}
+
+	sent, completed, unsent atomic.Int64
+}
+
+// New validates cfg and builds a generator; errors name the field and what is valid.
+func New(cfg Config) (*Generator, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	g := &Generator{
+		cfg:         cfg,
+		conns:       &connCounter{},
+		rateCh:      make(chan struct{}, 1),
+		contentPath: splitPath("choices.0.delta.content"),
+		tokensPath:  splitPath("usage.completion_tokens"),
+	}
+	names := make([]string, len(cfg.Classes))
+	cum := 0.0
+	for i, c := range cfg.Classes {
+		names[i] = c.Name
+		cum += c.Share
+		g.shares = append(g.shares, cum)
+		req, err := http.NewRequest(cfg.Method, cfg.URL, nil)
+		if err != nil {
+			return nil, errors.New("load: url: " + err.Error())
+		}
+		for k, v := range cfg.Headers {
+			req.Header.Set(k, v)
+		}
+		for k, v := range c.Headers {
+			req.Header.Set(k, v)
+		}
+		if len(cfg.Body) > 0 {
+			body := cfg.Body
+			req.ContentLength = int64(len(body))
+			req.GetBody = func() (io.ReadCloser, error) {
+				b := &bodyReader{}
+				b.Reset(body)
+				return b, nil
+			}
+			if req.Header.Get("Content-Type") == "" {
+				req.Header.Set("Content-Type", "application/json")
+			}
+		}
+		g.reqs = append(g.reqs, req)
+	}
+	g.tl = newTimeline(names, cfg.Timeout)
+	if m := cfg.Degraded; m != nil {
+		if m.Header != "" {
+			g.markHeader = http.CanonicalHeaderKey(m.Header)
+		}
+		if m.JSON != "" {
+			g.markJSON = splitPath(m.JSON)
+		}
+	}
+	g.client = cfg.Client
+	if g.client == nil {
+		g.client = &http.Client{Transport: newTransport(cfg, g.conns)}
+	} else {
+		g.trace = g.conns.traceContext()
+	}
+	return g, nil
+}
+
+// Timeline returns the results so far; it is safe to read while Run records.
+func (g *Generator) Timeline() *Timeline { return g.tl }
+
+// Stats returns the run's totals so far.
+func (g *Generator) Stats() Stats {
+	return Stats{
+		Sent: g.sent.Load(), Completed: g.completed.Load(), Unsent: g.unsent.Load(),
+		Dialed: g.conns.dialed.Load(), MaxConns: g.conns.peak.Load(),
+	}
+}
+
+// SetRate replaces the rest of the schedule by a constant rate r req/s from
+// now on; before Run it replaces the stages. A rate of 0 pauses sending.
+func (g *Generator) SetRate(r float64) {
+	if !finiteNonNeg(r) {
+		r = 0
+	}
+	g.rateMu.Lock()
+	g.pending, g.havePending = r, true
+	g.rateMu.Unlock()
+	select {
+	case g.rateCh <- struct{}{}:
+	default:
+	}
+}
+
+// since is the offset of now from Start.
+func (g *Generator) since() time.Duration { return time.Since(g.start) }
+
+// Run sends requests until ctx is done or MaxDuration passes, then waits for
+// the requests in flight (each bounded by Timeout). It returns nil on a
+// normal stop, and an error only when the generator has already run.
+func (g *Generator) Run(ctx context.Context) error {
+	if !g.ran.CompareAndSwap(false, true) {
+		return errors.New("load: run: a generator runs once; make a new one with New")
+	}
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.MaxDuration)
+	defer cancel()
+	g.start = time.Now()
+	g.tl.begin(g.start)
+	queue := make(chan item, queueCap)
+	var stopping atomic.Bool
+	var wg sync.WaitGroup
+	base := context.WithoutCancel(ctx)
+	for range g.cfg.Connections {
+		w := &worker{g: g, base: base, br: bufio.NewReaderSize(nil, 16<<10)}
+		wg.Go(func() {
+			for it := range queue {
+				if stopping.Load() {
+					g.unsend(it)
+					continue
+				}
+				r := w.do(it)
+				g.tl.record(r)
+				g.completed.Add(1)
+			}
+		})
+	}
+	g.pace(ctx, queue)
+	stopping.Store(true)
+	g.tl.finish(time.Now())
+	close(queue)
+	wg.Wait()
+	g.tl.compactAll()
+	return nil
+}
+
+// unsend counts a request that was due but is never sent.
+func (g *Generator) unsend(it item) {
+	g.unsent.Add(1)
+	g.tl.recordUnsent(it.at, int(it.class))
+}
+
+// pace is the single pacer: it dispatches every request that is due at each
+// wake-up, then sleeps until the next one is due.
+func (g *Generator) pace(ctx context.Context, queue chan<- item) {
+	p := newPacer(g.cfg.Stages)
+	rng := rand.New(rand.NewPCG(uint64(g.cfg.Seed), 0x9e3779b97f4a7c15))
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for ctx.Err() == nil {
+		g.rateMu.Lock()
+		if g.havePending {
+			p.setRate(g.since(), g.pending)
+			g.havePending = false
+		}
+		g.rateMu.Unlock()
+		at, ok := p.next()
+		ok = ok && at < g.cfg.MaxDuration
+		now := g.since()
+		for n := 0; ok && at <= now && n < 4096; n++ {
+			it := item{at: at, class: g.pickClass(rng)}
+			select {
+			case queue <- it:
+			default:
+				g.unsend(it) // every worker busy and the backlog full
+			}
+			p.advance()
+			at, ok = p.next()
+			ok = ok && at < g.cfg.MaxDuration
+		}
+		if ok && at <= g.since() {
+			continue
+		}
+		var wake <-chan time.Time
+		if ok {
+			timer.Reset(at - g.since())
+			wake = timer.C
+		}
+		select {
+		case <-ctx.Done():
+		case <-g.rateCh:
+		case <-wake:
+		}
+	}
+}
+
+// pickClass draws a class by share from the seeded source.
+func (g *Generator) pickClass(rng *rand.Rand) int32 {
+	if len(g.shares) == 1 {
+		return 0
+	}
+	x := rng.Float64() * g.shares[len(g.shares)-1]
+	for i, c := range g.shares {
+		if x < c {
+			return int32(i)
+		}
+	}
+	return int32(len(g.shares) - 1)
+}
+
+// traceContext returns a function adding a trace that counts new connections.
+func (c *connCounter) traceContext() func(context.Context) context.Context {
+	tr := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) {
+		if !i.Reused {
+			c.peak.Store(c.dialed.Add(1))
+		}
+	}}
+	return func(ctx context.Context) context.Context { return httptrace.WithClientTrace(ctx, tr) }
+}

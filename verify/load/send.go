@@ -1,0 +1,212 @@
+package load
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"syscall"
+	"time"
+)
+
+// maxBody bounds how much of a non-streaming answer is kept for the marker
+// and token count; the rest is read and dropped.
+const maxBody = 1 << 20
+
+// bodyReader is a request body: a bytes.Reader that also closes, in one allocation.
+type bodyReader struct{ bytes.Reader }
+
+func (*bodyReader) Close() error { return nil }
+
+// worker sends one request at a time and owns its reusable buffers.
+type worker struct {
+	g    *Generator
+	base context.Context // not cancelled by Run's ctx: in-flight requests finish within Timeout
+	br   *bufio.Reader
+	buf  []byte
+	gaps []time.Duration
+	res  result
+}
+
+// do sends the request of it and returns its result (valid until the next call).
+func (w *worker) do(it item) *result {
+	g := w.g
+	r := &w.res
+	*r = result{class: int(it.class), intended: it.at, fail: failNone, ttftEv: -1, ttftCont: -1, gaps: w.gaps[:0]}
+	ctx, cancel := context.WithTimeout(w.base, g.cfg.Timeout)
+	defer cancel()
+	req := g.reqs[it.class].WithContext(ctx)
+	if g.trace != nil {
+		req = req.WithContext(g.trace(ctx))
+	}
+	body := &bodyReader{}
+	body.Reset(g.cfg.Body)
+	req.Body = body
+	r.sent = g.since()
+	g.sent.Add(1)
+	resp, err := g.client.Do(req)
+	if err != nil {
+		r.end = g.since()
+		r.fail = classify(err)
+		return r
+	}
+	r.status = resp.StatusCode
+	ok2xx := r.status >= 200 && r.status <= 299
+	if ok2xx && g.markHeader != "" {
+		if v := resp.Header[g.markHeader]; len(v) > 0 && v[0] == g.cfg.Degraded.Equals {
+			r.degraded = true
+		}
+	}
+	switch {
+	case !ok2xx:
+		_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
+	case g.cfg.Stream && !isJSON(resp.Header):
+		err = w.readStream(resp.Body)
+	default:
+		err = w.readBody(resp.Body)
+	}
+	resp.Body.Close()
+	r.end = g.since()
+	if err != nil && r.fail == failNone {
+		r.fail = classify(err)
+	}
+	if !g.cfg.Stream || isJSON(resp.Header) {
+		r.ttftEv, r.ttftCont = r.end-r.intended, r.end-r.intended
+	}
+	w.gaps = r.gaps
+	return r
+}
+
+// isJSON tells a plain JSON answer to a streaming request (some fallbacks answer so).
+func isJSON(h http.Header) bool {
+	ct := h["Content-Type"]
+	return len(ct) > 0 && len(ct[0]) >= 16 && ct[0][:16] == "application/json"
+}
+
+// readBody reads a non-streaming answer: marker and usage.completion_tokens.
+func (w *worker) readBody(body io.Reader) error {
+	buf := w.buf[:0]
+	for {
+		if len(buf) == cap(buf) {
+			if cap(buf) >= maxBody {
+				_, err := io.Copy(io.Discard, body)
+				w.buf = buf
+				return err
+			}
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			w.buf = buf
+			return err
+		}
+	}
+	w.buf = buf
+	g, r := w.g, &w.res
+	if raw, ok := g.tokensPath.lookup(buf); ok {
+		r.tokens = parseTokens(raw)
+	}
+	if g.markJSON != nil && !r.degraded {
+		if raw, ok := g.markJSON.lookup(buf); ok && valueEquals(raw, g.cfg.Degraded.Equals) {
+			r.degraded = true
+		}
+	}
+	return nil
+}
+
+var (
+	dataPrefix = []byte("data:")
+	doneMarker = []byte("[DONE]")
+)
+
+// readStream reads server-sent events line by line until [DONE] and EOF.
+func (w *worker) readStream(body io.Reader) error {
+	g, r := w.g, &w.res
+	w.br.Reset(body)
+	defer w.br.Reset(nil)
+	done := false
+	var last time.Duration
+	for {
+		line, err := w.readLine()
+		if len(line) > 0 && bytes.HasPrefix(line, dataPrefix) && !done {
+			data := bytes.TrimSpace(line[len(dataPrefix):])
+			now := g.since()
+			if bytes.Equal(data, doneMarker) {
+				done = true
+			} else {
+				if r.ttftEv < 0 {
+					r.ttftEv = now - r.intended
+				}
+				if raw, ok := g.contentPath.lookup(data); ok && contentNonEmpty(raw) {
+					if r.ttftCont < 0 {
+						r.ttftCont = now - r.intended
+					} else {
+						r.gaps = append(r.gaps, now-last)
+					}
+					last = now
+					r.tokens++
+				}
+				if g.markJSON != nil && !r.degraded {
+					if raw, ok := g.markJSON.lookup(data); ok && valueEquals(raw, g.cfg.Degraded.Equals) {
+						r.degraded = true
+					}
+				}
+			}
+		}
+		if err == io.EOF || (err != nil && done) {
+			if !done {
+				r.fail = failTruncated
+			}
+			return nil
+		}
+		if err != nil {
+			if c := classify(err); c == failTimeout {
+				r.fail = c
+			} else {
+				r.fail = failTruncated
+			}
+			return nil
+		}
+	}
+}
+
+// readLine returns the next line without its end; long lines are joined in w.buf.
+func (w *worker) readLine() ([]byte, error) {
+	line, err := w.br.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		w.buf = append(w.buf[:0], line...)
+		for err == bufio.ErrBufferFull {
+			line, err = w.br.ReadSlice('\n')
+			if len(w.buf) < maxBody {
+				w.buf = append(w.buf, line...)
+			}
+		}
+		line = w.buf
+	}
+	return bytes.TrimRight(line, "\r\n"), err
+}
+
+// classify maps a transport error to a failure kind.
+func classify(err error) failure {
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
+		errors.As(err, &ne) && ne.Timeout():
+		return failTimeout
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return failRefused
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF):
+		return failReset
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return failTruncated
+	}
+	return failOther
+}

@@ -1,0 +1,156 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/chaos-sre/chaos/internal/units"
+)
+
+// Prometheus check modes.
+const (
+	ModeValue    = "value"
+	ModeIncrease = "increase"
+	ModeMax      = "max"
+	ModeMin      = "min"
+)
+
+// PrometheusCheck scrapes a metric from a Prometheus text endpoint on every
+// sample and judges one number over its window against min and max. The
+// series matching the labels are summed: value is the sum at the last scrape
+// in the window, max and min the largest and smallest sum over the scrapes,
+// increase the growth over the window of each series (a drop is a counter
+// reset: the new value counts as growth) added up.
+type PrometheusCheck struct {
+	URL    string            `yaml:"url" jsonschema:"description=Prometheus text endpoint e.g. ${gateway}/metrics"`
+	Metric string            `yaml:"metric" jsonschema:"description=metric name (a summary or histogram's _count or _sum works too)"`
+	Labels map[string]string `yaml:"labels,omitempty" jsonschema:"description=labels the series must have; matching series are summed"`
+	Mode   string            `yaml:"mode,omitempty" jsonschema:"description=what to judge over the window,enum=value,enum=increase,enum=max,enum=min,default=value"`
+	Min    *float64          `yaml:"min,omitempty" jsonschema:"description=the number at least"`
+	Max    *float64          `yaml:"max,omitempty" jsonschema:"description=the number at most"`
+
+	scrapes metricSampler
+}
+
+var (
+	_ Check   = (*PrometheusCheck)(nil)
+	_ Sampler = (*PrometheusCheck)(nil)
+)
+
+// Validate checks the URL, the name, the mode and the bounds.
+func (c *PrometheusCheck) Validate() []units.Problem {
+	ps := checkURL("url", c.URL)
+	if c.Metric == "" {
+		ps = append(ps, units.Problemf("metric", "is empty; want a metric name, e.g. gateway_requests_total"))
+	}
+	switch c.Mode {
+	case "", ModeValue, ModeIncrease, ModeMax, ModeMin:
+	default:
+		ps = append(ps, units.Problemf("mode", "%q is not a mode (valid: value, increase, max, min)", c.Mode))
+	}
+	if c.Min == nil && c.Max == nil {
+		ps = append(ps, units.Problemf("", "has no bound; set min, max or both"))
+	}
+	if c.Min != nil && c.Max != nil && *c.Min > *c.Max {
+		ps = append(ps, units.Problemf("min", "%s is above max %s", fmtNum(*c.Min), fmtNum(*c.Max)))
+	}
+	return ps
+}
+
+func (c *PrometheusCheck) mode() string {
+	if c.Mode == "" {
+		return ModeValue
+	}
+	return c.Mode
+}
+
+// Sample scrapes the metric.
+func (c *PrometheusCheck) Sample(ctx context.Context, now time.Time, _ Window) {
+	c.scrapes.sample(ctx, now, c.URL, c.Metric, c.Labels)
+}
+
+// Evaluate computes the mode's number over the scrapes in the window.
+func (c *PrometheusCheck) Evaluate(_ context.Context, ev Evidence) Result {
+	sel := selector(c.Metric, c.Labels)
+	name := c.mode() + " of " + sel
+	var b []string
+	if c.Min != nil {
+		b = append(b, fmt.Sprintf("%s ≥ %s", name, fmtNum(*c.Min)))
+	}
+	if c.Max != nil {
+		b = append(b, fmt.Sprintf("%s ≤ %s", name, fmtNum(*c.Max)))
+	}
+	bound := strings.Join(b, ", ")
+	w := ev.Window
+	if r, bad := windowProblem(w, "", bound); bad {
+		return r
+	}
+	got, lastErr := c.scrapes.between(w.From, w.To.Add(-time.Nanosecond))
+	var found []scrape
+	for _, sc := range got {
+		if len(sc.Series) > 0 {
+			found = append(found, sc)
+		}
+	}
+	if len(found) == 0 {
+		if lastErr != nil && len(got) == 0 {
+			return failed("no scrape", bound, "no successful scrape over %s: %v", w, lastErr)
+		}
+		return failed("no series", bound, "no series %s found in %d scrapes over %s", sel, len(got), w)
+	}
+	v := c.reduce(found)
+	measured := fmt.Sprintf("%s %s (%d scrapes)", name, fmtNum(v), len(found))
+	switch {
+	case c.Min != nil && v < *c.Min:
+		return failed(measured, bound, "%s %s < %s over %s (%d scrapes)", name, fmtNum(v), fmtNum(*c.Min), w, len(found))
+	case c.Max != nil && v > *c.Max:
+		return failed(measured, bound, "%s %s > %s over %s (%d scrapes)", name, fmtNum(v), fmtNum(*c.Max), w, len(found))
+	}
+	return held(measured, bound)
+}
+
+// reduce computes the mode's number over scrapes in time order.
+func (c *PrometheusCheck) reduce(scrapes []scrape) float64 {
+	if c.mode() == ModeIncrease {
+		return increase(scrapes)
+	}
+	sums := make([]float64, len(scrapes))
+	for i, sc := range scrapes {
+		for _, v := range sc.Series {
+			sums[i] += v
+		}
+	}
+	switch c.mode() {
+	case ModeMax:
+		sort.Float64s(sums)
+		return sums[len(sums)-1]
+	case ModeMin:
+		sort.Float64s(sums)
+		return sums[0]
+	}
+	return sums[len(sums)-1]
+}
+
+// increase adds up each series' growth between consecutive scrapes; a drop
+// is a counter reset, after which the new value is all growth. A series
+// first seen mid-window starts from its first value.
+func increase(scrapes []scrape) float64 {
+	last := map[string]float64{}
+	total := 0.0
+	for _, sc := range scrapes {
+		for k, v := range sc.Series {
+			if prev, ok := last[k]; ok {
+				if v >= prev {
+					total += v - prev
+				} else {
+					total += v
+				}
+			}
+			last[k] = v
+		}
+	}
+	return total
+}
