@@ -166,8 +166,12 @@ func (d *decoder) syntaxError(data []byte, err error) {
 	text := lines[line-1]
 	col := len(text) - len(strings.TrimLeft(text, " \t")) + 1
 	if strings.Contains(msg, "tab") {
-		if i := strings.IndexByte(text, '\t'); i >= 0 {
-			col = i + 1
+		// yaml.v3 may name the line before the tab's.
+		for l := line; l <= min(line+1, len(lines)); l++ {
+			if i := strings.IndexByte(lines[l-1], '\t'); i >= 0 {
+				line, text, col = l, lines[l-1], i+1
+				break
+			}
 		}
 		msg += " (indent with spaces)"
 	}

@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"slices"
 	"reflect"
 
 	"go.yaml.in/yaml/v3"
@@ -23,7 +24,7 @@ func (d *decoder) decodeFields(n *yaml.Node, pairs []pair, v reflect.Value, path
 				rest = append(rest, p)
 				continue
 			}
-			d.errorf(p.keyNode, path, "unknown field %q%s", p.key, validList(p.key, append(info.names(), extra...)))
+			d.errorf(p.keyNode, path, "unknown field %q%s", p.key, validList(p.key, append(slices.Clone(extra), info.names()...)))
 			continue
 		}
 		fpath := join(path, f.name)

@@ -144,7 +144,7 @@ func (d *decoder) validateLoad(l *Load) []string {
 		sum += c.Share.Fraction()
 	}
 	if len(l.Classes) > 0 && sharesOK && math.Abs(sum-1) > 0.001 {
-		d.at("load.classes", "shares add up to %s (valid: 100%%)", strconv.FormatFloat(sum*100, 'f', -1, 64)+"%")
+		d.at("load.classes", "shares add up to %s (valid: 100%%)", strconv.FormatFloat(math.Round(sum*1000)/10, 'f', -1, 64)+"%")
 	}
 	return names
 }

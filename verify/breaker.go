@@ -199,7 +199,7 @@ func (c *BreakerCheck) evaluateFast(ev Evidence) Result {
 	measured := fmt.Sprintf("p95 %s (%d requests)", fmtDur(sum.Latency.P95), sum.Completed)
 	sub := Window{Name: fmt.Sprintf("%s +%s", w, c.within()), From: from, To: w.To}
 	if sum.Completed < DefaultMinRequests {
-		return failed(measured, bound, "too few requests to judge (min %d) %s", DefaultMinRequests, over(sub, sum.Completed))
+		return failed(measured, bound, "fewer requests than %d %s", DefaultMinRequests, over(sub, sum.Completed))
 	}
 	if sum.Latency.P95 > c.Fast.D() {
 		return failed(measured, bound, "requests still wait: p95 %s > %s %s", fmtDur(sum.Latency.P95), c.Fast, over(sub, sum.Completed))

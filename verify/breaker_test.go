@@ -136,7 +136,7 @@ func TestBreakerFast(t *testing.T) {
 		{
 			name:       "too few requests",
 			load:       traffic(10, 4, 1, 30*ms, 200, false, ""),
-			wantReason: "too few requests to judge (min 10) over slow-primary +10s (4 requests)",
+			wantReason: "fewer requests than 10 over slow-primary +10s (4 requests)",
 		},
 	}
 	for _, tt := range tests {

@@ -58,7 +58,7 @@ func (c *DegradedCheck) Evaluate(_ context.Context, ev Evidence) Result {
 	min := SLO{MinCount: c.MinCount}.MinRequests()
 	switch {
 	case sum.Completed < min:
-		return failed(measured, bound, "too few requests to judge (min_requests %d)%s", min, tail)
+		return failed(measured, bound, "fewer requests than min_requests %d%s", min, tail)
 	case c.MinShare != nil && sum.DegradedShare < c.MinShare.Fraction():
 		return failed(measured, bound, "degraded %s < %s%s", got, c.MinShare, tail)
 	case c.MaxShare != nil && sum.DegradedShare > c.MaxShare.Fraction():

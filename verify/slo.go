@@ -87,7 +87,7 @@ func (s SLO) Judge(sum load.Summary) (ok bool, measured, bound, reason string) {
 	m = append(m, fmt.Sprintf("%d requests", sum.Completed))
 	measured, bound = strings.Join(m, ", "), strings.Join(b, ", ")
 	if min := s.MinRequests(); sum.Completed < min {
-		return false, measured, bound, fmt.Sprintf("too few requests to judge (min_requests %d)", min)
+		return false, measured, bound, fmt.Sprintf("fewer requests than min_requests %d", min)
 	}
 	if len(r) > 0 {
 		return false, measured, bound, strings.Join(r, ", ")

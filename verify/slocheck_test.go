@@ -54,13 +54,13 @@ func TestSLOCheck(t *testing.T) {
 			name:       "too few requests is a failure",
 			check:      SLOCheck{SLO: SLO{P99: dur("500ms")}},
 			load:       traffic(0, 4, 1, 100*ms, 200, false, ""),
-			wantReason: "too few requests to judge (min_requests 10) over slow-primary +5s (4 requests)",
+			wantReason: "fewer requests than min_requests 10 over slow-primary +5s (4 requests)",
 		},
 		{
 			name:       "min_requests raised",
 			check:      SLOCheck{SLO: SLO{P99: dur("500ms"), MinCount: 1000}},
 			load:       traffic(0, 10, 50, 100*ms, 200, false, ""),
-			wantReason: "too few requests to judge (min_requests 1000) over slow-primary +5s (500 requests)",
+			wantReason: "fewer requests than min_requests 1000 over slow-primary +5s (500 requests)",
 		},
 		{
 			name:     "class high spared",

@@ -61,7 +61,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err := o.check(); err != nil {
 				return err
 			}
-			exp, err := experiments.Load(args[0])
+			exp, err := experiments.LoadFile(args[0])
 			if err != nil {
 				return err
 			}

@@ -29,7 +29,7 @@ func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 			}
 			bad := 0
 			for _, f := range files {
-				if _, err := experiments.Load(f); err != nil {
+				if _, err := experiments.LoadFile(f); err != nil {
 					bad++
 					var probs experiments.Problems
 					if errors.As(err, &probs) {

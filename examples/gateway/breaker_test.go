@@ -15,7 +15,7 @@ import (
 )
 
 func fastFallback(c *model.Config) {
-	c.TTFT, c.TokenDelay, c.Concurrency, c.Queue = 20*time.Millisecond, 2*time.Millisecond, 16, 16
+	c.TTFT, c.TokenDelay = 20*time.Millisecond, 2*time.Millisecond
 }
 
 // slowStack is two primaries behind one fault (2 s of latency) and a

@@ -114,7 +114,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 			append([]string{"--name", "primary"}, o.PrimaryArgs...)...))
 	}
 	s.Procs = append(s.Procs, newProc("model-fallback", "model", 0, append([]string{"--name", "fallback",
-		"--ttft", "20ms", "--token-delay", "2ms", "--concurrency", "16", "--queue", "16"}, o.FallbackArgs...)...))
+		"--ttft", "20ms", "--token-delay", "2ms"}, o.FallbackArgs...)...))
 	var primaries []string
 	var fallback string
 	for _, p := range s.Procs {

@@ -179,7 +179,7 @@ func (g *Generator) Run(ctx context.Context) error {
 	}
 	g.pace(ctx, queue)
 	stopping.Store(true)
-	g.tl.finish(time.Now())
+	g.tl.finish(g.start.Add(min(g.since(), g.cfg.MaxDuration)))
 	close(queue)
 	wg.Wait()
 	g.tl.compactAll()
@@ -196,7 +196,7 @@ func (g *Generator) unsend(it item) {
 // wake-up, then sleeps until the next one is due.
 func (g *Generator) pace(ctx context.Context, queue chan<- item) {
 	p := newPacer(g.cfg.Stages)
-	rng := rand.New(rand.NewPCG(uint64(g.cfg.Seed), 0x9e3779b97f4a7c15))
+	rng := g.classRand()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for ctx.Err() == nil {
@@ -234,6 +234,11 @@ func (g *Generator) pace(ctx context.Context, queue chan<- item) {
 		case <-wake:
 		}
 	}
+}
+
+// classRand is the seeded source of class choices.
+func (g *Generator) classRand() *rand.Rand {
+	return rand.New(rand.NewPCG(uint64(g.cfg.Seed), 0x9e3779b97f4a7c15))
 }
 
 // pickClass draws a class by share from the seeded source.

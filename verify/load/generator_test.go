@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"math"
+	"slices"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -68,24 +69,40 @@ func TestClassesSharesAndSeed(t *testing.T) {
 	counts := func(g *Generator) map[string]int64 {
 		return map[string]int64{"high": all(g, "high").Completed, "low": all(g, "low").Completed}
 	}
-	t0 := time.Now()
 	first := counts(runGen(t, cfg))
-	t.Log(time.Since(t0))
 	second := counts(runGen(t, cfg))
-	if first["high"] != second["high"] || first["low"] != second["low"] {
+	// The last request due just before the deadline may miss it; otherwise equal.
+	if math.Abs(float64(first["high"]-second["high"])) > 1 || math.Abs(float64(first["low"]-second["low"])) > 1 {
 		t.Errorf("same seed, different mix: %v then %v", first, second)
 	}
 	if share := float64(first["high"]) / float64(first["high"]+first["low"]); math.Abs(share-0.2) > 0.05 {
 		t.Errorf("high share %.3f, want 0.2 ±0.05", share)
 	}
 	mu.Lock()
-	defer mu.Unlock()
 	if int64(seen["high"]) != first["high"]+second["high"] || int64(seen["low"]) != first["low"]+second["low"] {
 		t.Errorf("server saw %v, timeline %v + %v", seen, first, second)
 	}
-	cfg.Seed = 8
-	if third := counts(runGen(t, cfg)); third["high"] == first["high"] && third["low"] == first["low"] {
-		t.Logf("seed 8 gave the same mix as seed 7 (possible, unlikely): %v", third)
+	mu.Unlock()
+	draws := func(seed int64) []int32 {
+		c := cfg
+		c.Seed = seed
+		g, err := New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := g.classRand()
+		out := make([]int32, 200)
+		for i := range out {
+			out[i] = g.pickClass(rng)
+		}
+		return out
+	}
+	a, b, c := draws(7), draws(7), draws(8)
+	if !slices.Equal(a, b) {
+		t.Error("seed 7 twice: different class sequences")
+	}
+	if slices.Equal(a, c) {
+		t.Error("seeds 7 and 8: the same class sequence")
 	}
 }
 

@@ -1,0 +1,146 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// gatewayText is a /metrics page at second s: ok requests grow 10/s and
+// restart from 0 at second 10 when reset is set, errors grow 1/s, the queue
+// depth rises to 8 at second 9 and falls back, a histogram counts 2/s.
+func gatewayText(s float64, reset bool) string {
+	ok := 10 * s
+	if reset && s >= 10 {
+		ok = 10 * (s - 10)
+	}
+	queue := max(0, 8-2*abs(s-9))
+	return fmt.Sprintf(`# TYPE gateway_requests_total counter
+gateway_requests_total{upstream="primary",outcome="ok"} %g
+gateway_requests_total{upstream="primary",outcome="error"} %g
+gateway_requests_total{upstream="fallback",outcome="ok"} 1000
+# TYPE gateway_queue_depth gauge
+gateway_queue_depth %g
+# TYPE gateway_latency_seconds histogram
+gateway_latency_seconds_bucket{le="0.5"} %g
+gateway_latency_seconds_bucket{le="+Inf"} %g
+gateway_latency_seconds_sum %g
+gateway_latency_seconds_count %g
+`, ok, s, queue, 2*s, 2*s, s, 2*s)
+}
+
+func abs(f float64) float64 { return max(f, -f) }
+
+func TestPrometheusCheck(t *testing.T) {
+	w := win("slow-primary", 5, 15)
+	primary := map[string]string{"upstream": "primary"}
+	okOnly := map[string]string{"upstream": "primary", "outcome": "ok"}
+	tests := []struct {
+		name       string
+		check      PrometheusCheck
+		reset      bool
+		down       bool
+		held       bool
+		measured   string
+		wantReason string
+	}{
+		{
+			name:     "increase summed over series",
+			check:    PrometheusCheck{Metric: "gateway_requests_total", Labels: primary, Mode: ModeIncrease, Min: num(90), Max: num(100)},
+			held:     true,
+			measured: `increase of gateway_requests_total{upstream="primary"} 99 (10 scrapes)`,
+		},
+		{
+			name:       "increase across a counter reset",
+			check:      PrometheusCheck{Metric: "gateway_requests_total", Labels: okOnly, Mode: ModeIncrease, Max: num(50)},
+			reset:      true,
+			wantReason: `increase of gateway_requests_total{outcome="ok",upstream="primary"} 90 > 50 over slow-primary (10 scrapes)`,
+		},
+		{
+			name:       "errors grew",
+			check:      PrometheusCheck{Metric: "gateway_requests_total", Labels: map[string]string{"outcome": "error"}, Mode: ModeIncrease, Max: num(0)},
+			wantReason: `increase of gateway_requests_total{outcome="error"} 9 > 0 over slow-primary (10 scrapes)`,
+		},
+		{
+			name:     "value is the last scrape in the window",
+			check:    PrometheusCheck{Metric: "gateway_requests_total", Labels: okOnly, Min: num(140), Max: num(140)},
+			held:     true,
+			measured: `value of gateway_requests_total{outcome="ok",upstream="primary"} 140 (10 scrapes)`,
+		},
+		{
+			name:       "max of a gauge",
+			check:      PrometheusCheck{Metric: "gateway_queue_depth", Mode: ModeMax, Max: num(5)},
+			wantReason: "max of gateway_queue_depth 8 > 5 over slow-primary (10 scrapes)",
+		},
+		{
+			name:       "min of a gauge",
+			check:      PrometheusCheck{Metric: "gateway_queue_depth", Mode: ModeMin, Min: num(1)},
+			wantReason: "min of gateway_queue_depth 0 < 1 over slow-primary (10 scrapes)",
+		},
+		{
+			name:     "histogram count",
+			check:    PrometheusCheck{Metric: "gateway_latency_seconds_count", Mode: ModeIncrease, Min: num(18)},
+			held:     true,
+			measured: "increase of gateway_latency_seconds_count 18 (10 scrapes)",
+		},
+		{
+			name:       "no such series",
+			check:      PrometheusCheck{Metric: "gateway_requests_total", Labels: map[string]string{"upstream": "tertiary"}, Min: num(1)},
+			wantReason: `no series gateway_requests_total{upstream="tertiary"} found in 10 scrapes over slow-primary`,
+		},
+		{
+			name:       "endpoint down",
+			check:      PrometheusCheck{Metric: "gateway_queue_depth", Max: num(5)},
+			down:       true,
+			wantReason: "no successful scrape over slow-primary: scrape http://",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newMetricsServer(t)
+			c := Kinds["prometheus"].New().(*PrometheusCheck)
+			mode := c.Mode
+			*c = tt.check
+			if c.Mode == "" {
+				c.Mode = mode
+			}
+			c.URL = srv.URL + "/metrics"
+			assert.Empty(t, c.Validate())
+			for s := 0.0; s <= 20; s++ {
+				code := http.StatusOK
+				if tt.down {
+					code = http.StatusInternalServerError
+				}
+				srv.set(code, gatewayText(s, tt.reset))
+				sampleAt(t, c, s, w)
+			}
+			r := c.Evaluate(context.Background(), Evidence{Window: w})
+			assert.Equal(t, tt.held, r.Held, "reason: %s", r.Reason)
+			if tt.measured != "" {
+				assert.Equal(t, tt.measured, r.Measured)
+			}
+			assert.Contains(t, r.Reason, tt.wantReason)
+		})
+	}
+}
+
+func TestPrometheusValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		check  PrometheusCheck
+		fields []string
+	}{
+		{"ok", PrometheusCheck{URL: "${gateway}/metrics", Metric: "x", Max: num(1)}, nil},
+		{"nothing", PrometheusCheck{}, []string{"url", "metric", ""}},
+		{"bad mode", PrometheusCheck{URL: "http://x/metrics", Metric: "x", Mode: "rate", Min: num(0)}, []string{"mode"}},
+		{"min above max", PrometheusCheck{URL: "http://x/metrics", Metric: "x", Min: num(2), Max: num(1)}, []string{"min"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.fields, fields(tt.check.Validate()))
+		})
+	}
+}
