@@ -72,6 +72,7 @@ type decoder struct {
 	nodes  map[string]*yaml.Node
 	budget int
 	depth  int
+	inKind int  // > 0 while decoding a kind's value: its New sets defaults
 	stop   bool // too big or too deep: report once, decode no more
 }
 
@@ -165,15 +166,19 @@ func (d *decoder) syntaxError(data []byte, err error) {
 	line = min(max(line, 1), len(lines))
 	text := lines[line-1]
 	col := len(text) - len(strings.TrimLeft(text, " \t")) + 1
-	if strings.Contains(msg, "tab") {
-		// yaml.v3 may name the line before the tab's.
-		for l := line; l <= min(line+1, len(lines)); l++ {
-			if i := strings.IndexByte(lines[l-1], '\t'); i >= 0 {
-				line, text, col = l, lines[l-1], i+1
-				break
+	// A tab in the indentation is the usual cause; yaml.v3 may name the
+	// line before the tab's.
+	for l := line; l <= min(line+1, len(lines)); l++ {
+		s := lines[l-1]
+		indent := s[:len(s)-len(strings.TrimLeft(s, " \t"))]
+		if i := strings.IndexByte(indent, '\t'); i >= 0 || (strings.Contains(msg, "tab") && strings.IndexByte(s, '\t') >= 0) {
+			if i < 0 {
+				i = strings.IndexByte(s, '\t')
 			}
+			line, text, col = l, s, i+1
+			msg += " (indent with spaces, not tabs)"
+			break
 		}
-		msg += " (indent with spaces)"
 	}
 	if col > len(text) {
 		col = 1

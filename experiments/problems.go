@@ -128,8 +128,8 @@ func editDistance(a, b string) int {
 
 // join appends a field name to a path.
 func join(path, name string) string {
-	if path == "" {
-		return name
+	if path == "" || name == "" {
+		return path + name
 	}
 	if strings.HasPrefix(name, "[") {
 		return path + name

@@ -1,8 +1,8 @@
 package experiments
 
 import (
-	"slices"
 	"reflect"
+	"slices"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -43,7 +43,7 @@ func (d *decoder) decodeFields(n *yaml.Node, pairs []pair, v reflect.Value, path
 		return
 	}
 	d.decodeKinds(n, v, path, info, seen, rest)
-	if v.Type().PkgPath() == experimentsPkg {
+	if d.inKind == 0 && v.Type().PkgPath() == experimentsPkg {
 		for _, f := range info.list {
 			if f.omitempty || f.typ.Kind() == reflect.Bool || seen[f.name] != nil {
 				continue
@@ -112,6 +112,7 @@ func (d *decoder) decodeKinds(n *yaml.Node, v reflect.Value, path string, info *
 		if rv.Kind() == reflect.Pointer {
 			target = rv.Elem()
 		}
+		d.inKind++
 		if s.name == "" {
 			d.decodeInline(n, rest, target, path, info.names(), fam.what, kind)
 		} else if node := seen[s.name]; node != nil {
@@ -123,6 +124,7 @@ func (d *decoder) decodeKinds(n *yaml.Node, v reflect.Value, path string, info *
 		} else {
 			d.validate(target, join(path, s.name))
 		}
+		d.inKind--
 		v.FieldByIndex(s.index).Set(rv)
 	}
 }

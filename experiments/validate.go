@@ -180,7 +180,9 @@ func (d *decoder) validateFaults(fs []FaultSpec) []string {
 	for i, f := range fs {
 		p := index("faults", i)
 		d.checkName(join(p, "name"), f.Name, "fault", names)
-		names = append(names, f.Name)
+		if !slices.Contains(names, f.Name) {
+			names = append(names, f.Name)
+		}
 		if d.present(join(p, "for")) && !d.failed(join(p, "for")) && f.For <= 0 {
 			d.at(join(p, "for"), "must be more than 0s (e.g. 30s)")
 		}
@@ -191,13 +193,15 @@ func (d *decoder) validateFaults(fs []FaultSpec) []string {
 	return names
 }
 
-// checkName checks a fault or check name: set, well-formed and unique.
+// checkName checks a fault or check name: set and unique; a fault name,
+// which checks refer to in `during`, must also be an identifier. Check names
+// are free text ("breaker opens") since they only label results.
 func (d *decoder) checkName(path, name, what string, before []string) {
 	switch {
 	case !d.present(path) || d.failed(path):
 	case name == "":
 		d.at(path, "must not be empty")
-	case !nameRE.MatchString(name):
+	case what == "fault" && !nameRE.MatchString(name):
 		d.at(path, "%q is not a valid %s name (valid: lower-case letters, digits, '.', '_' and '-', e.g. slow-primary)", name, what)
 	case slices.Contains(before, name):
 		d.at(path, "duplicate %s name %q", what, name)
@@ -255,7 +259,7 @@ func (d *decoder) validateChecks(e *Experiment, faultNames, classes []string) {
 		d.checkName(join(p, "name"), c.Name, "check", names)
 		names = append(names, c.Name)
 		if c.During != "" && !d.failed(join(p, "during")) {
-			if j := slices.Index(faultNames, c.During); j >= 0 {
+			if j := slices.IndexFunc(e.Faults, func(f FaultSpec) bool { return f.Name == c.During }); j >= 0 {
 				if f := e.Faults[j]; c.After > 0 && f.For > 0 && c.After >= f.For {
 					d.at(join(p, "after"), "%s is not inside fault %q, which lasts %s", c.After, f.Name, f.For)
 				}

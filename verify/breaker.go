@@ -25,7 +25,7 @@ type BreakerCheck struct {
 	Fast   *units.Duration `yaml:"fast,omitempty" jsonschema:"description=judge behaviour: load p95 after within at most this (set metric or fast)"`
 	Closes bool            `yaml:"closes,omitempty" jsonschema:"description=the breaker must no longer be open at the end of the run (metric only)"`
 
-	scrapes metricSampler
+	scrapes *metricSampler // created on first use
 }
 
 // BreakerMetric names the breaker state series on a Prometheus text
@@ -72,17 +72,12 @@ func (c *BreakerCheck) Validate() []units.Problem {
 	return ps
 }
 
-func (c *BreakerCheck) within() time.Duration {
-	if c.Within == 0 {
-		return DefaultBreakerWithin
-	}
-	return c.Within.D()
-}
+func (c *BreakerCheck) within() time.Duration { return orDefault(c.Within, DefaultBreakerWithin) }
 
 // Sample scrapes the state metric (metric mode only).
 func (c *BreakerCheck) Sample(ctx context.Context, now time.Time, _ Window) {
 	if m := c.Metric; m != nil {
-		c.scrapes.sample(ctx, now, m.URL, m.Name, m.Labels)
+		lazy(&c.scrapes).sample(ctx, now, m.URL, m.Name, m.Labels)
 	}
 }
 
@@ -95,7 +90,7 @@ func (c *BreakerCheck) Done(ev Evidence) bool {
 	if ev.Rollback.IsZero() {
 		return false
 	}
-	got, _ := c.scrapes.between(ev.Rollback, time.Time{})
+	got, _ := lazy(&c.scrapes).landed(ev.Rollback, time.Time{})
 	return len(got) > 0 && !c.isOpen(got[len(got)-1])
 }
 
@@ -134,7 +129,7 @@ func (c *BreakerCheck) evaluateMetric(ev Evidence) Result {
 	if r, bad := windowProblem(w, "", bound); bad {
 		return r
 	}
-	got, lastErr := c.scrapes.between(w.From, w.From.Add(c.within()))
+	got, lastErr := lazy(&c.scrapes).between(w.From, w.From.Add(c.within()))
 	opened := -1
 	matched := 0
 	lo, hi := 0.0, 0.0
@@ -171,7 +166,7 @@ func (c *BreakerCheck) evaluateMetric(ev Evidence) Result {
 	if ev.Rollback.IsZero() {
 		return failed(measured, bound, "opened after %s but the run ended without rollback, so closing could not be seen", fmtDur(after))
 	}
-	end, _ := c.scrapes.between(ev.Rollback, time.Time{})
+	end, _ := lazy(&c.scrapes).between(ev.Rollback, time.Time{})
 	if len(end) == 0 {
 		return failed(measured, bound, "opened after %s; no scrape of %s after rollback to see it close", fmtDur(after), sel)
 	}

@@ -25,6 +25,11 @@ type CommandCheck struct {
 	Timeout    units.Duration `yaml:"timeout,omitempty" jsonschema:"description=how long the program may run,default=10s"`
 	Contains   string         `yaml:"contains,omitempty" jsonschema:"description=a substring stdout must contain"`
 
+	st *commandState // created on first use
+}
+
+// commandState is a CommandCheck's one run.
+type commandState struct {
 	bg     background
 	mu     sync.Mutex
 	ran    bool
@@ -54,35 +59,37 @@ func (c *CommandCheck) Sample(ctx context.Context, now time.Time, w Window) {
 	if w.To.IsZero() || now.Before(w.To) {
 		return
 	}
-	c.mu.Lock()
-	started := c.ran
-	c.ran = true
-	c.mu.Unlock()
-	if !started {
-		c.bg.start(now, 0, func() { c.store(c.exec(ctx)) })
+	if st := lazy(&c.st); st.claim() {
+		st.bg.start(now, 0, func() { st.store(c.exec(ctx)) })
 	}
 }
 
 // Evaluate returns the result of the run Sample started, or runs the
 // program now if it never ran.
 func (c *CommandCheck) Evaluate(ctx context.Context, _ Evidence) Result {
-	c.mu.Lock()
-	started := c.ran
-	c.ran = true
-	c.mu.Unlock()
-	if !started {
-		c.store(c.exec(ctx))
+	st := lazy(&c.st)
+	if st.claim() {
+		st.store(c.exec(ctx))
 	}
-	c.bg.wait()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.result
+	st.bg.wait()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.result
 }
 
-func (c *CommandCheck) store(r Result) {
-	c.mu.Lock()
-	c.result = r
-	c.mu.Unlock()
+// claim says whether the caller is the first to run the program.
+func (st *commandState) claim() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	first := !st.ran
+	st.ran = true
+	return first
+}
+
+func (st *commandState) store(r Result) {
+	st.mu.Lock()
+	st.result = r
+	st.mu.Unlock()
 }
 
 // exec runs the program and judges it.

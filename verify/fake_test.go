@@ -141,13 +141,13 @@ func sampleAt(t *testing.T, s Sampler, sec float64, w Window) {
 	s.Sample(context.Background(), at(sec), w)
 	switch c := s.(type) {
 	case *BreakerCheck:
-		c.scrapes.bg.wait()
+		lazy(&c.scrapes).bg.wait()
 	case *PrometheusCheck:
-		c.scrapes.bg.wait()
+		lazy(&c.scrapes).bg.wait()
 	case *HTTPCheck:
-		c.bg.wait()
+		lazy(&c.st).bg.wait()
 	case *CommandCheck:
-		c.bg.wait()
+		lazy(&c.st).bg.wait()
 	default:
 		t.Fatalf("unknown sampler %T", s)
 	}

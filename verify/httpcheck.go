@@ -31,6 +31,11 @@ type HTTPCheck struct {
 	Contains   string         `yaml:"contains,omitempty" jsonschema:"description=a substring the body must contain"`
 	MinSuccess *units.Percent `yaml:"min_success,omitempty" jsonschema:"description=share of probes that must succeed,default=100%"`
 
+	st *httpState // created on first use
+}
+
+// httpState is an HTTPCheck's probes so far.
+type httpState struct {
 	bg     background
 	mu     sync.Mutex
 	probes []probe
@@ -77,14 +82,15 @@ func (c *HTTPCheck) minSuccess() float64 {
 
 // Sample starts a probe when a second has passed since the last one.
 func (c *HTTPCheck) Sample(ctx context.Context, now time.Time, _ Window) {
-	c.bg.start(now, ProbeEvery, func() {
+	st := lazy(&c.st)
+	st.bg.start(now, ProbeEvery, func() {
 		fail := c.probe(ctx)
 		if ctx.Err() != nil {
 			return // cut short by the run ending, not by the target
 		}
-		c.mu.Lock()
-		c.probes = append(c.probes, probe{at: now, fail: fail})
-		c.mu.Unlock()
+		st.mu.Lock()
+		st.probes = append(st.probes, probe{at: now, fail: fail})
+		st.mu.Unlock()
 	})
 }
 
@@ -129,11 +135,12 @@ func (c *HTTPCheck) Evaluate(_ context.Context, ev Evidence) Result {
 	if r, bad := windowProblem(ev.Window, "", bound); bad {
 		return r
 	}
-	c.bg.wait()
-	c.mu.Lock()
+	st := lazy(&c.st)
+	st.bg.wait()
+	st.mu.Lock()
 	var n, bad int
 	reasons := map[string]int{}
-	for _, p := range c.probes {
+	for _, p := range st.probes {
 		if p.at.Before(ev.Window.From) || !p.at.Before(ev.Window.To) {
 			continue
 		}
@@ -143,7 +150,7 @@ func (c *HTTPCheck) Evaluate(_ context.Context, ev Evidence) Result {
 			reasons[p.fail]++
 		}
 	}
-	c.mu.Unlock()
+	st.mu.Unlock()
 	measured := fmt.Sprintf("%d/%d probes succeeded", n-bad, n)
 	if n == 0 {
 		return failed(measured, bound, "no probes ran over %s", ev.Window)

@@ -32,7 +32,7 @@ type PrometheusCheck struct {
 	Min    *float64          `yaml:"min,omitempty" jsonschema:"description=the number at least"`
 	Max    *float64          `yaml:"max,omitempty" jsonschema:"description=the number at most"`
 
-	scrapes metricSampler
+	scrapes *metricSampler // created on first use
 }
 
 var (
@@ -69,7 +69,7 @@ func (c *PrometheusCheck) mode() string {
 
 // Sample scrapes the metric.
 func (c *PrometheusCheck) Sample(ctx context.Context, now time.Time, _ Window) {
-	c.scrapes.sample(ctx, now, c.URL, c.Metric, c.Labels)
+	lazy(&c.scrapes).sample(ctx, now, c.URL, c.Metric, c.Labels)
 }
 
 // Evaluate computes the mode's number over the scrapes in the window.
@@ -88,7 +88,7 @@ func (c *PrometheusCheck) Evaluate(_ context.Context, ev Evidence) Result {
 	if r, bad := windowProblem(w, "", bound); bad {
 		return r
 	}
-	got, lastErr := c.scrapes.between(w.From, w.To.Add(-time.Nanosecond))
+	got, lastErr := lazy(&c.scrapes).between(w.From, w.To.Add(-time.Nanosecond))
 	var found []scrape
 	for _, sc := range got {
 		if len(sc.Series) > 0 {

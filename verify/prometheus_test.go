@@ -57,7 +57,7 @@ func TestPrometheusCheck(t *testing.T) {
 			name:       "increase across a counter reset",
 			check:      PrometheusCheck{Metric: "gateway_requests_total", Labels: okOnly, Mode: ModeIncrease, Max: num(50)},
 			reset:      true,
-			wantReason: `increase of gateway_requests_total{outcome="ok",upstream="primary"} 90 > 50 over slow-primary (10 scrapes)`,
+			wantReason: `increase of gateway_requests_total{outcome="ok",upstream="primary"} 80 > 50 over slow-primary (10 scrapes)`,
 		},
 		{
 			name:       "errors grew",
@@ -101,11 +101,9 @@ func TestPrometheusCheck(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newMetricsServer(t)
-			c := Kinds["prometheus"].New().(*PrometheusCheck)
-			mode := c.Mode
-			*c = tt.check
+			c := &tt.check
 			if c.Mode == "" {
-				c.Mode = mode
+				c.Mode = Kinds["prometheus"].New().(*PrometheusCheck).Mode
 			}
 			c.URL = srv.URL + "/metrics"
 			assert.Empty(t, c.Validate())

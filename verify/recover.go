@@ -31,6 +31,11 @@ type RecoverCheck struct {
 	Class  string         `yaml:"class,omitempty" jsonschema:"description=judge only this traffic class (default: all)"`
 	SLO    SLO            `yaml:"slo" jsonschema:"description=the SLO that recovered load meets"`
 
+	st *recoverState // created on first use
+}
+
+// recoverState is how far Done has judged, so each candidate is judged once.
+type recoverState struct {
 	mu   sync.Mutex
 	next int  // first step Done has not judged yet
 	seen bool // Done saw recovery
@@ -103,17 +108,18 @@ func (c *RecoverCheck) Done(ev Evidence) bool {
 	if ev.Rollback.IsZero() || ev.Timeline == nil {
 		return false
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for !c.seen {
-		s, ok := c.judge(ev, c.next)
+	st := lazy(&c.st)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for !st.seen {
+		s, ok := c.judge(ev, st.next)
 		if !ok {
 			break
 		}
-		c.seen = s.ok
-		c.next++
+		st.seen = s.ok
+		st.next++
 	}
-	return c.seen || !ev.Now.Before(ev.Rollback.Add(c.Limit()))
+	return st.seen || !ev.Now.Before(ev.Rollback.Add(c.Limit()))
 }
 
 // Evaluate scans the candidates afresh on the final evidence and sets

@@ -21,6 +21,20 @@ const ScrapeTimeout = 2 * time.Second
 // maxScrapeBytes bounds the body read from a /metrics endpoint.
 const maxScrapeBytes = 16 << 20
 
+// stateMu guards the lazy creation of checks' run state, which lives behind
+// a pointer so that a check's parameters stay a plain copyable value.
+var stateMu sync.Mutex
+
+// lazy returns *p, creating it on first use.
+func lazy[T any](p **T) *T {
+	stateMu.Lock()
+	defer stateMu.Unlock()
+	if *p == nil {
+		*p = new(T)
+	}
+	return *p
+}
+
 // background runs a Sampler's slow work off the engine's goroutine, at most
 // one task at a time and at most once per every.
 type background struct {
@@ -85,6 +99,11 @@ func (s *metricSampler) sample(ctx context.Context, now time.Time, url, name str
 // waiting for one in flight.
 func (s *metricSampler) between(from, to time.Time) (got []scrape, lastErr error) {
 	s.bg.wait()
+	return s.landed(from, to)
+}
+
+// landed is between without waiting: the scrapes that have landed so far.
+func (s *metricSampler) landed(from, to time.Time) (got []scrape, lastErr error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, sc := range s.scrapes {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/chaos-sre/chaos/verify/load"
 )
 
 const ms = time.Millisecond
@@ -149,4 +151,16 @@ func TestSLOCheckValidate(t *testing.T) {
 			assert.Equal(t, tt.fields, fields(tt.check.Validate()))
 		})
 	}
+}
+
+func TestSLOJudge(t *testing.T) {
+	slo := SLO{TTFT: dur("1s"), ErrorRate: pct(1)}
+	ok, measured, bound, reason := slo.Judge(load.Summary{Completed: 50, Errors: 50, ErrorRate: 1})
+	assert.False(t, ok)
+	assert.Equal(t, "ttft p99 n/a, error rate 100%, 50 requests", measured)
+	assert.Equal(t, "ttft p99 ≤ 1s, error rate ≤ 1%", bound)
+	assert.Equal(t, "ttft p99: none of 50 requests measured it, error rate 100% > 1%", reason)
+
+	ok, _, _, reason = slo.Judge(load.Summary{Completed: 50, TTFTContent: load.Quantiles{P99: time.Second, Count: 50}})
+	assert.True(t, ok, "bounds are inclusive: %s", reason)
 }

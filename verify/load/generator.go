@@ -8,8 +8,11 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptrace"
+	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -39,6 +42,7 @@ type Generator struct {
 	cfg    Config
 	tl     *Timeline
 	client *http.Client
+	raw    *rawClient // the default sender for http:// URLs; nil = net/http
 	conns  *connCounter
 	trace  func(context.Context) context.Context // counts new connections of a custom Client
 	reqs   []*http.Request                       // one template per class, shared read-only
@@ -111,10 +115,17 @@ func New(cfg Config) (*Generator, error) {
 		}
 	}
 	g.client = cfg.Client
-	if g.client == nil {
-		g.client = &http.Client{Transport: newTransport(cfg, g.conns)}
-	} else {
+	switch {
+	case g.client != nil:
 		g.trace = g.conns.traceContext()
+	case g.reqs[0].URL.Scheme == "http":
+		raw, err := newRawClient(g)
+		if err != nil {
+			return nil, err
+		}
+		g.raw = raw
+	default:
+		g.client = &http.Client{Transport: newTransport(cfg, g.conns)}
 	}
 	return g, nil
 }
@@ -165,7 +176,11 @@ func (g *Generator) Run(ctx context.Context) error {
 	base := context.WithoutCancel(ctx)
 	for range g.cfg.Connections {
 		w := &worker{g: g, base: base, br: bufio.NewReaderSize(nil, 16<<10)}
+		if g.raw != nil {
+			w.rc.br = bufio.NewReaderSize(nil, 16<<10)
+		}
 		wg.Go(func() {
+			defer w.closeRaw()
 			for it := range queue {
 				if stopping.Load() {
 					g.unsend(it)
@@ -195,6 +210,10 @@ func (g *Generator) unsend(it item) {
 // pace is the single pacer: it dispatches every request that is due at each
 // wake-up, then sleeps until the next one is due.
 func (g *Generator) pace(ctx context.Context, queue chan<- item) {
+	if preciseSleep {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
 	p := newPacer(g.cfg.Stages)
 	rng := g.classRand()
 	timer := time.NewTimer(time.Hour)
@@ -222,6 +241,13 @@ func (g *Generator) pace(ctx context.Context, queue chan<- item) {
 		}
 		if ok && at <= g.since() {
 			continue
+		}
+		if ok && preciseSleep {
+			if d := at - g.since(); d < 2*time.Millisecond {
+				ts := syscall.NsecToTimespec(int64(d))
+				_ = syscall.Nanosleep(&ts, nil)
+				continue
+			}
 		}
 		var wake <-chan time.Time
 		if ok {
@@ -264,3 +290,5 @@ func (c *connCounter) traceContext() func(context.Context) context.Context {
 	}}
 	return func(ctx context.Context) context.Context { return httptrace.WithClientTrace(ctx, tr) }
 }
+
+var preciseSleep = os.Getenv("LOAD_NANOSLEEP") != ""

@@ -3,8 +3,8 @@ package load
 import (
 	"context"
 	"math"
-	"slices"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"

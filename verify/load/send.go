@@ -26,7 +26,8 @@ func (*bodyReader) Close() error { return nil }
 type worker struct {
 	g    *Generator
 	base context.Context // not cancelled by Run's ctx: in-flight requests finish within Timeout
-	br   *bufio.Reader
+	br   *bufio.Reader   // SSE lines
+	rc   rawConn         // the raw client's connection
 	buf  []byte
 	gaps []time.Duration
 	res  result
@@ -37,48 +38,72 @@ func (w *worker) do(it item) *result {
 	g := w.g
 	r := &w.res
 	*r = result{class: int(it.class), intended: it.at, fail: failNone, ttftEv: -1, ttftCont: -1, gaps: w.gaps[:0]}
-	ctx, cancel := context.WithTimeout(w.base, g.cfg.Timeout)
-	defer cancel()
-	req := g.reqs[it.class].WithContext(ctx)
-	if g.trace != nil {
-		req = req.WithContext(g.trace(ctx))
-	}
-	body := &bodyReader{}
-	body.Reset(g.cfg.Body)
-	req.Body = body
 	r.sent = g.since()
 	g.sent.Add(1)
-	resp, err := g.client.Do(req)
+	var (
+		h    head
+		body io.Reader
+		err  error
+		resp *http.Response
+	)
+	if g.raw != nil {
+		h, body, err = w.doRaw(int(it.class))
+	} else {
+		ctx, cancel := context.WithTimeout(w.base, g.cfg.Timeout)
+		defer cancel()
+		resp, err = w.doHTTP(ctx, int(it.class))
+		if err == nil {
+			h = head{status: resp.StatusCode, json: isJSON(resp.Header)}
+			if g.markHeader != "" {
+				v := resp.Header[g.markHeader]
+				h.marked = len(v) > 0 && v[0] == g.cfg.Degraded.Equals
+			}
+			body = resp.Body
+		}
+	}
 	if err != nil {
 		r.end = g.since()
 		r.fail = classify(err)
 		return r
 	}
-	r.status = resp.StatusCode
+	r.status = h.status
 	ok2xx := r.status >= 200 && r.status <= 299
-	if ok2xx && g.markHeader != "" {
-		if v := resp.Header[g.markHeader]; len(v) > 0 && v[0] == g.cfg.Degraded.Equals {
-			r.degraded = true
-		}
-	}
+	r.degraded = ok2xx && h.marked
 	switch {
 	case !ok2xx:
-		_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
-	case g.cfg.Stream && !isJSON(resp.Header):
-		err = w.readStream(resp.Body)
+		_, err = io.Copy(io.Discard, io.LimitReader(body, maxBody))
+	case g.cfg.Stream && !h.json:
+		err = w.readStream(body)
 	default:
-		err = w.readBody(resp.Body)
+		err = w.readBody(body)
 	}
-	resp.Body.Close()
+	if resp != nil {
+		resp.Body.Close()
+	} else {
+		w.finishRaw(h)
+	}
 	r.end = g.since()
 	if err != nil && r.fail == failNone {
 		r.fail = classify(err)
 	}
-	if !g.cfg.Stream || isJSON(resp.Header) {
+	if !g.cfg.Stream || h.json {
 		r.ttftEv, r.ttftCont = r.end-r.intended, r.end-r.intended
 	}
 	w.gaps = r.gaps
 	return r
+}
+
+// doHTTP sends the request of class through the net/http client.
+func (w *worker) doHTTP(ctx context.Context, class int) (*http.Response, error) {
+	g := w.g
+	if g.trace != nil {
+		ctx = g.trace(ctx)
+	}
+	req := g.reqs[class].WithContext(ctx)
+	body := &bodyReader{}
+	body.Reset(g.cfg.Body)
+	req.Body = body
+	return g.client.Do(req)
 }
 
 // isJSON tells a plain JSON answer to a streaming request (some fallbacks answer so).

@@ -1,0 +1,104 @@
+package load
+
+import (
+	"testing"
+	"time"
+)
+
+// fill records perSec results per class for secs seconds: latency 10ms (+1ms per class).
+func fill(tl *Timeline, secs, perSec int) {
+	for s := 0; s < secs; s++ {
+		for c := range tl.classes {
+			for i := 0; i < perSec; i++ {
+				at := time.Duration(s)*time.Second + time.Duration(i)*time.Second/time.Duration(perSec)
+				tl.record(&result{class: c, intended: at, sent: at + time.Millisecond,
+					end: at + 10*time.Millisecond + time.Duration(c)*time.Millisecond, status: 200, fail: failNone, ttftEv: -1, ttftCont: -1})
+			}
+		}
+	}
+}
+
+func TestSummaryWindow(t *testing.T) {
+	tl := newTimeline([]string{"a", "b"}, time.Second)
+	start := time.Unix(1000, 0)
+	tl.begin(start)
+	fill(tl, 10, 10)
+	tl.finish(start.Add(10 * time.Second))
+	sec := func(s float64) time.Time { return start.Add(time.Duration(s * float64(time.Second))) }
+	tests := []struct {
+		name     string
+		from, to time.Time
+		class    string
+		want     int64
+		from0    time.Time
+	}{
+		{"whole run", sec(0), sec(10), "", 200, sec(0)},
+		{"three seconds one class", sec(2), sec(5), "a", 30, sec(2)},
+		{"midpoint rounding", sec(2.4), sec(4.6), "b", 30, sec(2)},
+		{"adjacent windows do not overlap", sec(4.6), sec(7), "b", 20, sec(5)},
+		{"before start", sec(-5), sec(1), "", 20, sec(0)},
+		{"past the end", sec(8), sec(100), "a", 20, sec(8)},
+		{"unknown class", sec(0), sec(10), "zzz", 0, sec(0)},
+		{"empty", sec(3), sec(3), "", 0, sec(3)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := tl.Summary(tt.from, tt.to, tt.class)
+			if s.Completed != tt.want || !s.From.Equal(tt.from0) {
+				t.Fatalf("completed %d from %v, want %d from %v", s.Completed, s.From.Sub(start), tt.want, tt.from0.Sub(start))
+			}
+			if tt.want > 0 && (s.Latency.P50 < 9*time.Millisecond || s.Latency.P50 > 12*time.Millisecond || s.SendLag.Max > 2*time.Millisecond) {
+				t.Errorf("latency p50 %v, lag max %v; want ~10ms and ~1ms", s.Latency.P50, s.SendLag.Max)
+			}
+		})
+	}
+	if s := tl.Summary(sec(8), sec(100), "a"); s.Rate != 10 {
+		t.Errorf("rate over a window past the end = %v, want 10/s over the 2 elapsed seconds", s.Rate)
+	}
+	if n := len(tl.Seconds("a")); n != 10 {
+		t.Errorf("Seconds: %d, want 10", n)
+	}
+}
+
+func TestMemoryBounded(t *testing.T) {
+	tl := newTimeline([]string{"a", "b"}, time.Second) // horizon: 1s + 2
+	tl.begin(time.Now())
+	fill(tl, 600, 50)
+	live, sparseBytes := tl.memStats()
+	// Only the seconds inside the horizon keep dense histograms (3 metrics recorded).
+	if maxLive := (tl.horizon + 1) * 2 * 3; live > maxLive {
+		t.Errorf("%d live histograms after 600 s, want ≤ %d", live, maxLive)
+	}
+	if per := sparseBytes / 600 / 2; per > 1000 {
+		t.Errorf("%d sparse bytes per class-second, want < 1000", per)
+	}
+	// A late result reopens a compacted second, and nothing is lost.
+	tl.record(&result{class: 0, intended: 5 * time.Second, sent: 5 * time.Second, end: 6 * time.Second, status: 200, fail: failNone, ttftEv: -1, ttftCont: -1})
+	fill(tl, 602, 1) // opens two new seconds: the reopened bucket is compacted again
+	s := tl.Summary(tl.Start(), tl.Start().Add(time.Hour), "a")
+	if s.Completed != 600*50+1+602 || s.Latency.Count != s.Completed {
+		t.Errorf("completed %d (latency count %d), want %d", s.Completed, s.Latency.Count, 600*50+1+602)
+	}
+	if s.Latency.Max < 990*time.Millisecond {
+		t.Errorf("latency max %v, want the late 1s result", s.Latency.Max)
+	}
+	tl.compactAll()
+	if live, _ := tl.memStats(); live != 0 {
+		t.Errorf("%d live histograms after compactAll, want 0", live)
+	}
+}
+
+func BenchmarkRecord(b *testing.B) {
+	tl := newTimeline([]string{"a", "b"}, 10*time.Second)
+	tl.begin(time.Now())
+	gaps := []time.Duration{20 * time.Millisecond, 21 * time.Millisecond, 19 * time.Millisecond}
+	r := result{status: 200, fail: failNone, ttftEv: 80 * time.Millisecond, ttftCont: 90 * time.Millisecond, gaps: gaps, tokens: 4}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		r.class = i & 1
+		r.intended = time.Duration(i) * 200 * time.Microsecond // 5,000 req/s
+		r.sent = r.intended + 50*time.Microsecond
+		r.end = r.intended + time.Duration(i%1000)*time.Microsecond + time.Millisecond
+		tl.record(&r)
+	}
+}
