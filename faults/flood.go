@@ -114,7 +114,7 @@ func (f *Flood) Inject(ctx context.Context, env Env) error {
 			cancel()
 			<-done
 			st := g.Stats()
-			sum := g.Timeline().Summary(time.Time{}, time.Now().Add(time.Hour), "")
+			sum := g.Timeline().Summary(g.Timeline().Start(), time.Now().Add(time.Hour), "")
 			fmt.Fprintf(env.Log, "  flood on %s stopped: %d sent, %.0f%% errors\n", name, st.Sent, 100*sum.ErrorRate)
 			return nil
 		}

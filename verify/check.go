@@ -80,7 +80,9 @@ type Sampler interface {
 // and evaluates Waiters after that.
 type Waiter interface {
 	Done(ev Evidence) bool
-	// Limit is the longest the check may need after rollback.
+	// Limit is the longest the check may need after rollback. A Waiter whose
+	// Limit is 0 has nothing to wait for this run (a breaker check without
+	// closes): it is Done at once and should not count as a Waiter.
 	Limit() time.Duration
 }
 

@@ -8,6 +8,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -40,6 +41,9 @@ func newDemoCmd(stdout, stderr io.Writer) *cobra.Command {
 			exps, err := bundled(only)
 			if err != nil {
 				return err
+			}
+			if o.seed == 0 {
+				o.seed = time.Now().UnixNano() & 0x7fffffffffff
 			}
 			reps := make([]*runpkg.Report, len(exps))
 			var wg sync.WaitGroup

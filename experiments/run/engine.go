@@ -150,7 +150,7 @@ func (e *engine) progress(format string, args ...any) {
 
 func (e *engine) run(ctx context.Context, runID string) error {
 	e.progress("%s: preflight (seed %d)", e.exp.Name, e.o.Seed)
-	if left, _ := journal.Scan(JournalDir(e.o.StateDir)); len(left) > 0 && !e.o.DryRun {
+	if left, _ := journal.Scan(JournalDir(e.o.StateDir)); len(left) > 0 {
 		e.progress("warning: %d unfinished journal(s) in %s from runs that did not finish; run `chaos recover`", len(left), JournalDir(e.o.StateDir))
 	}
 	if e.o.DryRun {

@@ -8,11 +8,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptrace"
-	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -210,10 +207,6 @@ func (g *Generator) unsend(it item) {
 // pace is the single pacer: it dispatches every request that is due at each
 // wake-up, then sleeps until the next one is due.
 func (g *Generator) pace(ctx context.Context, queue chan<- item) {
-	if preciseSleep {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-	}
 	p := newPacer(g.cfg.Stages)
 	rng := g.classRand()
 	timer := time.NewTimer(time.Hour)
@@ -241,13 +234,6 @@ func (g *Generator) pace(ctx context.Context, queue chan<- item) {
 		}
 		if ok && at <= g.since() {
 			continue
-		}
-		if ok && preciseSleep {
-			if d := at - g.since(); d < 2*time.Millisecond {
-				ts := syscall.NsecToTimespec(int64(d))
-				_ = syscall.Nanosleep(&ts, nil)
-				continue
-			}
 		}
 		var wake <-chan time.Time
 		if ok {
@@ -290,5 +276,3 @@ func (c *connCounter) traceContext() func(context.Context) context.Context {
 	}}
 	return func(ctx context.Context) context.Context { return httptrace.WithClientTrace(ctx, tr) }
 }
-
-var preciseSleep = os.Getenv("LOAD_NANOSLEEP") != ""

@@ -128,6 +128,19 @@ func (w *worker) doRaw(class int) (h head, body io.Reader, err error) {
 // finishRaw keeps the connection for the next request when the answer was
 // read to its end and the server allows it.
 func (w *worker) finishRaw(h head) {
+	if h.chunked && w.rc.eof.eof && h.keepAlive {
+		// The chunked reader stops after the last chunk; skip the trailer.
+		for {
+			line, err := w.rc.br.ReadSlice('\n')
+			if err != nil {
+				h.keepAlive = false
+				break
+			}
+			if len(bytes.TrimRight(line, "\r\n")) == 0 {
+				break
+			}
+		}
+	}
 	if !h.keepAlive || !w.rc.eof.eof || w.rc.lr.N > 0 {
 		w.closeRaw()
 	}

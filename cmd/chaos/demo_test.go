@@ -1,0 +1,35 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// TestDemo runs the bundled experiments against the local stack as a user
+// would: every check holds on the full gateway, and each crippled variant
+// fails, naming the check that caught it.
+func TestDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the demo takes about 20 s a run")
+	}
+	code, out, stderr := chaos(t, "demo", "-q", "--seed", "11")
+	assert.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
+	for _, kind := range []string{"breaker", "degraded", "slo", "recover"} {
+		assert.Regexp(t, `(?m)^\S+\s+.+\s+`+kind+`\s+held\s`, out)
+	}
+
+	caught := map[string]string{
+		"no-breaker":  "breaker opens",
+		"no-fallback": "fallback answers",
+		"no-shedding": "high priority served",
+		"no-ejection": "replica ejected",
+	}
+	for variant, check := range caught {
+		t.Run(variant, func(t *testing.T) {
+			code, out, stderr := chaos(t, "demo", "-q", "--seed", "11", "--variant", variant)
+			assert.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
+			assert.Contains(t, out, "✗ "+check+":")
+		})
+	}
+}
