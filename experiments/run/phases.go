@@ -314,7 +314,7 @@ func (e *engine) waitersDone() bool {
 	any := false
 	for _, c := range e.checks {
 		w, ok := c.spec.Check.(verify.Waiter)
-		if !ok {
+		if !ok || w.Limit() == 0 {
 			continue
 		}
 		any = true

@@ -246,6 +246,16 @@ func (g *Generator) pace(ctx context.Context, queue chan<- item) {
 		case <-wake:
 		}
 	}
+	// Requests that fell due before the stop but were not dispatched in time.
+	stop := min(g.since(), g.cfg.MaxDuration)
+	for n := 0; n < 1<<20; n++ {
+		at, ok := p.next()
+		if !ok || at >= stop {
+			break
+		}
+		g.unsend(item{at: at, class: g.pickClass(rng)})
+		p.advance()
+	}
 }
 
 // classRand is the seeded source of class choices.
