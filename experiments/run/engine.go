@@ -21,6 +21,7 @@ import (
 	"github.com/chaos-sre/chaos/faults/journal"
 	"github.com/chaos-sre/chaos/faults/target"
 	"github.com/chaos-sre/chaos/verify/load"
+	"github.com/chaos-sre/chaos/verify/report"
 )
 
 // Options are the knobs of one run.
@@ -60,7 +61,7 @@ func JournalDir(stateDir string) string { return filepath.Join(stateDir, "journa
 type plannedFault struct {
 	spec    experiments.FaultSpec
 	targets []target.Target
-	rep     *FaultReport
+	rep     *report.FaultReport
 	start   time.Time
 	end     time.Time
 	on      bool
@@ -68,7 +69,7 @@ type plannedFault struct {
 
 type plannedCheck struct {
 	spec experiments.CheckSpec
-	rep  *CheckReport
+	rep  *report.CheckReport
 }
 
 // engine is one run's state.
@@ -114,7 +115,7 @@ func Run(ctx context.Context, exp *experiments.Experiment, o Options) (rep *Repo
 	e := &engine{
 		exp: exp, o: o,
 		rng: rand.New(rand.NewPCG(uint64(o.Seed), uint64(o.Seed)^0x5bd1e995)),
-		rep: &Report{Schema: ReportSchema, Experiment: exp.Name, File: exp.File, Run: runID, Seed: o.Seed, Started: time.Now()},
+		rep: &report.Report{Schema: report.Schema, Experiment: exp.Name, File: exp.File, Run: runID, Seed: o.Seed, Started: time.Now()},
 		log: o.Stderr,
 	}
 	if o.Quiet {
@@ -201,7 +202,7 @@ func (e *engine) plan(ctx context.Context) error {
 		if err := w.expandAll(fmt.Sprintf("checks[%d] (%s)", i, c.Name), c.Check); err != nil {
 			return err
 		}
-		e.checks = append(e.checks, &plannedCheck{spec: *c, rep: &CheckReport{Name: c.Name, Kind: c.Kind}})
+		e.checks = append(e.checks, &plannedCheck{spec: *c, rep: &report.CheckReport{Name: c.Name, Kind: c.Kind}})
 	}
 	for i, f := range e.exp.Faults {
 		if err := w.expandAll(fmt.Sprintf("faults[%d] (%s)", i, f.Name), f.Params); err != nil {
@@ -215,7 +216,7 @@ func (e *engine) plan(ctx context.Context) error {
 		if err != nil {
 			return invalid("faults[%d] (%s): %v", i, f.Name, err)
 		}
-		fr := &FaultReport{Name: f.Name, Kind: f.Kind, Mechanism: mechanism(f.Kind)}
+		fr := &report.FaultReport{Name: f.Name, Kind: f.Kind, Mechanism: mechanism(f.Kind)}
 		for _, t := range picked {
 			fr.Targets = append(fr.Targets, t.Name)
 		}

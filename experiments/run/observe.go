@@ -8,6 +8,7 @@ import (
 
 	"github.com/chaos-sre/chaos/experiments"
 	"github.com/chaos-sre/chaos/verify"
+	"github.com/chaos-sre/chaos/verify/report"
 )
 
 // window resolves a check's `during` (and `after` offset) against what has
@@ -110,7 +111,7 @@ func (e *engine) evaluate(ctx context.Context, steadyFailed bool) {
 		e.rep.Checks = append(e.rep.Checks, *c.rep)
 	}
 	if worst != nil {
-		s := Seconds(worst.Seconds())
+		s := report.Seconds(worst.Seconds())
 		e.rep.TimeToRecover = &s
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/chaos-sre/chaos/experiments"
 	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/verify"
+	"github.com/chaos-sre/chaos/verify/report"
 )
 
 const defaultBaseline = 5 * time.Second
@@ -138,8 +139,8 @@ func (e *engine) finish() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.end = time.Now()
-	s := func(t time.Time) Seconds { return secondsSince(e.start, t) }
-	e.rep.Phases = Phases{Baseline: 0, Inject: s(e.baselineEnd), Rollback: s(e.rollbackAt), Recovery: s(e.rollbackAt), End: s(e.end)}
+	s := func(t time.Time) report.Seconds { return report.SecondsSince(e.start, t) }
+	e.rep.Phases = report.Phases{Baseline: 0, Inject: s(e.baselineEnd), Rollback: s(e.rollbackAt), Recovery: s(e.rollbackAt), End: s(e.end)}
 	e.rep.Started = e.start
 	tl := e.gen.Timeline()
 	e.rep.Load.Sent = e.gen.Stats().Sent
@@ -184,7 +185,7 @@ func (e *engine) steadyState() error {
 	ok, measured, bound, reason := ss.SLO.Judge(sum)
 	e.progress("steady state: %s (bound %s)", measured, bound)
 	if !ok {
-		e.rep.Checks = append(e.rep.Checks, CheckReport{Name: "steady state", Kind: "slo", Window: "baseline",
+		e.rep.Checks = append(e.rep.Checks, report.CheckReport{Name: "steady state", Kind: "slo", Window: "baseline",
 			Result: verify.Result{Measured: measured, Bound: bound, Reason: reason}})
 		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("steady state did not hold before any fault (%s); nothing was injected", reason)}
 	}
