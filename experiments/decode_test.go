@@ -262,3 +262,9 @@ func TestSuggest(t *testing.T) {
 	assert.Equal(t, "", suggest("banana", valid))
 	assert.Equal(t, "", suggest("x", []string{"p50"}), "no suggestion that replaces the whole name")
 }
+
+func TestParseEmptyRegistry(t *testing.T) {
+	_, err := Parse("t.yaml", []byte(head+fault1), Registry{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `t.yaml:6:22: faults[0].kind: unknown fault kind "latency" (no fault kinds are registered)`)
+}

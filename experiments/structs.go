@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 
@@ -100,7 +101,11 @@ func (d *decoder) decodeKinds(n *yaml.Node, v reflect.Value, path string, info *
 		}
 		val, ok := fam.new(kind)
 		if !ok {
-			d.errorf(kindNode, kindPath, "unknown %s kind %q%s", fam.what, kind, validList(kind, fam.names))
+			hint := validList(kind, fam.names)
+			if len(fam.names) == 0 {
+				hint = fmt.Sprintf(" (no %s kinds are registered)", fam.what)
+			}
+			d.errorf(kindNode, kindPath, "unknown %s kind %q%s", fam.what, kind, hint)
 			return
 		}
 		rv := reflect.ValueOf(val)

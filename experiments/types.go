@@ -58,7 +58,7 @@ type Load struct {
 	Headers     map[string]string `yaml:"headers,omitempty"`
 	Body        any               `yaml:"body,omitempty" jsonschema:"description=request body; a mapping is sent as JSON"`
 	Stream      *bool             `yaml:"stream,omitempty" jsonschema:"description=parse answers as SSE; default: the body's stream field"`
-	Rate        units.Rate        `yaml:"rate,omitempty" jsonschema:"description=constant rate, e.g. 50/s"`
+	Rate        units.Rate        `yaml:"rate,omitempty" jsonschema:"description=constant rate (e.g. 50/s)"`
 	Stages      []Stage           `yaml:"stages,omitempty" jsonschema:"description=rates over time from the start of the run; the last one holds"`
 	Classes     []Class           `yaml:"classes,omitempty" jsonschema:"description=a traffic mix; shares add up to 100%"`
 	Timeout     units.Duration    `yaml:"timeout,omitempty" jsonschema:"default=10s"`
@@ -100,7 +100,7 @@ type FaultSpec struct {
 	Kind   string         `yaml:"kind"`
 	Target target.Spec    `yaml:"target"`
 	Params faults.Fault   `yaml:"params,omitempty" jsonschema:"description=the kind's parameters (see chaos faults)"`
-	At     units.Duration `yaml:"at,omitempty" jsonschema:"description=start, after the baseline"`
+	At     units.Duration `yaml:"at,omitempty" jsonschema:"description=start time after the baseline"`
 	For    units.Duration `yaml:"for" jsonschema:"description=how long the fault stays on"`
 }
 

@@ -142,13 +142,18 @@ func (e *engine) finish() {
 	s := func(t time.Time) report.Seconds { return report.SecondsSince(e.start, t) }
 	e.rep.Phases = report.Phases{Baseline: 0, Inject: s(e.baselineEnd), Rollback: s(e.rollbackAt), Recovery: s(e.rollbackAt), End: s(e.end)}
 	e.rep.Started = e.start
-	tl := e.gen.Timeline()
-	e.rep.Load.Sent = e.gen.Stats().Sent
-	e.rep.Load.Total = tl.Summary(e.start, e.end.Add(time.Second), "")
-	e.rep.Load.Seconds = tl.Seconds("")
+	e.rep.Load = report.LoadOf(e.rep.Load.URL, e.gen.Stats().Sent, e.gen.Timeline(), e.start, e.end.Add(time.Second))
 	for i, f := range e.faults {
 		f.rep.Start, f.rep.End = s(f.start), s(f.end)
 		e.rep.Faults[i] = *f.rep
+	}
+	e.rep.Series = nil
+	for _, c := range e.checks {
+		if sc, ok := c.spec.Check.(verify.Series); ok {
+			if sr, ok := report.SeriesOf(c.spec.Name, c.spec.Kind, sc, e.start); ok {
+				e.rep.Series = append(e.rep.Series, sr)
+			}
+		}
 	}
 }
 

@@ -163,12 +163,12 @@ func (g *Generator) Run(ctx context.Context) error {
 	if !g.ran.CompareAndSwap(false, true) {
 		return errors.New("load: run: a generator runs once; make a new one with New")
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.MaxDuration)
 	defer cancel()
 	g.start = time.Now()
 	g.tl.begin(g.start)
-	queue := make(chan item, queueCap)
-	var stopping atomic.Bool
+	d := newDispatcher(g.cfg.Connections, queueCap)
 	var wg sync.WaitGroup
 	base := context.WithoutCancel(ctx)
 	for range g.cfg.Connections {
@@ -176,23 +176,24 @@ func (g *Generator) Run(ctx context.Context) error {
 		if g.raw != nil {
 			w.rc.br = bufio.NewReaderSize(nil, 16<<10)
 		}
+		ch := make(chan item, 1)
 		wg.Go(func() {
 			defer w.closeRaw()
-			for it := range queue {
-				if stopping.Load() {
-					g.unsend(it)
-					continue
+			for {
+				it, ok := d.next(ch)
+				if !ok {
+					return
 				}
-				r := w.do(it)
-				g.tl.record(r)
+				g.tl.record(w.do(it))
 				g.completed.Add(1)
 			}
 		})
 	}
-	g.pace(ctx, queue)
-	stopping.Store(true)
+	g.pace(ctx, parent, d)
 	g.tl.finish(g.start.Add(min(g.since(), g.cfg.MaxDuration)))
-	close(queue)
+	for _, it := range d.close() {
+		g.unsend(it)
+	}
 	wg.Wait()
 	g.tl.compactAll()
 	return nil
@@ -206,7 +207,7 @@ func (g *Generator) unsend(it item) {
 
 // pace is the single pacer: it dispatches every request that is due at each
 // wake-up, then sleeps until the next one is due.
-func (g *Generator) pace(ctx context.Context, queue chan<- item) {
+func (g *Generator) pace(ctx, parent context.Context, d *dispatcher) {
 	p := newPacer(g.cfg.Stages)
 	rng := g.classRand()
 	timer := time.NewTimer(time.Hour)
@@ -223,9 +224,7 @@ func (g *Generator) pace(ctx context.Context, queue chan<- item) {
 		now := g.since()
 		for n := 0; ok && at <= now && n < 4096; n++ {
 			it := item{at: at, class: g.pickClass(rng)}
-			select {
-			case queue <- it:
-			default:
+			if !d.dispatch(it) {
 				g.unsend(it) // every worker busy and the backlog full
 			}
 			p.advance()
@@ -246,14 +245,22 @@ func (g *Generator) pace(ctx context.Context, queue chan<- item) {
 		case <-wake:
 		}
 	}
-	// Requests that fell due before the stop but were not dispatched in time.
+	// Requests that fell due before the stop but were not dispatched because
+	// the pacer woke late (a starved CPU): at the MaxDuration stop they still go
+	// to idle workers, late (it shows as send lag); after a cancel they are unsent.
+	atDeadline := parent.Err() == nil
 	stop := min(g.since(), g.cfg.MaxDuration)
+	if atDeadline {
+		stop = g.cfg.MaxDuration
+	}
 	for n := 0; n < 1<<20; n++ {
 		at, ok := p.next()
 		if !ok || at >= stop {
 			break
 		}
-		g.unsend(item{at: at, class: g.pickClass(rng)})
+		if it := (item{at: at, class: g.pickClass(rng)}); !atDeadline || !d.dispatch(it) {
+			g.unsend(it)
+		}
 		p.advance()
 	}
 }

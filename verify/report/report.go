@@ -1,76 +1,84 @@
-// Package report holds the evidence of a run — its versioned JSON form — and
-// renders it: the summary table now; JSON, JUnit, Markdown and HTML later.
+// Package report holds the evidence of a run — its versioned JSON form
+// (chaos.report/v1) — and renders it: the live view while it runs, the
+// summary table, JSON, JUnit XML, Markdown and a self-contained HTML page.
+// Renderers read only these types, never the engine, so `chaos report` can
+// re-render a saved result.json into any format.
 package report
 
 import (
 	"time"
-
-	"github.com/chaos-sre/chaos/verify"
-	"github.com/chaos-sre/chaos/verify/load"
 )
 
 // Schema versions the JSON form of Report.
 const Schema = "chaos.report/v1"
 
-// Report is the evidence of one run.
+// SchemaID is the $id of the published JSON Schema.
+const SchemaID = "https://github.com/chaos-sre/chaos/" + Schema
+
+// Report is the evidence of one run. Every duration is in seconds or
+// milliseconds, with the unit in its JSON name; times are offsets in seconds
+// from Started unless they are absolute (RFC 3339).
 type Report struct {
-	Schema     string        `json:"schema"`
-	Experiment string        `json:"experiment"`
-	File       string        `json:"file,omitempty"`
-	Run        string        `json:"run"`
-	Seed       int64         `json:"seed"`
-	Started    time.Time     `json:"started"`
+	Schema     string        `json:"schema" jsonschema:"enum=chaos.report/v1"`
+	Experiment string        `json:"experiment" jsonschema:"description=the experiment's name"`
+	File       string        `json:"file,omitempty" jsonschema:"description=the experiment file"`
+	Run        string        `json:"run" jsonschema:"description=the run id (also the journal's name)"`
+	Seed       int64         `json:"seed" jsonschema:"description=seed of every random choice; rerun with --seed to repeat them"`
+	Started    time.Time     `json:"started" jsonschema:"description=time zero of every offset in this report"`
 	Ended      time.Time     `json:"ended"`
-	Verdict    string        `json:"verdict"` // held, failed, aborted, error
-	ExitCode   int           `json:"exit_code"`
-	Reason     string        `json:"reason,omitempty"`
-	Stack      []string      `json:"stack,omitempty"` // what the run started, "name addr (pid)"
+	Verdict    string        `json:"verdict" jsonschema:"enum=held,enum=failed,enum=aborted,enum=error"`
+	ExitCode   int           `json:"exit_code" jsonschema:"description=0 held · 1 a check failed · 2 invalid · 3 aborted · 4 could not inject or roll back"`
+	Reason     string        `json:"reason,omitempty" jsonschema:"description=why the run did not hold when that is not a check"`
+	Stack      []string      `json:"stack,omitempty" jsonschema:"description=what the run started: name addr (pid)"`
 	Phases     Phases        `json:"phases"`
 	Faults     []FaultReport `json:"faults"`
 	Checks     []CheckReport `json:"checks"`
 	// TimeToRecover is the longest time-to-recover measured by recover checks.
-	TimeToRecover *Seconds   `json:"time_to_recover_s,omitempty"`
+	TimeToRecover *Seconds   `json:"time_to_recover_s,omitempty" jsonschema:"description=longest time-to-recover measured by recover checks"`
 	Load          LoadReport `json:"load"`
+	// Series are the metrics checks sampled over the run (breaker state, counters).
+	Series []SeriesReport `json:"series,omitempty"`
 }
 
 // Seconds is a duration printed in JSON as seconds.
 type Seconds float64
 
+// Duration converts s back to a time.Duration.
+func (s Seconds) Duration() time.Duration { return time.Duration(float64(s) * float64(time.Second)) }
+
 // Phases marks when each phase of the run began, in seconds from Started.
 type Phases struct {
-	Baseline Seconds `json:"baseline"`
-	Inject   Seconds `json:"inject"`
-	Rollback Seconds `json:"rollback"`
-	Recovery Seconds `json:"recovery"`
-	End      Seconds `json:"end"`
+	Baseline Seconds `json:"baseline_s"`
+	Inject   Seconds `json:"inject_s"`
+	Rollback Seconds `json:"rollback_s"`
+	Recovery Seconds `json:"recovery_s"`
+	End      Seconds `json:"end_s"`
 }
 
 // FaultReport says what a fault hit, through which mechanism, and when.
 type FaultReport struct {
 	Name      string   `json:"name"`
 	Kind      string   `json:"kind"`
-	Targets   []string `json:"targets"`
-	Mechanism string   `json:"mechanism"`
-	Start     Seconds  `json:"start_s"`
-	End       Seconds  `json:"end_s"`
+	Targets   []string `json:"targets" jsonschema:"description=the resolved and picked targets"`
+	Mechanism string   `json:"mechanism" jsonschema:"description=how the fault was brought in"`
+	Start     Seconds  `json:"start_s" jsonschema:"description=when it was injected (0 when it never was)"`
+	End       Seconds  `json:"end_s" jsonschema:"description=when it was rolled back"`
 	Injected  bool     `json:"injected"`
 	Error     string   `json:"error,omitempty"`
 }
 
-// CheckReport is one check's verdict with its window.
-type CheckReport struct {
-	Name   string `json:"name"`
-	Kind   string `json:"kind"`
-	Window string `json:"window"`
-	verify.Result
+// SeriesReport is one metric a check sampled during the run.
+type SeriesReport struct {
+	Check  string        `json:"check" jsonschema:"description=the check that sampled it"`
+	Kind   string        `json:"kind" jsonschema:"description=the check's kind; breaker series are 1 while open and 0 otherwise"`
+	Name   string        `json:"name" jsonschema:"description=what the values are e.g. open: gateway_breaker_state{upstream=\"primary\"}"`
+	Points []SeriesPoint `json:"points"`
 }
 
-// LoadReport summarises the measured load over the whole run and per second.
-type LoadReport struct {
-	URL     string        `json:"url"`
-	Sent    int64         `json:"sent"`
-	Total   load.Summary  `json:"total"`
-	Seconds []load.Second `json:"seconds,omitempty"`
+// SeriesPoint is one sample of a series.
+type SeriesPoint struct {
+	T     Seconds `json:"t_s" jsonschema:"description=seconds from started"`
+	Value float64 `json:"value"`
 }
 
 // SecondsSince is t − start in seconds, 0 for a zero t.
@@ -90,4 +98,21 @@ func (r *Report) Failed() []CheckReport {
 		}
 	}
 	return out
+}
+
+// ExitMeaning says what an exit code means, as README documents it.
+func ExitMeaning(code int) string {
+	switch code {
+	case 0:
+		return "every check held"
+	case 1:
+		return "a check failed: the stack is not resilient"
+	case 2:
+		return "the experiment or the command line is invalid"
+	case 3:
+		return "aborted by a stop condition or a signal; every fault was rolled back"
+	case 4:
+		return "the tool could not inject or roll back"
+	}
+	return "unknown"
 }

@@ -8,7 +8,10 @@ import (
 	"time"
 )
 
-// PrintSummary writes the verdict table of one or more reports.
+// PrintSummary writes the verdict table of one or more reports: every check
+// with its result, measured value, bound and window; then one line per run
+// with its verdict, time-to-recover and what the exit code means; then the
+// reasons of what failed.
 func PrintSummary(w io.Writer, reps ...*Report) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "EXPERIMENT\tCHECK\tKIND\tRESULT\tMEASURED\tBOUND\tWINDOW")
@@ -17,22 +20,14 @@ func PrintSummary(w io.Writer, reps ...*Report) {
 			fmt.Fprintf(tw, "%s\t-\t-\t%s\t-\t-\t-\n", r.Experiment, strings.ToUpper(r.Verdict))
 		}
 		for _, c := range r.Checks {
-			res := "held"
-			if !c.Held {
-				res = "FAILED"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Experiment, c.Name, c.Kind, res, c.Measured, c.Bound, c.Window)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Experiment, c.Name, c.Kind, resultWord(c), dash(c.Measured), dash(c.Bound), dash(c.Window))
 		}
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
 	for _, r := range reps {
-		line := fmt.Sprintf("%s: %s (exit %d", r.Experiment, strings.ToUpper(r.Verdict), r.ExitCode)
-		if r.TimeToRecover != nil {
-			line += fmt.Sprintf(", time to recover %s", time.Duration(float64(*r.TimeToRecover)*float64(time.Second)).Round(10*time.Millisecond))
-		}
-		line += fmt.Sprintf(", %s, %d requests)", time.Duration(float64(r.Phases.End)*float64(time.Second)).Round(time.Second), r.Load.Sent)
-		fmt.Fprintln(w, line)
+		fmt.Fprintf(w, "%s: %s (exit %d: %s)\n", r.Experiment, strings.ToUpper(r.Verdict), r.ExitCode, ExitMeaning(r.ExitCode))
+		fmt.Fprintf(w, "  %s\n", runFacts(r))
 		for _, c := range r.Failed() {
 			fmt.Fprintf(w, "  ✗ %s: %s\n", c.Name, c.Reason)
 		}
@@ -40,4 +35,76 @@ func PrintSummary(w io.Writer, reps ...*Report) {
 			fmt.Fprintf(w, "  reason: %s\n", r.Reason)
 		}
 	}
+	if len(reps) > 1 {
+		code := Worst(reps)
+		fmt.Fprintf(w, "\noverall: exit %d: %s\n", code, ExitMeaning(code))
+	}
+}
+
+// runFacts is one line of what the run measured overall.
+func runFacts(r *Report) string {
+	var parts []string
+	if r.TimeToRecover != nil {
+		parts = append(parts, "time to recover "+FormatDuration(r.TimeToRecover.Duration()))
+	}
+	parts = append(parts, fmt.Sprintf("ran %s", r.Phases.End.Duration().Round(time.Second)),
+		fmt.Sprintf("%d requests", r.Load.Sent),
+		fmt.Sprintf("p99 %s", FormatMs(r.Load.Total.Latency.P99)),
+		fmt.Sprintf("errors %s", Percent(r.Load.Total.ErrorRate)),
+		fmt.Sprintf("seed %d", r.Seed))
+	return strings.Join(parts, " · ")
+}
+
+func resultWord(c CheckReport) string {
+	switch {
+	case c.Held:
+		return "held"
+	case strings.HasPrefix(c.Reason, "not judged"):
+		return "NOT JUDGED"
+	}
+	return "FAILED"
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// Worst picks the exit code of a set of runs: tool errors first, then
+// invalid input, then aborts, then failed checks.
+func Worst(reps []*Report) int {
+	rank := map[int]int{0: 0, 1: 1, 3: 2, 2: 3, 4: 4}
+	code := 0
+	for _, r := range reps {
+		if rank[r.ExitCode] > rank[code] {
+			code = r.ExitCode
+		}
+	}
+	return code
+}
+
+// FormatDuration rounds d for people: 1.23s, 845ms.
+func FormatDuration(d time.Duration) string {
+	switch {
+	case d >= 10*time.Second:
+		return d.Round(100 * time.Millisecond).String()
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond).String()
+	}
+	return d.Round(time.Millisecond).String()
+}
+
+// FormatMs prints milliseconds as a rounded duration.
+func FormatMs(ms float64) string {
+	return FormatDuration(time.Duration(ms * float64(time.Millisecond)))
+}
+
+// Percent prints a 0..1 share as a percentage.
+func Percent(share float64) string {
+	if share > 0 && share < 0.001 {
+		return "<0.1%"
+	}
+	return fmt.Sprintf("%.1f%%", 100*share)
 }

@@ -1,0 +1,226 @@
+package experiments
+
+import (
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/verify"
+)
+
+func (d *decoder) validateFaults(fs []FaultSpec) []string {
+	if d.present("faults") && len(fs) == 0 && !d.failed("faults") {
+		d.at("faults", "must list at least one fault")
+	}
+	var names []string
+	for i, f := range fs {
+		p := index("faults", i)
+		d.checkName(join(p, "name"), f.Name, "fault", names)
+		if !slices.Contains(names, f.Name) {
+			names = append(names, f.Name)
+		}
+		if d.present(join(p, "for")) && !d.failed(join(p, "for")) && f.For <= 0 {
+			d.at(join(p, "for"), "must be more than 0s (e.g. 30s)")
+		}
+		if d.present(join(p, "target")) && !d.failed(join(p, "target")) {
+			d.validateTarget(join(p, "target"), f.Target)
+		}
+	}
+	return names
+}
+
+// checkName checks a fault or check name: set and unique; a fault name,
+// which checks refer to in `during`, must also be an identifier. Check names
+// are free text ("breaker opens") since they only label results.
+func (d *decoder) checkName(path, name, what string, before []string) {
+	switch {
+	case !d.present(path) || d.failed(path):
+	case name == "":
+		d.at(path, "must not be empty")
+	case what == "fault" && !nameRE.MatchString(name):
+		d.at(path, "%q is not a valid %s name (valid: lower-case letters, digits, '.', '_' and '-', e.g. slow-primary)", name, what)
+	case slices.Contains(before, name):
+		d.at(path, "duplicate %s name %q", what, name)
+	}
+}
+
+var pickRE = regexp.MustCompile(`^(all|one|[0-9]+%?)$`)
+
+func (d *decoder) validateTarget(path string, t target.Spec) {
+	var set []string
+	for _, s := range []struct {
+		name string
+		on   bool
+	}{{"service", t.Service != ""}, {"process", t.Process != ""}, {"pid", t.Pid != 0}, {"url", t.URL != ""}} {
+		if s.on {
+			set = append(set, s.name)
+		}
+	}
+	const valid = "(valid: exactly one of service, process, pid, url)"
+	switch {
+	case len(set) == 0:
+		d.at(path, "names no target %s", valid)
+	case len(set) > 1:
+		d.at(join(path, set[1]), "sets both %s and %s %s", set[0], set[1], valid)
+	}
+	if t.Pid < 0 {
+		d.at(join(path, "pid"), "%d is not a process id", t.Pid)
+	}
+	if t.URL != "" {
+		d.checkURL(join(path, "url"), t.URL)
+	}
+	if t.Pick != "" && !validPick(t.Pick) {
+		d.at(join(path, "pick"), "%q is not a pick (valid: all, one, a number of targets like 2, or a share from 1%% to 100%%)", t.Pick)
+	}
+}
+
+func validPick(s string) bool {
+	if !pickRE.MatchString(s) {
+		return false
+	}
+	if s == "all" || s == "one" {
+		return true
+	}
+	n, err := strconv.Atoi(strings.TrimSuffix(s, "%"))
+	if err != nil || n < 1 {
+		return false
+	}
+	return !strings.HasSuffix(s, "%") || n <= 100
+}
+
+func (d *decoder) validateChecks(e *Experiment, faultNames, classes []string) {
+	var names []string
+	for i, c := range e.Checks {
+		p := index("checks", i)
+		d.checkName(join(p, "name"), c.Name, "check", names)
+		names = append(names, c.Name)
+		if c.During != "" && !d.failed(join(p, "during")) {
+			if j := slices.IndexFunc(e.Faults, func(f FaultSpec) bool { return f.Name == c.During }); j >= 0 {
+				if f := e.Faults[j]; c.After > 0 && f.For > 0 && c.After >= f.For {
+					d.at(join(p, "after"), "%s is not inside fault %q, which lasts %s", c.After, f.Name, f.For)
+				}
+			} else if !slices.Contains(Windows, c.During) {
+				valid := append(slices.Clone(faultNames), Windows...)
+				d.at(join(p, "during"), "no fault named %q%s", c.During, validList(c.During, valid))
+			}
+		}
+		if c.Check == nil {
+			continue
+		}
+		cv := reflect.ValueOf(c.Check)
+		if cv.Kind() == reflect.Pointer {
+			cv = cv.Elem()
+		}
+		if cv.Kind() == reflect.Struct {
+			if f, ok := fieldsOf(cv.Type()).lookup("class"); ok && f.typ.Kind() == reflect.String {
+				d.checkClass(join(p, "class"), cv.FieldByIndex(f.index).String(), classes)
+			}
+		}
+		if (c.Kind == "degraded" || usesDegraded(cv, 0)) && e.Load.Degraded == nil {
+			d.at(join(p, "kind"), "judges degraded answers, which needs load.degraded (e.g. degraded: {header: X-Degraded, equals: \"true\"})")
+		}
+	}
+}
+
+// usesDegraded reports whether a check value holds an SLO with a degraded bound.
+func usesDegraded(v reflect.Value, depth int) bool {
+	if depth > 4 || !v.IsValid() {
+		return false
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		return !v.IsNil() && usesDegraded(v.Elem(), depth+1)
+	case reflect.Struct:
+		if s, ok := v.Interface().(verify.SLO); ok {
+			return s.Degraded != nil
+		}
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() && usesDegraded(v.Field(i), depth+1) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (d *decoder) checkClass(path, class string, classes []string) {
+	switch {
+	case class == "" || d.failed(path):
+	case len(classes) == 0:
+		d.at(path, "no class named %q: load.classes is empty", class)
+	case !slices.Contains(classes, class):
+		d.at(path, "no class named %q%s", class, validList(class, classes))
+	}
+}
+
+func (d *decoder) validateAborts(e *Experiment, classes []string) {
+	for i, a := range e.Abort {
+		p := index("abort", i)
+		if d.present(join(p, "when")) && !d.failed(join(p, "when")) {
+			c, err := ParseCondition(a.When)
+			if err != nil {
+				d.at(join(p, "when"), "%v", err)
+			} else if c.Metric == "degraded_share" && e.Load.Degraded == nil {
+				d.at(join(p, "when"), "degraded_share needs load.degraded to tell degraded answers apart")
+			}
+		}
+		d.checkClass(join(p, "class"), a.Class, classes)
+	}
+}
+
+// validateVars checks that every ${name} in a URL names a stack variable:
+// one of stack.vars, or one the local stack sets (gateway, model-…).
+func (d *decoder) validateVars(e *Experiment) {
+	known := sortedKeys(e.Stack.Vars)
+	if e.Stack.Local != nil {
+		known = append(known, "gateway")
+	}
+	check := func(path, s string) {
+		for _, m := range varRE.FindAllStringSubmatch(s, -1) {
+			name := m[1]
+			if slices.Contains(known, name) || (e.Stack.Local != nil && strings.HasPrefix(name, "model-")) {
+				continue
+			}
+			hint := validList(name, known)
+			if len(known) == 0 {
+				hint = " (set it in stack.vars, or use stack: {local: {}})"
+			}
+			d.at(path, "no stack variable named %q%s", name, hint)
+		}
+	}
+	check("load.url", e.Load.URL)
+	for i, f := range e.Faults {
+		check(join(index("faults", i), "target.url"), f.Target.URL)
+	}
+	for i, c := range e.Checks {
+		walkStrings(reflect.ValueOf(c.Check), index("checks", i), 0, check)
+	}
+}
+
+// walkStrings calls fn for every string field (by yaml path) inside v.
+func walkStrings(v reflect.Value, path string, depth int, fn func(path, s string)) {
+	if depth > 6 || !v.IsValid() {
+		return
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			walkStrings(v.Elem(), path, depth+1, fn)
+		}
+	case reflect.String:
+		if strings.Contains(v.String(), "${") {
+			fn(path, v.String())
+		}
+	case reflect.Struct:
+		for _, f := range fieldsOf(v.Type()).list {
+			walkStrings(v.FieldByIndex(f.index), join(path, f.name), depth+1, fn)
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			walkStrings(v.Index(i), index(path, i), depth+1, fn)
+		}
+	}
+}

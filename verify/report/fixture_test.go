@@ -1,0 +1,68 @@
+package report
+
+import (
+	"math"
+	"time"
+
+	"github.com/chaos-sre/chaos/verify"
+)
+
+// fixture is a fixed, deterministic report shaped like a real run of the
+// slow-primary experiment: 4 s baseline, a 12 s latency fault, recovery.
+func fixture() *Report {
+	start := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	ttr := 1234 * time.Millisecond
+	ttrS := Seconds(ttr.Seconds())
+	r := &Report{
+		Schema: Schema, Experiment: "slow-primary-trips-breaker", File: "examples/experiments/local/slow-primary.yaml",
+		Run: "20250301T120000-11-4242", Seed: 11, Started: start, Ended: start.Add(24 * time.Second),
+		Verdict: "failed", ExitCode: 1,
+		Stack:  []string{"model-primary-1 127.0.0.1:40001 (pid 101)", "gateway 127.0.0.1:40000 (pid 103)"},
+		Phases: Phases{Baseline: 0, Inject: 4, Rollback: 16, Recovery: 16, End: 23.5},
+		Faults: []FaultReport{{Name: "slow-primary", Kind: "latency", Targets: []string{"model-primary-1", "model-primary-2"},
+			Mechanism: "in-process HTTP fault proxy in front of the target (per request)", Start: 4.01, End: 16.02, Injected: true}},
+		Checks: []CheckReport{
+			{Name: "breaker opens", Kind: "breaker", Window: "slow-primary", Result: verify.Result{Held: true, Measured: "opened after 1.5s", Bound: `gateway_breaker_state{upstream="primary"} = 1 within 5s`}},
+			{Name: "fallback answers", Kind: "degraded", Window: "slow-primary +5s", Result: verify.Result{Held: true, Measured: "degraded 97.0% (210 requests)", Bound: "degraded ≥ 50%"}},
+			{Name: "answers stay fast", Kind: "slo", Window: "slow-primary +5s", Result: verify.Result{Measured: "p95 812ms, error rate 0.4% (210 requests)", Bound: "p95 ≤ 500ms, error rate ≤ 1%",
+				Reason: "p95 812ms > 500ms over slow-primary +5s (210 requests) | piped <b>"}},
+			{Name: "recovers", Kind: "recover", Window: "recovery", Result: verify.Result{Held: true, Measured: "recovered after 1.23s", Bound: "p99 ≤ 500ms, error rate ≤ 1% within 15s", TimeToRecover: &ttr}},
+		},
+		TimeToRecover: &ttrS,
+		Load: LoadReport{URL: "http://127.0.0.1:40000/v1/chat/completions", Sent: 720, Classes: []string{"high", "low"},
+			Total: Stats{Completed: 715, OK: 712, Errors: 3, Degraded: 300, Rate: 30, ErrorRate: 3.0 / 715, DegradedShare: 300.0 / 715,
+				Latency: Quantiles{P50: 40, P95: 700, P99: 2010.5, Max: 2100, Count: 715}, TTFT: Quantiles{P50: 20, P95: 500, P99: 2001, Max: 2050, Count: 715},
+				Status: map[string]int64{"200": 712, "503": 3}}},
+	}
+	for s := 0; s < 24; s++ {
+		t := float64(s)
+		lat, errs, degr := 40.0, int64(0), int64(0)
+		switch {
+		case s >= 4 && s < 6:
+			lat, errs = 2000, 1
+		case s >= 6 && s < 16:
+			lat, degr = 60+10*math.Sin(t), 29
+		case s == 16:
+			lat = 300
+		}
+		st := Stats{Completed: 30, OK: 30 - errs, Errors: errs, Degraded: degr, Rate: 30, ErrorRate: float64(errs) / 30, DegradedShare: float64(degr) / 30,
+			Latency: Quantiles{P50: lat * 0.8, P95: lat * 1.3, P99: lat * 1.5, Max: lat * 1.6, Count: 30},
+			TTFT:    Quantiles{P50: lat * 0.4, P95: lat * 0.7, P99: lat * 0.8, Max: lat, Count: 30}}
+		hi := st
+		hi.Completed, hi.Rate = 9, 9
+		r.Load.Seconds = append(r.Load.Seconds, Second{T: Seconds(t), Stats: st, Classes: map[string]Stats{"high": hi}})
+	}
+	br := SeriesReport{Check: "breaker opens", Kind: "breaker", Name: `open: gateway_breaker_state{upstream="primary"}`}
+	shed := SeriesReport{Check: "shed", Kind: "prometheus", Name: `gateway_shed_total{class="low"}`}
+	for i := 0; i < 94; i++ {
+		t := Seconds(float64(i) * 0.25)
+		v := 0.0
+		if t >= 5.5 && t < 17 {
+			v = 1
+		}
+		br.Points = append(br.Points, SeriesPoint{T: t, Value: v})
+		shed.Points = append(shed.Points, SeriesPoint{T: t, Value: float64(i / 4 * 10)})
+	}
+	r.Series = []SeriesReport{br, shed}
+	return r
+}

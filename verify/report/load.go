@@ -1,0 +1,124 @@
+package report
+
+import (
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/chaos-sre/chaos/verify"
+	"github.com/chaos-sre/chaos/verify/load"
+)
+
+// LoadReport is the measured load: over the whole run and per second.
+type LoadReport struct {
+	URL     string   `json:"url"`
+	Sent    int64    `json:"sent"`
+	Classes []string `json:"classes,omitempty" jsonschema:"description=request classes in configuration order"`
+	Total   Stats    `json:"total"`
+	// Seconds is the per-second timeline by intended send time.
+	Seconds []Second `json:"seconds,omitempty"`
+}
+
+// Stats summarises the completed requests whose intended send time falls in
+// a span (the whole run, or one second).
+type Stats struct {
+	Completed     int64            `json:"completed"`
+	OK            int64            `json:"ok"`
+	Errors        int64            `json:"errors"`
+	Degraded      int64            `json:"degraded" jsonschema:"description=OK answers that carried the degraded marker"`
+	Unsent        int64            `json:"unsent,omitempty" jsonschema:"description=due but never sent"`
+	Rate          float64          `json:"rate_per_s" jsonschema:"description=completed requests per second"`
+	ErrorRate     float64          `json:"error_rate" jsonschema:"description=errors/completed (0..1)"`
+	DegradedShare float64          `json:"degraded_share" jsonschema:"description=degraded/completed (0..1)"`
+	Latency       Quantiles        `json:"latency" jsonschema:"description=from intended send time to the end of the answer"`
+	TTFT          Quantiles        `json:"ttft" jsonschema:"description=from intended send time to the first content token (non-stream: the whole answer)"`
+	Status        map[string]int64 `json:"status,omitempty" jsonschema:"description=HTTP status counts"`
+	Failures      map[string]int64 `json:"failures,omitempty" jsonschema:"description=transport failures by kind"`
+}
+
+// Quantiles summarises a latency distribution in milliseconds.
+type Quantiles struct {
+	P50   float64 `json:"p50_ms"`
+	P95   float64 `json:"p95_ms"`
+	P99   float64 `json:"p99_ms"`
+	Max   float64 `json:"max_ms"`
+	Count int64   `json:"count"`
+}
+
+// Second is one second of the timeline: all classes, and each class.
+type Second struct {
+	T Seconds `json:"t_s" jsonschema:"description=start of the second in seconds from started"`
+	Stats
+	Classes map[string]Stats `json:"classes,omitempty"`
+}
+
+// LoadOf builds the load part of a report from the run's timeline, over
+// [from, to); from is the report's time zero.
+func LoadOf(url string, sent int64, tl *load.Timeline, from, to time.Time) LoadReport {
+	lr := LoadReport{URL: url, Sent: sent, Total: StatsOf(tl.Summary(from, to, ""))}
+	classes := tl.Classes()
+	if len(classes) > 1 {
+		lr.Classes = classes
+	}
+	all := tl.Seconds("")
+	per := make([][]load.Second, len(lr.Classes))
+	for i, c := range lr.Classes {
+		per[i] = tl.Seconds(c)
+	}
+	for i, s := range all {
+		sec := Second{T: SecondsSince(from, s.At), Stats: StatsOf(s.Summary)}
+		for ci, c := range lr.Classes {
+			if i < len(per[ci]) && per[ci][i].Completed > 0 {
+				if sec.Classes == nil {
+					sec.Classes = map[string]Stats{}
+				}
+				sec.Classes[c] = StatsOf(per[ci][i].Summary)
+			}
+		}
+		lr.Seconds = append(lr.Seconds, sec)
+	}
+	return lr
+}
+
+// StatsOf converts a load summary to its report form.
+func StatsOf(s load.Summary) Stats {
+	out := Stats{
+		Completed: s.Completed, OK: s.OK, Errors: s.Errors, Degraded: s.Degraded, Unsent: s.Unsent,
+		Rate: s.Rate, ErrorRate: s.ErrorRate, DegradedShare: s.DegradedShare,
+		Latency: quantilesOf(s.Latency), TTFT: quantilesOf(s.TTFTContent),
+	}
+	if len(s.Status) > 0 {
+		out.Status = map[string]int64{}
+		for k, v := range s.Status {
+			out.Status[strconv.Itoa(k)] = v
+		}
+	}
+	if len(s.Failures) > 0 {
+		out.Failures = map[string]int64{}
+		for k, v := range s.Failures {
+			out.Failures[k] = v
+		}
+	}
+	return out
+}
+
+func quantilesOf(q load.Quantiles) Quantiles {
+	return Quantiles{P50: ms(q.P50), P95: ms(q.P95), P99: ms(q.P99), Max: ms(q.Max), Count: q.Count}
+}
+
+// ms is d in milliseconds, to the microsecond.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// SeriesOf converts the series checks sampled; start is the report's time zero.
+func SeriesOf(check, kind string, s verify.Series, start time.Time) (SeriesReport, bool) {
+	name, pts := s.Series()
+	if name == "" {
+		return SeriesReport{}, false
+	}
+	out := SeriesReport{Check: check, Kind: kind, Name: name, Points: make([]SeriesPoint, 0, len(pts))}
+	for _, p := range pts {
+		out.Points = append(out.Points, SeriesPoint{T: SecondsSince(start, p.At), Value: p.Value})
+	}
+	sort.SliceStable(out.Points, func(a, b int) bool { return out.Points[a].T < out.Points[b].T })
+	return out, true
+}
