@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/chaos-sre/chaos/faults/journal"
 	"github.com/chaos-sre/chaos/internal/units"
@@ -77,6 +78,9 @@ func (p *Process) Inject(ctx context.Context, env Env) error {
 		if err := syscall.Kill(t.Pid, signals[sig]); err != nil {
 			return fmt.Errorf("process fault: send SIG%s to %s (pid %d): %w", sig, t.Name, t.Pid, err)
 		}
+		if sig == "STOP" && !stopped(t.Pid, time.Second) {
+			return fmt.Errorf("process fault: %s (pid %d) did not stop within 1s of SIGSTOP", t.Name, t.Pid)
+		}
 		fmt.Fprintf(env.Log, "  sent SIG%s to %s (pid %d)\n", sig, t.Name, t.Pid)
 	}
 	return nil
@@ -106,7 +110,43 @@ func sendIfSame(u signalUndo) error {
 	if err := syscall.Kill(u.Pid, signals[u.Signal]); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("send SIG%s to pid %d: %w", u.Signal, u.Pid, err)
 	}
+	if u.Signal == "CONT" {
+		// Confirm: a rollback is done when the process runs again.
+		deadline := time.Now().Add(time.Second)
+		for procState(u.Pid) == "T" && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+	}
 	return nil
+}
+
+// stopped waits until the process is in the stopped state (T in
+// /proc/PID/stat): a signal is delivered when the process is next scheduled,
+// so the fault is confirmed rather than assumed.
+func stopped(pid int, within time.Duration) bool {
+	deadline := time.Now().Add(within)
+	for {
+		if procState(pid) == "T" {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func procState(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return ""
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+3 >= len(s) {
+		return ""
+	}
+	return s[i+2 : i+3]
 }
 
 // startTime reads a process's start time (clock ticks since boot) from

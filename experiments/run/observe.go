@@ -191,19 +191,55 @@ func fmtMetric(metric string, v float64) string {
 	return fmt.Sprintf("%.1f%%", 100*v)
 }
 
-// liveLine prints one plain progress line.
-func (e *engine) liveLine() {
-	now := time.Now()
-	sum := e.gen.Timeline().Summary(now.Add(-5*time.Second), now, "")
-	var on []string
-	for _, f := range e.faults {
-		if f.on {
-			on = append(on, f.spec.Name)
+// liveLoop feeds the live view a snapshot every second until ctx ends. The
+// live view is the progress writer when it implements report.Live (chaos run
+// and demo pass one); otherwise a plain line goes out every 5 seconds.
+func (e *engine) liveLoop(ctx context.Context) {
+	if e.o.Quiet {
+		return
+	}
+	live, _ := e.o.Stderr.(report.Live)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for n := 1; ; n++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s := e.snapshot(time.Now())
+		switch {
+		case live != nil:
+			live.Update(s)
+		case n%5 == 0:
+			fmt.Fprintln(e.log, report.PlainLine(s))
 		}
 	}
+}
+
+// snapshot is the run's state for the live view: load over the last five
+// seconds, the faults on, and where each check's window stands.
+func (e *engine) snapshot(now time.Time) report.Snapshot {
+	sum := e.gen.Timeline().Summary(now.Add(-5*time.Second), now, "")
+	s := report.Snapshot{Experiment: e.exp.Name, Rate: sum.Rate, P99: sum.Latency.P99, ErrorRate: sum.ErrorRate, DegradedShare: sum.DegradedShare}
+	for _, c := range e.checks {
+		w := e.window(c.spec, now)
+		st := report.CheckClosed
+		switch {
+		case w.From.IsZero() || now.Before(w.From):
+			st = report.CheckWaiting
+		case w.To.IsZero() || now.Before(w.To):
+			st = report.CheckWatching
+		}
+		s.Checks = append(s.Checks, report.CheckState{Name: c.spec.Name, State: st})
+	}
 	e.mu.Lock()
-	phase, el := e.phase, now.Sub(e.start).Round(time.Second)
-	e.mu.Unlock()
-	e.progress("[%s] %s faults=%v %.0f req/s p99 %s errors %.1f%% degraded %.0f%%",
-		el, phase, on, sum.Rate, sum.Latency.P99.Round(time.Millisecond), 100*sum.ErrorRate, 100*sum.DegradedShare)
+	defer e.mu.Unlock()
+	s.Phase, s.Elapsed = e.phase, now.Sub(e.start)
+	for _, f := range e.faults {
+		if f.on {
+			s.Faults = append(s.Faults, f.spec.Name)
+		}
+	}
+	return s
 }

@@ -79,6 +79,7 @@ func (e *engine) phases(ctx context.Context) error {
 	sampleCtx, stopSampling := context.WithCancel(context.WithoutCancel(ctx))
 	samplingDone := make(chan struct{})
 	go func() { defer close(samplingDone); e.sampleLoop(sampleCtx) }()
+	go e.liveLoop(sampleCtx) // the live view, until sampling stops
 	stopAll := func() {
 		stopLoad()
 		<-loadDone
@@ -227,7 +228,6 @@ func (e *engine) timeline(ctx context.Context) (err error) {
 	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	lastLine := time.Now()
 	for len(evs) > 0 {
 		next := time.NewTimer(time.Until(evs[0].at))
 		select {
@@ -240,10 +240,6 @@ func (e *engine) timeline(ctx context.Context) (err error) {
 			if reason := e.checkAborts(aborts); reason != "" {
 				e.progress("abort: %s: rolling back", reason)
 				return &ExitError{Code: ExitAborted, Err: fmt.Errorf("aborted: %s; every fault was rolled back", reason)}
-			}
-			if time.Since(lastLine) >= 5*time.Second {
-				e.liveLine()
-				lastLine = time.Now()
 			}
 		case <-next.C:
 			ev := evs[0]

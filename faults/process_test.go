@@ -1,0 +1,111 @@
+package faults
+
+import (
+	"context"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/chaos-sre/chaos/faults/journal"
+	"github.com/chaos-sre/chaos/faults/target"
+)
+
+func child(t *testing.T) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command("sleep", "120")
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd
+}
+
+func state(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return "gone"
+	}
+	s := string(b)
+	return strings.Fields(s[strings.LastIndexByte(s, ')')+1:])[0]
+}
+
+func testEnv(t *testing.T, targets ...target.Target) (Env, *journal.Journal) {
+	t.Helper()
+	j, err := journal.Open(t.TempDir(), "test")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = j.Close() })
+	return Env{Fault: "f", Targets: targets, Journal: j, Rand: rand.New(rand.NewPCG(1, 1)), Log: io.Discard}, j
+}
+
+func TestProcessStopThenRollbackContinues(t *testing.T) {
+	cmd := child(t)
+	pid := cmd.Process.Pid
+	env, j := testEnv(t, target.Target{Name: "sleeper", Pid: pid})
+	p := Kinds["process"].New().(*Process)
+	require.NoError(t, p.Inject(context.Background(), env))
+	assert.Equal(t, "T", state(pid))
+	require.Len(t, j.Pending(), 1, "journaled")
+	require.NoError(t, p.Rollback(context.Background()))
+	assert.Eventually(t, func() bool { return state(pid) != "T" }, 5*time.Second, time.Millisecond)
+	assert.Empty(t, j.Pending())
+	require.NoError(t, p.Rollback(context.Background()), "rollback twice is harmless")
+}
+
+func TestProcessKillRestartsOnRollback(t *testing.T) {
+	cmd := child(t)
+	restarted := false
+	env, _ := testEnv(t, target.Target{Name: "sleeper", Pid: cmd.Process.Pid, Restart: func(context.Context) error {
+		restarted = true
+		return nil
+	}})
+	p := &Process{Signal: "KILL", Restart: true}
+	require.NoError(t, p.Inject(context.Background(), env))
+	_ = cmd.Wait()
+	require.NoError(t, p.Rollback(context.Background()))
+	assert.True(t, restarted)
+}
+
+func TestProcessOfflineUndoAfterCrash(t *testing.T) {
+	cmd := child(t)
+	pid := cmd.Process.Pid
+	env, j := testEnv(t, target.Target{Name: "sleeper", Pid: pid})
+	p := &Process{Signal: "STOP"}
+	require.NoError(t, p.Inject(context.Background(), env))
+	pending := j.Pending()
+	require.Len(t, pending, 1)
+	live.Delete(liveKey(pending[0])) // as if the process that injected had died
+	require.NoError(t, Undo(context.Background(), pending[0]))
+	assert.Eventually(t, func() bool { return state(pid) != "T" }, 5*time.Second, time.Millisecond)
+}
+
+func TestProcessUndoSkipsReusedPid(t *testing.T) {
+	cmd := child(t)
+	pid := cmd.Process.Pid
+	start, err := startTime(pid)
+	require.NoError(t, err)
+	require.NoError(t, sendIfSame(signalUndo{Pid: pid, StartTime: start + 1, Signal: "STOP"}))
+	assert.NotEqual(t, "T", state(pid), "a different start time means another process: left alone")
+	require.NoError(t, sendIfSame(signalUndo{Pid: 1 << 22, Signal: "CONT"}), "a process that is gone counts as undone")
+}
+
+func TestProcessValidate(t *testing.T) {
+	assert.Empty(t, (&Process{Signal: "stop"}).Validate())
+	ps := (&Process{Signal: "HUP"}).Validate()
+	require.Len(t, ps, 1)
+	assert.Equal(t, "signal", ps[0].Field)
+	assert.Contains(t, ps[0].Msg, "valid: STOP, CONT, KILL, TERM, INT")
+}
+
+func TestProcessTargetWithoutPid(t *testing.T) {
+	env, j := testEnv(t, target.Target{Name: "http://x"})
+	err := (&Process{Signal: "STOP"}).Inject(context.Background(), env)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "has no process")
+	assert.Empty(t, j.Pending(), "nothing journaled, nothing applied")
+}
