@@ -40,6 +40,13 @@ type Stack struct {
 	// e.g. gateway: http://localhost:8080. The local stack sets gateway and
 	// one per process (model-primary-0 …).
 	Vars map[string]string `yaml:"vars,omitempty"`
+	// Compose names the docker-compose file of a stack that is already up
+	// (chaos does not start it): service targets are its containers, found
+	// through the Docker API by their compose labels.
+	Compose string `yaml:"compose,omitempty" jsonschema:"description=docker-compose file of a running stack (relative to the experiment); service targets are its containers"`
+	// Project is the compose project; default as docker-compose: the
+	// compose file's folder name (or $COMPOSE_PROJECT_NAME).
+	Project string `yaml:"project,omitempty" jsonschema:"description=compose project name; default $COMPOSE_PROJECT_NAME or the compose file's folder name"`
 }
 
 // LocalStack configures the bundled example stack.

@@ -51,8 +51,14 @@ func (d *decoder) present(path string) bool {
 }
 
 func (d *decoder) validateStack(s Stack) {
+	if s.Project != "" && s.Compose == "" {
+		d.at("stack.project", "needs stack.compose (the compose file of the stack)")
+	}
 	if s.Local == nil {
 		return
+	}
+	if s.Compose != "" {
+		d.at("stack.compose", "set either local or compose, not both")
 	}
 	if p := s.Local.Primaries; d.present("stack.local.primaries") && !d.failed("stack.local.primaries") && (p < 1 || p > 8) {
 		d.at("stack.local.primaries", "%d is out of range (valid: 1 to 8)", p)

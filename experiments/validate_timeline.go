@@ -54,20 +54,33 @@ func (d *decoder) validateTarget(path string, t target.Spec) {
 	for _, s := range []struct {
 		name string
 		on   bool
-	}{{"service", t.Service != ""}, {"process", t.Process != ""}, {"pid", t.Pid != 0}, {"url", t.URL != ""}} {
+	}{{"service", t.Service != ""}, {"process", t.Process != ""}, {"pid", t.Pid != 0}, {"url", t.URL != ""},
+		{"container", t.Container != ""}, {"labels", len(t.Labels) > 0}, {"proxy", t.Proxy != ""}} {
 		if s.on {
 			set = append(set, s.name)
 		}
 	}
-	const valid = "(valid: exactly one of service, process, pid, url)"
+	const valid = "(valid: exactly one of service, process, pid, url, container, labels, proxy)"
 	switch {
 	case len(set) == 0:
 		d.at(path, "names no target %s", valid)
 	case len(set) > 1:
 		d.at(join(path, set[1]), "sets both %s and %s %s", set[0], set[1], valid)
 	}
+	if t.Project != "" && t.Service == "" {
+		d.at(join(path, "project"), "needs service (project picks a compose project's service)")
+	}
 	if t.Pid < 0 {
 		d.at(join(path, "pid"), "%d is not a process id", t.Pid)
+	}
+	if (t.API != "" || t.Token != "") && t.Proxy == "" {
+		d.at(join(path, map[bool]string{true: "api", false: "token"}[t.API != ""]), "needs proxy (api and token name a chaos proxy's control API)")
+	}
+	if t.Token != "" && t.API == "" {
+		d.at(join(path, "token"), "needs api (the token is sent to a chaos proxy's control API)")
+	}
+	if t.API != "" {
+		d.checkURL(join(path, "api"), t.API)
 	}
 	if t.URL != "" {
 		d.checkURL(join(path, "url"), t.URL)
@@ -172,7 +185,8 @@ func (d *decoder) validateAborts(e *Experiment, classes []string) {
 }
 
 // validateVars checks that every ${name} in a URL names a stack variable:
-// one of stack.vars, or one the local stack sets (gateway, model-…).
+// one of stack.vars, or one the local stack sets (gateway, model-…). A
+// compose stack's variables are checked at preflight.
 func (d *decoder) validateVars(e *Experiment) {
 	known := sortedKeys(e.Stack.Vars)
 	if e.Stack.Local != nil {
@@ -181,7 +195,9 @@ func (d *decoder) validateVars(e *Experiment) {
 	check := func(path, s string) {
 		for _, m := range varRE.FindAllStringSubmatch(s, -1) {
 			name := m[1]
-			if slices.Contains(known, name) || (e.Stack.Local != nil && strings.HasPrefix(name, "model-")) {
+			// A compose stack's services with a published port are variables
+			// too (${gateway}); they are known once the stack is found.
+			if slices.Contains(known, name) || (e.Stack.Local != nil && strings.HasPrefix(name, "model-")) || e.Stack.Compose != "" {
 				continue
 			}
 			hint := validList(name, known)

@@ -23,6 +23,12 @@ func liveKey(e journal.Entry) string { return e.Run + "#" + strconv.Itoa(e.ID) }
 var offline = map[string]func(ctx context.Context, e journal.Entry) error{
 	"signal":     undoSignal,
 	"in-process": goneWithProcess,
+	// container faults (container*.go)
+	"docker-unpause": undoUnpause,
+	"docker-start":   undoStart,
+	"docker-connect": undoConnect,
+	"docker-update":  undoUpdate,
+	"left-alone":     leftAlone,
 }
 
 // goneWithProcess undoes a change that lived inside the chaos process that

@@ -39,6 +39,10 @@ var Kinds = map[string]Kind{
 		Summary: "a metric scraped from a /metrics endpoint stays within bounds (value, increase, max or min)",
 		New:     func() Check { return &PrometheusCheck{Mode: ModeValue} },
 	},
+	"container": {
+		Summary: "Docker containers of a target are running / healthy / restarted at most N times, at the window's end",
+		New:     func() Check { return &ContainerCheck{} },
+	},
 	"command": {
 		Summary: "a program run at the end of the window exits as expected (and prints a substring)",
 		New:     func() Check { return &CommandCheck{Timeout: units.Duration(DefaultCommandTimeout)} },

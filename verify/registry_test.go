@@ -21,6 +21,7 @@ func TestKindsDecodeFromYAML(t *testing.T) {
 		"http":       `{url: "${gateway}/healthz", contains: ok, min_success: 90%}`,
 		"prometheus": `{url: "${gateway}/metrics", metric: gateway_shed_total, labels: {priority: high}, mode: increase, max: 0}`,
 		"command":    `{run: [curl, -fsS, "${gateway}/healthz"], timeout: 3s, contains: ok}`,
+		"container":  `{target: {service: model-primary}, running: true, healthy: true, max_restarts: 0}`,
 	}
 	var names []string
 	for name := range Kinds {

@@ -9,7 +9,7 @@ import (
 )
 
 // runOurs runs our generator at rate for o.dur and measures it.
-func runOurs(ctx context.Context, url, addr string, rate float64, o options) (row, error) {
+func runOurs(ctx context.Context, url, ctl string, rate float64, o options) (row, error) {
 	g, err := load.New(load.Config{
 		URL:         url,
 		Body:        []byte(`{"model":"stub","max_tokens":8,"messages":[{"role":"user","content":"hi"}]}`),
@@ -21,7 +21,7 @@ func runOurs(ctx context.Context, url, addr string, rate float64, o options) (ro
 	if err != nil {
 		return row{}, err
 	}
-	if _, err := stubStats(addr, true); err != nil {
+	if _, err := stubStats(ctl, true); err != nil {
 		return row{}, err
 	}
 	cpu0, _ := rusageSelf()
@@ -32,12 +32,12 @@ func runOurs(ctx context.Context, url, addr string, rate float64, o options) (ro
 	st := g.Stats()
 	tl := g.Timeline()
 	s := tl.Summary(tl.Start(), tl.Start().Add(o.dur), "")
-	c, err := stubStats(addr, false)
+	c, err := stubStats(ctl, false)
 	if err != nil {
 		return row{}, err
 	}
-	r := row{tool: "ours", rate: rate, achieved: float64(s.Completed) / o.dur.Seconds(),
-		lagP99: s.SendLag.P99, latP99: s.Latency.P99, rssMB: rss, opened: c.Opened, peak: c.Peak,
+	r := row{tool: "ours", rate: rate, achieved: float64(s.OK) / o.dur.Seconds(),
+		lagP50: s.SendLag.P50, lagP99: s.SendLag.P99, latP99: s.Latency.P99, rssMB: rss, opened: c.Opened, peak: c.Peak,
 		requests: st.Completed, errors: s.Errors}
 	if st.Completed > 0 {
 		r.cpuPerReq = float64((cpu1 - cpu0).Microseconds()) / float64(st.Completed)

@@ -23,20 +23,26 @@ type stubCounts struct {
 	Peak   int64 `json:"peak"`   // most open at once since the last reset
 }
 
-// runStub serves the stub on a loopback port and prints its address on stdout.
+// runStub serves the stub on a loopback port, and its /stats on a second one
+// so reading them opens no connection that would be counted; it prints both
+// addresses on one line of stdout.
 func runStub() error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("stub: listen: %w", err)
 	}
+	ctl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("stub: listen: %w", err)
+	}
 	var open, opened, peak atomic.Int64
 	mux := http.NewServeMux()
-	mux.HandleFunc("/v1/chat/completions", func(w http.ResponseWriter, r *http.Request) {
-		_, _ = r.Body.Read(make([]byte, 0)) // the body is small; the server drains it
+	mux.HandleFunc("/v1/chat/completions", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(stubAnswer)
 	})
-	mux.HandleFunc("/stats", func(w http.ResponseWriter, r *http.Request) {
+	ctlMux := http.NewServeMux()
+	ctlMux.HandleFunc("/stats", func(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(stubCounts{Opened: opened.Load(), Peak: peak.Load()})
 		if r.URL.Query().Get("reset") != "" {
 			opened.Store(0)
@@ -55,7 +61,8 @@ func runStub() error {
 		}
 	}}
 	out := bufio.NewWriter(os.Stdout)
-	fmt.Fprintln(out, ln.Addr().String())
+	fmt.Fprintln(out, ln.Addr().String(), ctl.Addr().String())
 	out.Flush()
+	go func() { _ = http.Serve(ctl, ctlMux) }()
 	return srv.Serve(ln)
 }

@@ -26,7 +26,7 @@ type vegetaReport struct {
 
 // runVegeta runs `vegeta attack` at rate for dur against url, measuring the
 // attack process's CPU via its rusage, then `vegeta report -type=json`.
-func runVegeta(ctx context.Context, bin, url, addr string, rate float64, dur time.Duration) (row, error) {
+func runVegeta(ctx context.Context, bin, url, ctl string, rate float64, dur time.Duration) (row, error) {
 	dir, err := os.MkdirTemp("", "loadbench-vegeta")
 	if err != nil {
 		return row{}, err
@@ -38,7 +38,7 @@ func runVegeta(ctx context.Context, bin, url, addr string, rate float64, dur tim
 	}
 	targets := fmt.Sprintf("POST %s\nContent-Type: application/json\n@%s\n", url, body)
 	results := filepath.Join(dir, "results.bin")
-	if _, err := stubStats(addr, true); err != nil {
+	if _, err := stubStats(ctl, true); err != nil {
 		return row{}, err
 	}
 	attack := exec.CommandContext(ctx, bin, "attack", "-rate="+strconv.FormatFloat(rate, 'f', 0, 64)+"/s",
@@ -54,7 +54,7 @@ func runVegeta(ctx context.Context, bin, url, addr string, rate float64, dur tim
 	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
 		rss = float64(ru.Maxrss) / 1024
 	}
-	c, err := stubStats(addr, false)
+	c, err := stubStats(ctl, false)
 	if err != nil {
 		return row{}, err
 	}

@@ -46,6 +46,7 @@ func newDemoCmd(stdout, stderr io.Writer) *cobra.Command {
 				o.seed = time.Now().UnixNano() & 0x7fffffffffff
 			}
 			reps := make([]*runpkg.Report, len(exps))
+			live := newLive(stderr) // one view for every experiment: a line or block each
 			var wg sync.WaitGroup
 			var mu sync.Mutex
 			for i, exp := range exps {
@@ -54,13 +55,13 @@ func newDemoCmd(stdout, stderr io.Writer) *cobra.Command {
 					defer wg.Done()
 					rep, err := runpkg.Run(c.Context(), exp, runpkg.Options{
 						Seed: o.seed + int64(i), StateDir: o.stateDir, Variant: o.variant,
-						Stderr: stderr, Quiet: o.quiet,
+						Stderr: live, Quiet: o.quiet,
 					})
 					mu.Lock()
 					defer mu.Unlock()
 					reps[i] = rep
 					if err != nil && rep.ExitCode != runpkg.ExitFailed {
-						fmt.Fprintf(stderr, "chaos: %s: %v\n", exp.Name, err)
+						fmt.Fprintf(live, "chaos: %s: %v\n", exp.Name, err)
 					}
 				}
 				if serial {
@@ -70,7 +71,8 @@ func newDemoCmd(stdout, stderr io.Writer) *cobra.Command {
 				}
 			}
 			wg.Wait()
-			if err := printReports(stdout, o.output, reps...); err != nil {
+			live.Close()
+			if err := o.emit(stdout, stderr, reps...); err != nil {
 				return err
 			}
 			return exitError{code: worst(reps)}

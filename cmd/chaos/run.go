@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -13,9 +12,9 @@ import (
 )
 
 type runOptions struct {
+	reportOptions
 	seed     int64
 	dryRun   bool
-	output   string
 	stateDir string
 	quiet    bool
 	variant  []string
@@ -23,14 +22,14 @@ type runOptions struct {
 
 func (o *runOptions) flags(c *cobra.Command) {
 	c.Flags().Int64Var(&o.seed, "seed", 0, "seed for every random choice (0: from the clock; the report says which)")
-	c.Flags().StringVarP(&o.output, "output", "o", "text", "result format on stdout: text or json")
+	o.reportOptions.flags(c)
 	c.Flags().StringVar(&o.stateDir, "state-dir", "", "folder for run journals (default $CHAOS_STATE_DIR or $XDG_STATE_HOME/chaos)")
-	c.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "no progress on stderr")
+	c.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "no progress and no live view on stderr")
 }
 
 func (o *runOptions) check() error {
-	if o.output != "text" && o.output != "json" {
-		return fmt.Errorf("--output %q is not valid (valid: text, json)", o.output)
+	if err := o.reportOptions.check(); err != nil {
+		return err
 	}
 	for _, v := range o.variant {
 		if !validVariant(v) {
@@ -65,14 +64,16 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			live := newLive(stderr)
 			rep, err := runpkg.Run(c.Context(), exp, runpkg.Options{
 				Seed: o.seed, DryRun: o.dryRun, StateDir: o.stateDir, Variant: o.variant,
-				Stdout: stdout, Stderr: stderr, Quiet: o.quiet,
+				Stdout: stdout, Stderr: live, Quiet: o.quiet,
 			})
+			live.Close()
 			if o.dryRun {
 				return err
 			}
-			if perr := printReports(stdout, o.output, rep); perr != nil {
+			if perr := o.emit(stdout, stderr, rep); perr != nil {
 				return perr
 			}
 			if err != nil && rep.ExitCode != runpkg.ExitFailed {
@@ -85,17 +86,4 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the plan and touch nothing")
 	c.Flags().StringSliceVar(&o.variant, "variant", nil, "for stack.local: gateway behaviours to remove ("+strings.Join(variants, ", ")+")")
 	return c
-}
-
-func printReports(w io.Writer, format string, reps ...*runpkg.Report) error {
-	if format == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if len(reps) == 1 {
-			return enc.Encode(reps[0])
-		}
-		return enc.Encode(reps)
-	}
-	runpkg.PrintSummary(w, reps...)
-	return nil
 }

@@ -22,6 +22,7 @@ type Config struct {
 	ConnectTimeout   time.Duration // dialing an upstream
 	FirstByteTimeout time.Duration // response headers must arrive by then
 	RequestTimeout   time.Duration // the whole request, all attempts and the stream
+	StreamIdle       time.Duration // a stream silent this long is cut (its client sees no [DONE])
 
 	Retries        int           // retries after the first attempt
 	BackoffBase    time.Duration // full-jitter exponential backoff base
@@ -50,7 +51,8 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		ConnectTimeout: 200 * time.Millisecond, FirstByteTimeout: 800 * time.Millisecond, RequestTimeout: 30 * time.Second,
-		Retries: 2, BackoffBase: 20 * time.Millisecond, BackoffMax: 500 * time.Millisecond, RetryBudget: 0.2, RetryMinPerSec: 3,
+		StreamIdle: 5 * time.Second,
+		Retries:    2, BackoffBase: 20 * time.Millisecond, BackoffMax: 500 * time.Millisecond, RetryBudget: 0.2, RetryMinPerSec: 3,
 		BreakerWindow: 5 * time.Second, BreakerThreshold: 0.2, BreakerMinRequests: 10, BreakerOpenFor: 3 * time.Second, BreakerProbes: 3,
 		EjectAfter: 3, EjectFor: 10 * time.Second,
 		Rate: 60, Burst: 30, LowReserve: 0.5,
@@ -76,8 +78,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("primary: at least one host:port is needed")
 	case slices.Contains(c.Primary, ""):
 		return fmt.Errorf("primary %q: empty address", strings.Join(c.Primary, ","))
-	case c.ConnectTimeout <= 0 || c.FirstByteTimeout <= 0 || c.RequestTimeout <= 0:
-		return fmt.Errorf("connect-timeout, first-byte-timeout and request-timeout must be positive")
+	case c.ConnectTimeout <= 0 || c.FirstByteTimeout <= 0 || c.RequestTimeout <= 0 || c.StreamIdle <= 0:
+		return fmt.Errorf("connect-timeout, first-byte-timeout, request-timeout and stream-idle-timeout must be positive")
 	case c.Retries < 0:
 		return fmt.Errorf("retries %d: must be 0 or more", c.Retries)
 	case c.BreakerThreshold <= 0 || c.BreakerThreshold > 1:
@@ -143,6 +145,7 @@ func (c *Config) flags(fs *flag.FlagSet, variant *[]string) {
 	fs.DurationVar(&c.ConnectTimeout, "connect-timeout", c.ConnectTimeout, "upstream connect timeout")
 	fs.DurationVar(&c.FirstByteTimeout, "first-byte-timeout", c.FirstByteTimeout, "upstream response headers deadline")
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", c.RequestTimeout, "whole request deadline")
+	fs.DurationVar(&c.StreamIdle, "stream-idle-timeout", c.StreamIdle, "cut a stream that sends nothing for this long")
 	fs.IntVar(&c.Retries, "retries", c.Retries, "retries after the first attempt")
 	fs.DurationVar(&c.BackoffBase, "backoff-base", c.BackoffBase, "retry backoff base (full jitter)")
 	fs.DurationVar(&c.BackoffMax, "backoff-max", c.BackoffMax, "retry backoff cap, also caps Retry-After")

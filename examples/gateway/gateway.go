@@ -126,10 +126,11 @@ func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
 	g.budget.Request()
 	resp, done, why := g.tryPrimary(ctx, r.Header, body)
 	if resp != nil {
-		if relay(w, resp, false) && resp.StatusCode < 400 {
+		res := relay(w, resp, false, g.cfg.StreamIdle)
+		if res == relayed && resp.StatusCode < 400 {
 			outcome = "ok"
 		}
-		done()
+		done(res)
 		return
 	}
 	if r.Context().Err() != nil {
@@ -147,12 +148,12 @@ func (g *Gateway) chat(w http.ResponseWriter, r *http.Request) {
 	}
 	g.m.degraded.Inc()
 	outcome = "degraded"
-	relay(w, resp, true)
+	relay(w, resp, true, g.cfg.StreamIdle)
 }
 
 // tryPrimary sends the request to the primary pool with retries. It returns
 // the answer to relay and a func to call once relayed, or nil and why not.
-func (g *Gateway) tryPrimary(ctx context.Context, hdr http.Header, body []byte) (*http.Response, func(), string) {
+func (g *Gateway) tryPrimary(ctx context.Context, hdr http.Header, body []byte) (*http.Response, func(relayResult), string) {
 	tried := map[*Replica]bool{}
 	why := "no attempt"
 	var retryAfter time.Duration
@@ -191,7 +192,19 @@ func (g *Gateway) tryPrimary(ctx context.Context, hdr http.Header, body []byte) 
 		failed := err != nil || failure(resp.StatusCode)
 		g.primaryBreaker.Report(!failed, probe)
 		if !failed {
-			return resp, func() { g.pool.Done(rep, true) }, ""
+			if probe {
+				g.pool.Readmit(rep)
+			}
+			return resp, func(r relayResult) {
+				switch r {
+				case relayed:
+					g.pool.Done(rep, true)
+				case upstreamBroke:
+					g.pool.Done(rep, false)
+				default:
+					g.pool.Release(rep)
+				}
+			}, ""
 		}
 		g.pool.Done(rep, false)
 		if err != nil {

@@ -2,6 +2,8 @@ package gateway_test
 
 import (
 	"bufio"
+	"bytes"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -23,15 +25,19 @@ type fault struct {
 }
 
 const (
-	healthy int32 = iota
-	erroring      // 500 at once
-	hanging       // never answers (until the client gives up)
-	slow          // waits delay, then answers
+	healthy  int32 = iota
+	erroring       // 500 at once
+	hanging        // never answers (until the client gives up)
+	slow           // waits delay, then answers
 )
 
 func (f *fault) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/v1/chat/completions" {
+			// Read the body first: only then does the server notice a
+			// client that hangs up and cancel r.Context().
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
 			switch f.mode.Load() {
 			case erroring:
 				model.WriteError(w, http.StatusInternalServerError, "injected", "server_error")

@@ -83,18 +83,20 @@ func (p *Pool) pick(tried map[*Replica]bool, ejectedToo bool) *Replica {
 	return r
 }
 
-// Done ends a request picked from r; success=false counts towards ejection,
-// and a success brings an ejected replica back at once.
+// Done ends a request picked from r; success=false counts towards ejection.
 func (p *Pool) Done(r *Replica, success bool) {
 	r.inflight.Add(-1)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	now := p.now()
+	if now.Before(r.until) {
+		return // a late answer neither ends nor extends an ejection
+	}
 	if success {
-		r.fails, r.probation, r.until = 0, false, time.Time{}
+		r.fails, r.probation = 0, false
 		return
 	}
-	now := p.now()
-	if p.EjectAfter <= 0 || now.Before(r.until) {
+	if p.EjectAfter <= 0 {
 		return
 	}
 	r.fails++
@@ -106,3 +108,10 @@ func (p *Pool) Done(r *Replica, success bool) {
 // Release ends a request picked from r that has no verdict (the client went
 // away): it neither counts as a failure nor clears one.
 func (p *Pool) Release(r *Replica) { r.inflight.Add(-1) }
+
+// Readmit ends r's ejection at once: a breaker probe through it succeeded.
+func (p *Pool) Readmit(r *Replica) {
+	r.mu.Lock()
+	r.until, r.fails, r.probation = time.Time{}, 0, false
+	r.mu.Unlock()
+}

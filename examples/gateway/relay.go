@@ -7,17 +7,27 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // hopHeaders are not copied from an upstream answer.
 var hopHeaders = map[string]bool{"Connection": true, "Keep-Alive": true, "Transfer-Encoding": true,
 	"Te": true, "Trailer": true, "Upgrade": true, "Proxy-Connection": true, "Content-Length": true}
 
+// relayResult says how relaying an answer ended.
+type relayResult int
+
+const (
+	relayed       relayResult = iota // the whole answer reached the client
+	upstreamBroke                    // the upstream's body failed or stalled
+	clientGone                       // writing to the client failed
+)
+
 // relay copies an upstream answer to the client and closes it. SSE answers
 // pass through event by event, flushed; degraded answers get X-Degraded:
 // true and "degraded": true at the top level of the JSON body or of every
-// SSE chunk. It reports whether the whole answer was relayed.
-func relay(w http.ResponseWriter, resp *http.Response, degraded bool) bool {
+// SSE chunk.
+func relay(w http.ResponseWriter, resp *http.Response, degraded bool, idle time.Duration) relayResult {
 	defer func() { _ = resp.Body.Close() }()
 	for k, vs := range resp.Header {
 		if !hopHeaders[k] {
@@ -31,28 +41,33 @@ func relay(w http.ResponseWriter, resp *http.Response, degraded bool) bool {
 	}
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		w.WriteHeader(resp.StatusCode)
-		return relayStream(w, resp.Body, degraded)
-	}
-	if !degraded {
-		w.WriteHeader(resp.StatusCode)
-		_, err := io.Copy(w, resp.Body)
-		return err == nil
+		return relayStream(w, resp.Body, degraded, idle)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		w.WriteHeader(http.StatusBadGateway)
-		return false
+		writeError(w, http.StatusBadGateway, "reading the upstream answer: "+err.Error(), "upstream_error")
+		return upstreamBroke
+	}
+	if degraded {
+		body = markDegraded(body)
 	}
 	w.WriteHeader(resp.StatusCode)
-	_, err = w.Write(markDegraded(body))
-	return err == nil
+	if _, err = w.Write(body); err != nil {
+		return clientGone
+	}
+	return relayed
 }
 
-func relayStream(w http.ResponseWriter, body io.Reader, degraded bool) bool {
+// relayStream copies SSE events, flushing each; an upstream silent for idle
+// has its body closed, which cuts the stream (bytes were sent: no retry).
+func relayStream(w http.ResponseWriter, body io.ReadCloser, degraded bool, idle time.Duration) relayResult {
 	flusher, _ := w.(http.Flusher)
+	stall := time.AfterFunc(idle, func() { _ = body.Close() })
+	defer stall.Stop()
 	rd := bufio.NewReaderSize(body, 16<<10)
 	for {
 		line, err := rd.ReadBytes('\n')
+		stall.Reset(idle)
 		if len(line) > 0 {
 			if degraded {
 				if rest, ok := bytes.CutPrefix(line, []byte("data: ")); ok {
@@ -60,17 +75,22 @@ func relayStream(w http.ResponseWriter, body io.Reader, degraded bool) bool {
 				}
 			}
 			if _, werr := w.Write(line); werr != nil {
-				return false
+				return clientGone
 			}
-			if len(bytes.TrimSpace(line)) == 0 && flusher != nil {
-				flusher.Flush() // end of an event
+			// Flush at the end of each event, unless the next one is
+			// already here: then they go out together, no later.
+			if len(bytes.TrimSpace(line)) == 0 && flusher != nil && rd.Buffered() == 0 {
+				flusher.Flush()
 			}
 		}
 		if err != nil {
 			if flusher != nil {
 				flusher.Flush()
 			}
-			return err == io.EOF
+			if err == io.EOF {
+				return relayed
+			}
+			return upstreamBroke
 		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/journal"
 	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/verify"
 	"github.com/chaos-sre/chaos/verify/load"
 	"github.com/chaos-sre/chaos/verify/report"
 )
@@ -202,6 +203,9 @@ func (e *engine) plan(ctx context.Context) error {
 		if err := w.expandAll(fmt.Sprintf("checks[%d] (%s)", i, c.Name), c.Check); err != nil {
 			return err
 		}
+		if r, ok := c.Check.(verify.Resolving); ok {
+			r.UseResolver(w.resolver)
+		}
 		e.checks = append(e.checks, &plannedCheck{spec: *c, rep: &report.CheckReport{Name: c.Name, Kind: c.Kind}})
 	}
 	for i, f := range e.exp.Faults {
@@ -215,6 +219,12 @@ func (e *engine) plan(ctx context.Context) error {
 		picked, err := target.Pick(matches, f.Target.Pick, e.rng)
 		if err != nil {
 			return invalid("faults[%d] (%s): %v", i, f.Name, err)
+		}
+		if err := faults.Preflight(ctx, f.Kind, f.Params, picked); err != nil {
+			return toolErr(fmt.Errorf("faults[%d] (%s): %w", i, f.Name, err))
+		}
+		if why := containerTargetsOnly(f.Kind, picked); why != "" {
+			return invalid("faults[%d] (%s): %s", i, f.Name, why)
 		}
 		fr := &report.FaultReport{Name: f.Name, Kind: f.Kind, Mechanism: mechanism(f.Kind)}
 		for _, t := range picked {
@@ -235,6 +245,8 @@ func mechanism(kind string) string {
 		return "signal to the process"
 	case "url":
 		return "open-loop requests from chaos"
+	case "container":
+		return "Docker Engine API on the container"
 	}
 	return kind
 }

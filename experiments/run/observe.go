@@ -224,7 +224,7 @@ func (e *engine) snapshot(now time.Time) report.Snapshot {
 	s := report.Snapshot{Experiment: e.exp.Name, Rate: sum.Rate, P99: sum.Latency.P99, ErrorRate: sum.ErrorRate, DegradedShare: sum.DegradedShare}
 	for _, c := range e.checks {
 		w := e.window(c.spec, now)
-		st := report.CheckClosed
+		st := report.CheckEnded
 		switch {
 		case w.From.IsZero() || now.Before(w.From):
 			st = report.CheckWaiting

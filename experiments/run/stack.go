@@ -37,7 +37,7 @@ func prepare(ctx context.Context, exp *experiments.Experiment, runID string, o O
 	local := exp.Stack.Local
 	if local == nil {
 		static.Expand = w.expand
-		return w, nil
+		return w, w.useDocker(ctx, exp, static)
 	}
 	variant := local.Variant
 	if o.Variant != nil {

@@ -1,15 +1,19 @@
 package proxy
 
 import (
+	"context"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/chaos-sre/chaos/internal/units"
 )
 
-// Chance decides, per request, whether a fault applies: share is a fraction
-// from 0 to 1; draws come from a seeded source so runs repeat.
+// Chance decides whether a fault applies: share is a fraction from 0 to 1;
+// draws come from a seeded source so runs repeat.
 type Chance struct {
 	mu    sync.Mutex
 	rng   *rand.Rand
@@ -21,9 +25,9 @@ func NewChance(share float64, seed uint64) *Chance {
 	return &Chance{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), share: share}
 }
 
-// Hit draws once.
+// Hit draws once. A nil Chance always hits.
 func (c *Chance) Hit() bool {
-	if c.share >= 1 {
+	if c == nil || c.share >= 1 {
 		return true
 	}
 	if c.share <= 0 {
@@ -39,60 +43,113 @@ func (c *Chance) Jitter(j time.Duration) time.Duration {
 	if j <= 0 {
 		return 0
 	}
+	return c.Upto(2*j) - j
+}
+
+// Upto returns a uniform duration in [0, d].
+func (c *Chance) Upto(d time.Duration) time.Duration {
+	if d <= 0 || c == nil {
+		return 0
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return time.Duration(c.rng.Int64N(int64(2*j)+1)) - j
+	return time.Duration(c.rng.Int64N(int64(d) + 1))
+}
+
+// Intn returns a uniform int in [0, n).
+func (c *Chance) Intn(n int) int {
+	if n <= 1 || c == nil {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rng.IntN(n)
+}
+
+// base is what every http fault shares: which requests it matches, the
+// share it hits, and a counter of the requests it acted on.
+type base struct {
+	Chance *Chance
+	Match  Match
+	hits   *atomic.Int64
+}
+
+// applies decides for one request, counting hits.
+func (b *base) applies(r *http.Request) bool {
+	if !b.Match.OK(r) || !b.Chance.Hit() {
+		return false
+	}
+	if b.hits != nil {
+		b.hits.Add(1)
+	}
+	return true
+}
+
+// sleep waits d or until ctx ends; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // Latency holds a request for Delay ± Jitter before forwarding it, which the
 // client sees as a later first byte.
 type Latency struct {
+	base
 	Delay, Jitter time.Duration
-	Chance        *Chance
+	Upto          bool // Jitter is a uniform [0, Jitter] added to Delay (the jitter kind)
 }
+
+var _ Fault = (*Latency)(nil)
 
 // ServeHTTP implements Fault.
 func (l *Latency) ServeHTTP(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	if l.Chance.Hit() {
+	if l.applies(r) {
 		d := l.Delay + l.Chance.Jitter(l.Jitter)
-		if d > 0 {
-			t := time.NewTimer(d)
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				t.Stop()
-				return
-			}
+		if l.Upto {
+			d = l.Delay + l.Chance.Upto(l.Jitter)
+		}
+		if !sleep(r.Context(), d) {
+			return
 		}
 	}
 	next.ServeHTTP(w, r)
 }
 
-// HTTPError answers a share of requests itself with Status (and Retry-After),
-// the way an overloaded inference API does, without forwarding them.
-type HTTPError struct {
-	Status     int
-	RetryAfter time.Duration
-	Body       string
-	Chance     *Chance
+type latencyParams struct {
+	Common
+	Delay  units.Duration `json:"delay"`
+	Jitter units.Duration `json:"jitter"`
+	Open   bool           `json:"open"`
 }
 
-// ServeHTTP implements Fault.
-func (e *HTTPError) ServeHTTP(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	if !e.Chance.Hit() {
-		next.ServeHTTP(w, r)
-		return
+func httpLatency(p []byte, b base) (Fault, error) {
+	var v latencyParams
+	if err := decodeParams(p, &v); err != nil {
+		return nil, err
 	}
-	if e.RetryAfter > 0 {
-		secs := int((e.RetryAfter + time.Second - 1) / time.Second)
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	return &Latency{base: b, Delay: v.Delay.D(), Jitter: v.Jitter.D()}, nil
+}
+
+func httpJitter(p []byte, b base) (Fault, error) {
+	var v latencyParams
+	if err := decodeParams(p, &v); err != nil {
+		return nil, err
 	}
-	body := e.Body
-	if body == "" {
-		body = `{"error":{"message":"` + http.StatusText(e.Status) + ` (injected by chaos)","type":"chaos_injected"}}`
+	return &Latency{base: b, Delay: v.Delay.D(), Jitter: v.Jitter.D(), Upto: true}, nil
+}
+
+// retryAfter sets Retry-After in whole seconds, rounded up.
+func retryAfter(w http.ResponseWriter, d time.Duration) {
+	if d > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Chaos-Fault", "http-error")
-	w.WriteHeader(e.Status)
-	_, _ = w.Write([]byte(body))
 }

@@ -1,17 +1,23 @@
-// Package proxy is the in-process fault proxy: an HTTP-aware reverse proxy put
-// in front of an upstream (a model replica) whose faults are decided per
-// request, so they also hit keep-alive connections opened before the fault.
-// Streaming answers (SSE) pass through event by event.
+// Package proxy is the fault proxy: a listener in front of an upstream (a
+// model replica, a gateway) that injects faults without touching either side.
+//
+// A Route works in one of two modes. In http mode it is an HTTP-aware reverse
+// proxy whose faults are decided per request, so they also hit keep-alive
+// connections opened before the fault, and can match on path, method and
+// header; streaming answers (SSE) pass through event by event. In tcp mode it
+// relays bytes and its faults (Toxiproxy's vocabulary) are decided per
+// connection, when the connection is accepted. With no fault installed both
+// modes forward unchanged: http through a pooled transport, tcp with io.Copy
+// (splice on Linux).
 package proxy
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -19,60 +25,115 @@ import (
 	"time"
 )
 
-// Fault acts on one request. It may answer itself (an injected error), delay,
-// or call next to forward the request upstream.
+// Mode is how a route proxies: per request (http) or per connection (tcp).
+type Mode string
+
+// The route modes.
+const (
+	ModeHTTP Mode = "http"
+	ModeTCP  Mode = "tcp"
+)
+
+// ParseMode reads "http" or "tcp" ("" is http).
+func ParseMode(s string) (Mode, error) {
+	switch s {
+	case "", "http":
+		return ModeHTTP, nil
+	case "tcp":
+		return ModeTCP, nil
+	}
+	return "", fmt.Errorf("mode %q is not a proxy mode (valid: http, tcp)", s)
+}
+
+// Fault acts on one request in http mode. It may answer itself (an injected
+// error), delay, wrap the response writer, or call next to forward.
 type Fault interface {
 	ServeHTTP(w http.ResponseWriter, r *http.Request, next http.Handler)
+}
+
+// Options configure a route.
+type Options struct {
+	Name     string // unique in the process; names the route in the API and reports
+	Listen   string // host:port; host:0 picks a free port
+	Upstream string // host:port
+	Mode     Mode   // http (default) or tcp
 }
 
 // Route is one listener in front of one upstream.
 type Route struct {
 	name     string
 	upstream string
+	mode     Mode
 	ln       net.Listener
 	srv      *http.Server
 	forward  http.Handler
 
-	mu     sync.RWMutex
-	faults map[string]Fault
-	order  []string
-	nextID atomic.Int64
+	mu        sync.Mutex                   // serialises Add/Remove
+	installed atomic.Pointer[[]*installed] // copy-on-write: readers never lock
+	nextID    atomic.Int64
+
+	conns      sync.Map // tcp mode: net.Conn → struct{}, closed by Close
+	requests   atomic.Int64
+	accepted   atomic.Int64
+	active     atomic.Int64
+	upstreamKO atomic.Int64
 
 	closeOnce sync.Once
 	closeErr  error
+	done      chan struct{}
 }
 
-var routes sync.Map // name → *Route, so journal undo can find live routes
+// installed is one fault on a route.
+type installed struct {
+	id      string
+	spec    Spec
+	http    Fault
+	conn    ConnFault
+	removed chan struct{} // closed when the fault is removed
+	hits    atomic.Int64
+}
 
-// Listen starts a route named name on addr (host:0 for an ephemeral port)
-// forwarding to upstream (host:port).
+var routes sync.Map // name → *Route, so journal undo and the API find live routes
+
+// Listen starts an http-mode route named name on addr forwarding to upstream.
 func Listen(name, addr, upstream string) (*Route, error) {
-	u, err := url.Parse("http://" + upstream)
-	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("proxy %s: upstream %q is not host:port", name, upstream)
+	return Start(Options{Name: name, Listen: addr, Upstream: upstream, Mode: ModeHTTP})
+}
+
+// Start starts a route. A listen address in use, a bad upstream or a name
+// already taken is an error, and nothing is left listening.
+func Start(o Options) (*Route, error) {
+	if o.Mode == "" {
+		o.Mode = ModeHTTP
 	}
-	ln, err := net.Listen("tcp", addr)
+	if _, err := ParseMode(string(o.Mode)); err != nil {
+		return nil, fmt.Errorf("proxy %s: %w", o.Name, err)
+	}
+	host, port, err := net.SplitHostPort(o.Upstream)
+	if err != nil || port == "" {
+		return nil, fmt.Errorf("proxy %s: upstream %q is not host:port", o.Name, o.Upstream)
+	}
+	if _, ok := routes.Load(o.Name); ok {
+		return nil, fmt.Errorf("proxy %s: a route of that name is already running", o.Name)
+	}
+	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {
-		return nil, fmt.Errorf("proxy %s: listen on %s: %w", name, addr, err)
+		return nil, fmt.Errorf("proxy %s: listen on %s: %w", o.Name, o.Listen, err)
 	}
-	rp := httputil.NewSingleHostReverseProxy(u)
-	rp.FlushInterval = -1
-	rp.Transport = &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConnsPerHost: 256,
-		IdleConnTimeout:     30 * time.Second,
+	rt := &Route{name: o.Name, upstream: o.Upstream, mode: o.Mode, ln: ln, done: make(chan struct{})}
+	rt.installed.Store(&[]*installed{})
+	if _, loaded := routes.LoadOrStore(o.Name, rt); loaded {
+		_ = ln.Close()
+		return nil, fmt.Errorf("proxy %s: a route of that name is already running", o.Name)
 	}
-	rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
-		if errors.Is(r.Context().Err(), context.Canceled) {
-			return
-		}
-		http.Error(w, "chaos proxy: upstream "+upstream+": "+err.Error(), http.StatusBadGateway)
+	switch o.Mode {
+	case ModeTCP:
+		go rt.serveTCP()
+	default:
+		rt.forward = newForwarder(rt, &url.URL{Scheme: "http", Host: net.JoinHostPort(host, port)})
+		rt.srv = &http.Server{Handler: rt, ReadHeaderTimeout: 30 * time.Second}
+		go func() { _ = rt.srv.Serve(ln) }()
 	}
-	rt := &Route{name: name, upstream: upstream, ln: ln, forward: rp, faults: map[string]Fault{}}
-	rt.srv = &http.Server{Handler: rt, ReadHeaderTimeout: 10 * time.Second}
-	routes.Store(name, rt)
-	go func() { _ = rt.srv.Serve(ln) }()
 	return rt, nil
 }
 
@@ -85,6 +146,14 @@ func Lookup(name string) (*Route, bool) {
 	return v.(*Route), true
 }
 
+// Routes lists the live routes of this process, by name.
+func Routes() []*Route {
+	var out []*Route
+	routes.Range(func(_, v any) bool { out = append(out, v.(*Route)); return true })
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
 // Name names the route.
 func (rt *Route) Name() string { return rt.name }
 
@@ -94,66 +163,147 @@ func (rt *Route) Addr() string { return rt.ln.Addr().String() }
 // Upstream is the address the route forwards to.
 func (rt *Route) Upstream() string { return rt.upstream }
 
-// Add installs a fault; it applies to every request that arrives after Add
-// returns. f must be a Fault.
+// Mode is the route's mode.
+func (rt *Route) Mode() Mode { return rt.mode }
+
+// Add installs a fault and returns its id: a Spec (built here, checked
+// against the route's mode), or an already built Fault (http) or ConnFault
+// (tcp). It applies to every request (http) or connection (tcp) that arrives
+// after Add returns.
 func (rt *Route) Add(f any) (string, error) {
-	pf, ok := f.(Fault)
-	if !ok {
+	return rt.AddID("", f)
+}
+
+// AddID is Add with an id chosen by the caller (so a journal can name the
+// fault before it exists); "" picks one. An id in use is an error.
+func (rt *Route) AddID(id string, f any) (string, error) {
+	in := &installed{removed: make(chan struct{})}
+	switch v := f.(type) {
+	case Spec:
+		if err := rt.build(in, v); err != nil {
+			return "", err
+		}
+	case *Spec:
+		if err := rt.build(in, *v); err != nil {
+			return "", err
+		}
+	case ConnFault:
+		if rt.mode != ModeTCP {
+			return "", fmt.Errorf("proxy %s: %T is an L4 fault and the route is in %s mode (valid: a tcp route)", rt.name, f, rt.mode)
+		}
+		in.conn, in.spec.Kind = v, fmt.Sprintf("%T", v)
+	case Fault:
+		if rt.mode != ModeHTTP {
+			return "", fmt.Errorf("proxy %s: %T is an HTTP fault and the route is in %s mode (valid: an http route)", rt.name, f, rt.mode)
+		}
+		in.http, in.spec.Kind = v, fmt.Sprintf("%T", v)
+	default:
 		return "", fmt.Errorf("proxy %s: %T is not a proxy fault", rt.name, f)
 	}
-	id := rt.name + "/" + strconv.FormatInt(rt.nextID.Add(1), 10)
 	rt.mu.Lock()
-	rt.faults[id] = pf
-	rt.order = append(rt.order, id)
-	rt.mu.Unlock()
+	defer rt.mu.Unlock()
+	cur := *rt.installed.Load()
+	if id == "" {
+		id = rt.name + "/" + strconv.FormatInt(rt.nextID.Add(1), 10)
+	}
+	if slices.ContainsFunc(cur, func(x *installed) bool { return x.id == id }) {
+		return "", fmt.Errorf("proxy %s: fault id %q is already installed", rt.name, id)
+	}
+	in.id = id
+	next := append(slices.Clip(cur), in)
+	rt.installed.Store(&next)
 	return id, nil
 }
 
-// Remove uninstalls a fault; an unknown id is not an error.
+// Remove uninstalls a fault; an unknown id is not an error (rollback treats
+// "already gone" as success). Connections a tcp fault is holding are let go.
 func (rt *Route) Remove(id string) error {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	delete(rt.faults, id)
-	for i, o := range rt.order {
-		if o == id {
-			rt.order = append(rt.order[:i:i], rt.order[i+1:]...)
-			break
-		}
-	}
-	return nil
+	_, err := rt.remove(id)
+	return err
 }
 
-// Faults lists the ids of the installed faults, sorted.
+func (rt *Route) remove(id string) (bool, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	cur := *rt.installed.Load()
+	i := slices.IndexFunc(cur, func(x *installed) bool { return x.id == id })
+	if i < 0 {
+		return false, nil
+	}
+	close(cur[i].removed)
+	next := slices.Delete(slices.Clone(cur), i, i+1)
+	rt.installed.Store(&next)
+	return true, nil
+}
+
+// Faults lists the ids of the installed faults, in the order they were added.
 func (rt *Route) Faults() []string {
-	rt.mu.RLock()
-	defer rt.mu.RUnlock()
-	ids := append([]string(nil), rt.order...)
-	sort.Strings(ids)
+	cur := *rt.installed.Load()
+	ids := make([]string, 0, len(cur))
+	for _, in := range cur {
+		ids = append(ids, in.id)
+	}
 	return ids
 }
 
+// FaultInfo describes one installed fault for the API.
+type FaultInfo struct {
+	ID   string `json:"id"`
+	Spec Spec   `json:"spec"`
+	Hits int64  `json:"hits"`
+}
+
+// FaultInfos describes the installed faults, in the order they were added.
+func (rt *Route) FaultInfos() []FaultInfo {
+	cur := *rt.installed.Load()
+	out := make([]FaultInfo, 0, len(cur))
+	for _, in := range cur {
+		out = append(out, FaultInfo{ID: in.id, Spec: in.spec, Hits: in.hits.Load()})
+	}
+	return out
+}
+
 // ServeHTTP runs the request through the installed faults, in the order they
-// were added, then forwards it.
+// were added, then forwards it. With no fault it forwards at once.
 func (rt *Route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rt.mu.RLock()
-	chain := make([]Fault, 0, len(rt.order))
-	for _, id := range rt.order {
-		chain = append(chain, rt.faults[id])
+	rt.requests.Add(1)
+	cur := *rt.installed.Load()
+	if len(cur) == 0 {
+		rt.forward.ServeHTTP(w, r)
+		return
 	}
-	rt.mu.RUnlock()
-	var h http.Handler = rt.forward
-	for i := len(chain) - 1; i >= 0; i-- {
-		f, next := chain[i], h
-		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { f.ServeHTTP(w, r, next) })
+	(&step{list: cur, final: rt.forward}).ServeHTTP(w, r)
+}
+
+// step is the rest of a fault chain as an http.Handler.
+type step struct {
+	list  []*installed
+	final http.Handler
+}
+
+func (s *step) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if len(s.list) == 0 {
+		s.final.ServeHTTP(w, r)
+		return
 	}
-	h.ServeHTTP(w, r)
+	in := s.list[0]
+	in.http.ServeHTTP(w, r, &step{list: s.list[1:], final: s.final})
 }
 
 // Close stops the listener and every connection; faults go with it.
 func (rt *Route) Close() error {
 	rt.closeOnce.Do(func() {
 		routes.Delete(rt.name)
-		rt.closeErr = rt.srv.Close()
+		close(rt.done)
+		if rt.srv != nil {
+			rt.closeErr = rt.srv.Close()
+		} else {
+			rt.closeErr = rt.ln.Close()
+			rt.conns.Range(func(k, _ any) bool { _ = k.(net.Conn).Close(); return true })
+		}
+		if errors.Is(rt.closeErr, net.ErrClosed) {
+			rt.closeErr = nil
+		}
 	})
 	return rt.closeErr
 }

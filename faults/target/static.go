@@ -25,6 +25,8 @@ var _ Resolver = (*Static)(nil)
 // Resolve implements Resolver.
 func (s *Static) Resolve(ctx context.Context, spec Spec) ([]Target, error) {
 	switch {
+	case spec.Proxy != "":
+		return ResolveProxy(spec, s.Expand)
 	case spec.URL != "":
 		u := spec.URL
 		if s.Expand != nil {
@@ -71,7 +73,7 @@ func (s *Static) Resolve(ctx context.Context, spec Spec) ([]Target, error) {
 		}
 		return []Target{{Name: "pid " + strconv.Itoa(spec.Pid), Pid: spec.Pid}}, nil
 	}
-	return nil, fmt.Errorf("target names nothing (valid: one of service, process, pid, url)")
+	return nil, fmt.Errorf("target names nothing (valid: one of service, process, pid, url, proxy)")
 }
 
 func (s *Static) services() []string {

@@ -14,7 +14,16 @@ type Spec struct {
 	Process string `yaml:"process,omitempty" json:"process,omitempty" jsonschema:"description=a local process by name (as in /proc/PID/comm) or a stack process name such as model-primary-0"`
 	Pid     int    `yaml:"pid,omitempty" json:"pid,omitempty" jsonschema:"description=a local process id"`
 	URL     string `yaml:"url,omitempty" json:"url,omitempty" jsonschema:"description=a URL (for load-style faults such as flood); ${gateway} expands to the stack gateway"`
-	Pick    string `yaml:"pick,omitempty" json:"pick,omitempty" jsonschema:"description=all | one | N | N%,default=all"`
+	// Container, Labels and Project select Docker containers (see Docker).
+	Container string            `yaml:"container,omitempty" json:"container,omitempty" jsonschema:"description=a Docker container by name or id"`
+	Labels    map[string]string `yaml:"labels,omitempty" json:"labels,omitempty" jsonschema:"description=Docker containers carrying every one of these labels"`
+	Project   string            `yaml:"project,omitempty" json:"project,omitempty" jsonschema:"description=the compose project of a service target; default stack.project"`
+	// Proxy names a route of a fault proxy; with API it is a route of a
+	// `chaos proxy` in another process, driven through its control API.
+	Proxy string `yaml:"proxy,omitempty" json:"proxy,omitempty" jsonschema:"description=a fault proxy route by name (chaos proxy --listen …: the route is named by its listen address unless named with NAME=)"`
+	API   string `yaml:"api,omitempty" json:"api,omitempty" jsonschema:"description=the control API of the chaos proxy holding the route e.g. http://127.0.0.1:8474"`
+	Token string `yaml:"token,omitempty" json:"token,omitempty" jsonschema:"description=the control API token; ${NAME} reads the environment variable NAME (and the journal keeps only its name)"`
+	Pick      string            `yaml:"pick,omitempty" json:"pick,omitempty" jsonschema:"description=all | one | N | N%,default=all"`
 }
 
 // Target is one resolved thing a fault hits.
@@ -24,6 +33,8 @@ type Target struct {
 	Pid     int    // 0 when not a process
 	Addr    string // host:port the target listens on, if any
 	URL     string // for URL targets
+	// Container is the Docker container id, "" when not a container.
+	Container string
 	// Proxy is the fault proxy route standing in front of this target, if any.
 	Proxy Proxy
 	// Restart starts the target again (for kill faults), nil when unknown.

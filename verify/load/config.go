@@ -64,7 +64,10 @@ type Config struct {
 	MaxDuration time.Duration
 	// Seed makes the class choice repeatable.
 	Seed int64
-	// Client is optional; the default is a tuned Transport with MaxConnsPerHost=Connections.
+	// Client is optional. Without it, http:// URLs use a built-in HTTP/1.1
+	// sender (one keep-alive connection per worker, about half net/http's CPU
+	// per request) and https:// URLs a tuned Transport with
+	// MaxConnsPerHost=Connections. A Client given here is used as is.
 	Client *http.Client
 }
 

@@ -1,7 +1,6 @@
 package load
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -168,14 +167,11 @@ func (g *Generator) Run(ctx context.Context) error {
 	defer cancel()
 	g.start = time.Now()
 	g.tl.begin(g.start)
-	d := newDispatcher(g.cfg.Connections, queueCap)
+	d := newDispatcher(g, queueCap)
 	var wg sync.WaitGroup
 	base := context.WithoutCancel(ctx)
 	for range g.cfg.Connections {
-		w := &worker{g: g, base: base, br: bufio.NewReaderSize(nil, 16<<10)}
-		if g.raw != nil {
-			w.rc.br = bufio.NewReaderSize(nil, 16<<10)
-		}
+		w := &worker{g: g, base: base} // buffers come with the first request: LIFO dispatch leaves many workers unused
 		ch := make(chan item, 1)
 		wg.Go(func() {
 			defer w.closeRaw()
@@ -189,11 +185,8 @@ func (g *Generator) Run(ctx context.Context) error {
 			}
 		})
 	}
-	g.pace(ctx, parent, d)
+	d.pace(ctx, parent)
 	g.tl.finish(g.start.Add(min(g.since(), g.cfg.MaxDuration)))
-	for _, it := range d.close() {
-		g.unsend(it)
-	}
 	wg.Wait()
 	g.tl.compactAll()
 	return nil
@@ -203,66 +196,6 @@ func (g *Generator) Run(ctx context.Context) error {
 func (g *Generator) unsend(it item) {
 	g.unsent.Add(1)
 	g.tl.recordUnsent(it.at, int(it.class))
-}
-
-// pace is the single pacer: it dispatches every request that is due at each
-// wake-up, then sleeps until the next one is due.
-func (g *Generator) pace(ctx, parent context.Context, d *dispatcher) {
-	p := newPacer(g.cfg.Stages)
-	rng := g.classRand()
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	for ctx.Err() == nil {
-		g.rateMu.Lock()
-		if g.havePending {
-			p.setRate(g.since(), g.pending)
-			g.havePending = false
-		}
-		g.rateMu.Unlock()
-		at, ok := p.next()
-		ok = ok && at < g.cfg.MaxDuration
-		now := g.since()
-		for n := 0; ok && at <= now && n < 4096; n++ {
-			it := item{at: at, class: g.pickClass(rng)}
-			if !d.dispatch(it) {
-				g.unsend(it) // every worker busy and the backlog full
-			}
-			p.advance()
-			at, ok = p.next()
-			ok = ok && at < g.cfg.MaxDuration
-		}
-		if ok && at <= g.since() {
-			continue
-		}
-		var wake <-chan time.Time
-		if ok {
-			timer.Reset(at - g.since())
-			wake = timer.C
-		}
-		select {
-		case <-ctx.Done():
-		case <-g.rateCh:
-		case <-wake:
-		}
-	}
-	// Requests that fell due before the stop but were not dispatched because
-	// the pacer woke late (a starved CPU): at the MaxDuration stop they still go
-	// to idle workers, late (it shows as send lag); after a cancel they are unsent.
-	atDeadline := parent.Err() == nil
-	stop := min(g.since(), g.cfg.MaxDuration)
-	if atDeadline {
-		stop = g.cfg.MaxDuration
-	}
-	for n := 0; n < 1<<20; n++ {
-		at, ok := p.next()
-		if !ok || at >= stop {
-			break
-		}
-		if it := (item{at: at, class: g.pickClass(rng)}); !atDeadline || !d.dispatch(it) {
-			g.unsend(it)
-		}
-		p.advance()
-	}
 }
 
 // classRand is the seeded source of class choices.

@@ -63,6 +63,7 @@ type eofReader struct {
 	eof bool
 }
 
+// Read passes through and notes io.EOF.
 func (e *eofReader) Read(p []byte) (int, error) {
 	n, err := e.r.Read(p)
 	if err == io.EOF {
@@ -93,6 +94,9 @@ func (w *worker) doRaw(class int) (h head, body io.Reader, err error) {
 				return h, nil, err
 			}
 			w.rc.c, w.rc.fresh = c, true
+			if w.rc.br == nil {
+				w.rc.br = bufio.NewReaderSize(c, 16<<10)
+			}
 			w.rc.br.Reset(c)
 		}
 		reused := !w.rc.fresh

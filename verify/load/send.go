@@ -20,6 +20,7 @@ const maxBody = 1 << 20
 // bodyReader is a request body: a bytes.Reader that also closes, in one allocation.
 type bodyReader struct{ bytes.Reader }
 
+// Close does nothing: the bytes are shared, read-only.
 func (*bodyReader) Close() error { return nil }
 
 // worker sends one request at a time and owns its reusable buffers.
@@ -155,6 +156,9 @@ var (
 // readStream reads server-sent events line by line until [DONE] and EOF.
 func (w *worker) readStream(body io.Reader) error {
 	g, r := w.g, &w.res
+	if w.br == nil {
+		w.br = bufio.NewReaderSize(body, 16<<10)
+	}
 	w.br.Reset(body)
 	defer w.br.Reset(nil)
 	done := false

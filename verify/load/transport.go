@@ -34,6 +34,7 @@ type countedConn struct {
 	once sync.Once
 }
 
+// Close closes the connection and uncounts it once.
 func (cc *countedConn) Close() error {
 	cc.once.Do(func() { cc.c.open.Add(-1) })
 	return cc.Conn.Close()

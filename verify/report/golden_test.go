@@ -133,3 +133,29 @@ func TestSchema(t *testing.T) {
 	assert.NotContains(t, s, "checkJSON")
 	golden(t, "schema.json", append(b, '\n'))
 }
+
+// TestWriteDir writes one set for one run; for several, a combined set on
+// top and one set per experiment below.
+func TestWriteDir(t *testing.T) {
+	dir := t.TempDir()
+	_, err := WriteDir(dir, fixture())
+	require.NoError(t, err)
+	for _, f := range []string{"result.json", "junit.xml", "summary.md", "report.html"} {
+		assert.FileExists(t, filepath.Join(dir, f))
+	}
+
+	dir = t.TempDir()
+	a, b := fixture(), fixture()
+	b.Experiment = "a/b c"
+	written, err := WriteDir(dir, a, b, fixture())
+	require.NoError(t, err)
+	assert.Len(t, written, 16)
+	for _, sub := range []string{"", "slow-primary-trips-breaker", "a-b-c", "slow-primary-trips-breaker-2"} {
+		for _, f := range []string{"result.json", "junit.xml", "summary.md", "report.html"} {
+			assert.FileExists(t, filepath.Join(dir, sub, f))
+		}
+	}
+	reps, err := ReadFile(filepath.Join(dir, "result.json"))
+	require.NoError(t, err)
+	assert.Len(t, reps, 3)
+}

@@ -34,7 +34,7 @@ type CheckState struct {
 const (
 	CheckWaiting  = "waiting"  // its window has not started
 	CheckWatching = "watching" // its window is open
-	CheckClosed   = "closed"   // its window has ended; judged at the end of the run
+	CheckEnded    = "ended"    // its window has ended; judged at the end of the run
 )
 
 // Live renders snapshots on stderr while experiments run. It is also the

@@ -123,7 +123,7 @@ func TTYLines(s Snapshot, width int) []string {
 	var checks strings.Builder
 	checks.WriteString("   ")
 	for _, c := range s.Checks {
-		mark := map[string]string{CheckWaiting: ansiDim + "○", CheckWatching: ansiAmber + "◉", CheckClosed: ansiGreen + "●"}[c.State]
+		mark := map[string]string{CheckWaiting: ansiDim + "○", CheckWatching: ansiAmber + "◉", CheckEnded: ansiGreen + "●"}[c.State]
 		fmt.Fprintf(&checks, " %s %s%s", mark, c.Name, ansiReset)
 	}
 	return []string{cut(head, width), cut(checks.String(), width)}

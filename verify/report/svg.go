@@ -66,7 +66,7 @@ func (c chart) SVG() template.HTML {
 			yt = append(yt, float64(i))
 		}
 	} else {
-		ymax, yt = niceTicks(ymax, 4)
+		ymax, yt = niceTicks(ymax, 5)
 	}
 	xmax := math.Max(c.XMax, 1)
 	X := func(x float64) float64 { return padL + plotW*x/xmax }
@@ -92,6 +92,9 @@ func (c chart) SVG() template.HTML {
 		y := Y(v)
 		fmt.Fprintf(&b, `<line x1="%g" x2="%g" y1="%.1f" y2="%.1f" stroke="%s"/>`, padL, padL+plotW, y, y, gridStroke)
 		label := fmtTick(v) + c.Unit
+		if c.Unit == "ms" {
+			label = FormatMs(v)
+		}
 		if len(c.YTicks) > 0 {
 			label = c.YTicks[i]
 		}
@@ -132,7 +135,6 @@ func (c chart) SVG() template.HTML {
 func path(l line, X, Y func(float64) float64) string {
 	var b strings.Builder
 	pen := false
-	var prevY float64
 	for _, p := range l.Pts {
 		if math.IsNaN(p.Y) {
 			pen = false
@@ -146,9 +148,8 @@ func path(l line, X, Y func(float64) float64) string {
 		default:
 			fmt.Fprintf(&b, "L%.1f %.1f", X(p.X), Y(p.Y))
 		}
-		pen, prevY = true, p.Y
+		pen = true
 	}
-	_ = prevY
 	return b.String()
 }
 

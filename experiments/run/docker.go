@@ -1,0 +1,138 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+
+	"github.com/chaos-sre/chaos/experiments"
+	"github.com/chaos-sre/chaos/faults"
+	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/verify"
+)
+
+// usesDocker reports whether the experiment needs the Docker API: a compose
+// stack, a container or labels target, a container fault or check.
+func usesDocker(exp *experiments.Experiment) bool {
+	if exp.Stack.Compose != "" {
+		return true
+	}
+	for _, f := range exp.Faults {
+		if f.Target.Container != "" || len(f.Target.Labels) > 0 || isContainerKind(f.Kind) {
+			return true
+		}
+	}
+	for _, c := range exp.Checks {
+		if _, ok := c.Check.(verify.Resolving); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func isContainerKind(kind string) bool {
+	k, ok := faults.Kinds[kind]
+	return ok && len(k.Targets) > 0 && k.Targets[0] == "container"
+}
+
+// useDocker puts a Docker resolver in front of static when the experiment
+// needs Docker. Preflight: the compose file exists (else exit 2) and the
+// daemon answers (else exit 4, one line). The compose stack's services
+// with a published port become ${service} variables (stack.vars win).
+func (w *world) useDocker(ctx context.Context, exp *experiments.Experiment, static *target.Static) error {
+	if !usesDocker(exp) {
+		return nil
+	}
+	if exp.Stack.Local != nil {
+		return invalid("stack.local starts local processes; container targets need a Docker stack (stack.compose)")
+	}
+	project := exp.Stack.Project
+	if f := exp.Stack.Compose; f != "" {
+		if !filepath.IsAbs(f) && exp.File != "" {
+			f = filepath.Join(filepath.Dir(exp.File), f)
+		}
+		if _, err := os.Stat(f); err != nil {
+			return invalid("stack.compose: %v", err)
+		}
+		if project == "" {
+			project = target.ComposeProject(f)
+		}
+	}
+	if err := target.PingDocker(ctx); err != nil {
+		return toolErr(err)
+	}
+	c, err := target.DockerClient()
+	if err != nil {
+		return toolErr(err)
+	}
+	w.resolver = &target.Docker{API: c, Project: project, Fallback: static}
+	if project == "" {
+		w.started = append(w.started, "Docker at "+c.DaemonHost())
+		return nil
+	}
+	w.started = append(w.started, fmt.Sprintf("compose project %s (Docker at %s)", project, c.DaemonHost()))
+	ports, err := publishedPorts(ctx, c, project)
+	if err != nil {
+		return toolErr(fmt.Errorf("list the containers of compose project %s: %w", project, target.DockerError(err)))
+	}
+	for service, url := range ports {
+		if _, ok := w.vars[service]; !ok {
+			w.vars[service] = url
+		}
+	}
+	return nil
+}
+
+// publishedPorts maps each service of a compose project that publishes a
+// TCP port to http://HOST:PORT (the lowest container port, the first
+// replica by name).
+func publishedPorts(ctx context.Context, api target.Lister, project string) (map[string]string, error) {
+	cs, err := api.ContainerList(ctx, container.ListOptions{Filters: filters.NewArgs(filters.Arg("label", target.LabelProject+"="+project))})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(cs, func(a, b int) bool { return fmt.Sprint(cs[a].Names) < fmt.Sprint(cs[b].Names) })
+	out := map[string]string{}
+	for _, c := range cs {
+		service := c.Labels[target.LabelService]
+		if _, done := out[service]; done || service == "" {
+			continue
+		}
+		var best *container.Port
+		for i, p := range c.Ports {
+			if p.PublicPort != 0 && p.Type == "tcp" && (best == nil || p.PrivatePort < best.PrivatePort) {
+				best = &c.Ports[i]
+			}
+		}
+		if best == nil {
+			continue
+		}
+		host := best.IP
+		if ip := net.ParseIP(host); host == "" || ip == nil || ip.IsUnspecified() {
+			host = "127.0.0.1"
+		}
+		out[service] = "http://" + net.JoinHostPort(host, strconv.Itoa(int(best.PublicPort)))
+	}
+	return out, nil
+}
+
+// containerTargetsOnly says why a container fault cannot hit targets that
+// are not containers ("" when they all are).
+func containerTargetsOnly(kind string, ts []target.Target) string {
+	if !isContainerKind(kind) {
+		return ""
+	}
+	for _, t := range ts {
+		if t.Container == "" {
+			return fmt.Sprintf("kind %s needs container targets, and %s is not one (set stack.compose, or target container: or labels:)", kind, t.Name)
+		}
+	}
+	return ""
+}

@@ -1,0 +1,141 @@
+package faults
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/errdefs"
+
+	"github.com/chaos-sre/chaos/faults/journal"
+	"github.com/chaos-sre/chaos/faults/target"
+)
+
+// ContainerAPI is the part of the Docker Engine API the container faults and
+// their undoers use. The Docker client implements it; tests fake it.
+type ContainerAPI interface {
+	ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error)
+	ContainerPause(ctx context.Context, id string) error
+	ContainerUnpause(ctx context.Context, id string) error
+	ContainerKill(ctx context.Context, id, signal string) error
+	ContainerStop(ctx context.Context, id string, o container.StopOptions) error
+	ContainerStart(ctx context.Context, id string, o container.StartOptions) error
+	ContainerRestart(ctx context.Context, id string, o container.StopOptions) error
+	ContainerUpdate(ctx context.Context, id string, u container.UpdateConfig) (container.UpdateResponse, error)
+	NetworkConnect(ctx context.Context, networkID, containerID string, c *network.EndpointSettings) error
+	NetworkDisconnect(ctx context.Context, networkID, containerID string, force bool) error
+}
+
+var _ ContainerAPI = (*client.Client)(nil)
+
+// Docker returns the Docker API the container faults use, in this process
+// and in `chaos recover`; tests replace it with a fake.
+var Docker = func() (ContainerAPI, error) {
+	c, err := target.DockerClient()
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// containerRef is the journal data of a container change: enough for another
+// process to find the container again.
+type containerRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// containerTargets checks that every target is a container and returns the
+// Docker API to hit them with.
+func containerTargets(kind string, env Env) (ContainerAPI, error) {
+	for _, t := range env.Targets {
+		if t.Container == "" {
+			return nil, fmt.Errorf("%s fault: target %s is not a container (use a compose service, container: or labels: target)", kind, t.Name)
+		}
+	}
+	api, err := Docker()
+	if err != nil {
+		return nil, fmt.Errorf("%s fault: %w", kind, err)
+	}
+	return api, nil
+}
+
+// gone reports whether err says the container no longer exists: undoing a
+// change to it is then already done.
+func gone(err error) bool {
+	return errdefs.IsNotFound(err) || client.IsErrNotFound(err)
+}
+
+// inspectForUndo inspects ref's container; ok is false when it is gone.
+func inspectForUndo(ctx context.Context, api ContainerAPI, ref containerRef) (container.InspectResponse, bool, error) {
+	c, err := api.ContainerInspect(ctx, ref.ID)
+	if gone(err) {
+		return c, false, nil
+	}
+	if err != nil {
+		return c, false, fmt.Errorf("inspect container %s: %w", ref.Name, target.DockerError(err))
+	}
+	return c, c.State != nil, nil
+}
+
+// unpause undoes a pause: a container no longer paused (or gone) is done.
+func unpause(ctx context.Context, api ContainerAPI, ref containerRef) error {
+	c, ok, err := inspectForUndo(ctx, api, ref)
+	if err != nil || !ok || !c.State.Paused {
+		return err
+	}
+	if err := api.ContainerUnpause(ctx, ref.ID); err != nil && !gone(err) && !strings.Contains(err.Error(), "is not paused") {
+		return fmt.Errorf("unpause container %s: %w", ref.Name, target.DockerError(err))
+	}
+	return nil
+}
+
+// start undoes a stop or kill: a running, restarting (its restart policy is
+// on it) or removed container is done.
+func start(ctx context.Context, api ContainerAPI, ref containerRef) error {
+	c, ok, err := inspectForUndo(ctx, api, ref)
+	if err != nil || !ok || c.State.Running || c.State.Restarting {
+		return err
+	}
+	if err := api.ContainerStart(ctx, ref.ID, container.StartOptions{}); err != nil && !gone(err) {
+		return fmt.Errorf("start container %s: %w", ref.Name, target.DockerError(err))
+	}
+	return nil
+}
+
+func offlineDocker(f func(context.Context, ContainerAPI, containerRef) error) func(context.Context, journal.Entry) error {
+	return func(ctx context.Context, e journal.Entry) error {
+		ref, err := decode[containerRef](e)
+		if err != nil {
+			return err
+		}
+		api, err := Docker()
+		if err != nil {
+			return err
+		}
+		return f(ctx, api, ref)
+	}
+}
+
+// undoUnpause and undoStart are the offline undoers of pause and of stop,
+// kill and restart (see offline in undo.go).
+var (
+	undoUnpause = offlineDocker(unpause)
+	undoStart   = offlineDocker(start)
+)
+
+// leftAlone is the undoer of a change the experiment leaves to something
+// else (a kill left to the restart policy): nothing to undo.
+func leftAlone(context.Context, journal.Entry) error { return nil }
+
+func dockerErr(err error) error { return target.DockerError(err) }
+
+func policy(h *container.HostConfig) string {
+	if h == nil || h.RestartPolicy.Name == "" {
+		return "no"
+	}
+	return string(h.RestartPolicy.Name)
+}

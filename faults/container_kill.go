@@ -1,0 +1,90 @@
+package faults
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/chaos-sre/chaos/internal/units"
+)
+
+// Kill sends a signal (default KILL) to the target containers: a crashed
+// node. With restart (the default) rollback starts the container again.
+// Without it the container is left to its restart policy, and the recovery
+// phase measures how long the stack takes to heal: the signal then goes to
+// the container's main process from the host, since the daemon counts a
+// `docker kill` as a manual stop and would not apply the policy.
+type Kill struct {
+	Signal  string `yaml:"signal,omitempty" json:"signal,omitempty" jsonschema:"enum=KILL,enum=TERM,enum=INT,enum=QUIT,default=KILL"`
+	Restart bool   `yaml:"restart,omitempty" json:"restart,omitempty" jsonschema:"description=rollback starts the container again; false leaves it to its restart policy,default=true"`
+
+	changes
+}
+
+var _ Fault = (*Kill)(nil)
+
+var killSignals = map[string]syscall.Signal{"KILL": syscall.SIGKILL, "TERM": syscall.SIGTERM, "INT": syscall.SIGINT, "QUIT": syscall.SIGQUIT}
+
+// Validate implements Fault.
+func (k *Kill) Validate() []units.Problem {
+	if _, ok := killSignals[strings.ToUpper(strings.TrimPrefix(k.Signal, "SIG"))]; !ok {
+		return []units.Problem{units.Problemf("signal", "unknown signal %q (valid: KILL, TERM, INT, QUIT)", k.Signal)}
+	}
+	return nil
+}
+
+// crashData is the journal data of a kill left to the restart policy.
+type crashData struct {
+	containerRef
+	Signal string `json:"signal"`
+}
+
+// Inject implements Fault.
+func (k *Kill) Inject(ctx context.Context, env Env) error {
+	api, err := containerTargets("kill", env)
+	if err != nil {
+		return err
+	}
+	sig := strings.ToUpper(strings.TrimPrefix(k.Signal, "SIG"))
+	for _, t := range env.Targets {
+		ref := containerRef{ID: t.Container, Name: t.Name}
+		if k.Restart {
+			if err := k.record(env, t.Name, "docker-start", ref, func(ctx context.Context) error { return start(ctx, api, ref) }); err != nil {
+				return err
+			}
+			if err := api.ContainerKill(ctx, t.Container, sig); err != nil {
+				return fmt.Errorf("kill container %s: %w", t.Name, dockerErr(err))
+			}
+			fmt.Fprintf(env.Log, "  sent SIG%s to container %s (rollback starts it)\n", sig, t.Name)
+			continue
+		}
+		c, err := api.ContainerInspect(ctx, t.Container)
+		if err != nil {
+			return fmt.Errorf("kill container %s: %w", t.Name, dockerErr(err))
+		}
+		if c.State == nil || c.State.Pid <= 0 || !ownedBy(c.State.Pid, c.ID) {
+			return fmt.Errorf("kill container %s with restart: false: its process is not visible from here (the Docker daemon runs elsewhere); use restart: true", t.Name)
+		}
+		if err := k.record(env, t.Name, "left-alone", crashData{ref, sig}, func(context.Context) error { return nil }); err != nil {
+			return err
+		}
+		if err := syscall.Kill(c.State.Pid, killSignals[sig]); err != nil {
+			return fmt.Errorf("kill container %s (pid %d): %w", t.Name, c.State.Pid, err)
+		}
+		fmt.Fprintf(env.Log, "  sent SIG%s to container %s (pid %d; left to its restart policy %q)\n", sig, t.Name, c.State.Pid, policy(c.HostConfig))
+	}
+	return nil
+}
+
+// Rollback implements Fault.
+func (k *Kill) Rollback(ctx context.Context) error { return k.rollback(ctx) }
+
+// ownedBy reports whether pid is in the cgroup of container id, so a pid
+// number from a daemon on another host never hits a local process.
+func ownedBy(pid int, id string) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	return err == nil && id != "" && strings.Contains(string(b), id)
+}

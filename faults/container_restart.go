@@ -1,0 +1,52 @@
+package faults
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/docker/docker/api/types/container"
+
+	"github.com/chaos-sre/chaos/internal/units"
+)
+
+// Restart restarts the target containers (`docker restart`: stop with a
+// grace time, then start): a rolling deploy or a node reboot. The container
+// is back on its own; rollback only makes sure it runs.
+type Restart struct {
+	Grace units.Duration `yaml:"grace,omitempty" json:"grace,omitempty" jsonschema:"description=time between the stop signal and SIGKILL,default=10s"`
+
+	changes
+}
+
+var _ Fault = (*Restart)(nil)
+
+// Validate implements Fault.
+func (r *Restart) Validate() []units.Problem {
+	if r.Grace < 0 {
+		return []units.Problem{units.Problemf("grace", "must not be negative (e.g. 10s, or 0s to kill at once)")}
+	}
+	return nil
+}
+
+// Inject implements Fault.
+func (r *Restart) Inject(ctx context.Context, env Env) error {
+	api, err := containerTargets("restart", env)
+	if err != nil {
+		return err
+	}
+	secs := int(r.Grace.D().Seconds())
+	for _, t := range env.Targets {
+		ref := containerRef{ID: t.Container, Name: t.Name}
+		if err := r.record(env, t.Name, "docker-start", ref, func(ctx context.Context) error { return start(ctx, api, ref) }); err != nil {
+			return err
+		}
+		if err := api.ContainerRestart(ctx, t.Container, container.StopOptions{Timeout: &secs}); err != nil {
+			return fmt.Errorf("restart container %s: %w", t.Name, dockerErr(err))
+		}
+		fmt.Fprintf(env.Log, "  restarted container %s\n", t.Name)
+	}
+	return nil
+}
+
+// Rollback implements Fault.
+func (r *Restart) Rollback(ctx context.Context) error { return r.rollback(ctx) }

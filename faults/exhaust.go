@@ -1,0 +1,185 @@
+package faults
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/chaos-sre/chaos/internal/units"
+)
+
+// Exhaust opens and holds connections to the target's address until
+// rollback: idle ones, or slowloris ones that trickle a never-ending request
+// header so the server keeps waiting for it. It checks the file-descriptor
+// limit first and opens nothing if the count does not fit.
+type Exhaust struct {
+	Count    int            `yaml:"count" json:"count" jsonschema:"description=connections to hold,default=100,minimum=1,maximum=100000"`
+	Mode     string         `yaml:"mode,omitempty" json:"mode,omitempty" jsonschema:"enum=idle,enum=slowloris,default=idle"`
+	Interval units.Duration `yaml:"interval,omitempty" json:"interval,omitempty" jsonschema:"description=slowloris: one more header line per connection this often,default=2s"`
+	Addr     string         `yaml:"addr,omitempty" json:"addr,omitempty" jsonschema:"description=host:port to exhaust instead of the target's own address"`
+
+	changes
+}
+
+var _ Fault = (*Exhaust)(nil)
+
+func newExhaust() *Exhaust {
+	return &Exhaust{Count: 100, Mode: "idle", Interval: units.Duration(2 * time.Second)}
+}
+
+// Validate implements Fault.
+func (f *Exhaust) Validate() []units.Problem {
+	var ps []units.Problem
+	if f.Count < 1 || f.Count > 100000 {
+		ps = append(ps, units.Problemf("count", "%d is out of range (valid: 1 to 100000, and within the file-descriptor limit)", f.Count))
+	}
+	if f.Mode != "idle" && f.Mode != "slowloris" {
+		ps = append(ps, units.Problemf("mode", "%q is not valid (valid: idle, slowloris)", f.Mode))
+	}
+	if f.Mode == "slowloris" && f.Interval <= 0 {
+		ps = append(ps, units.Problemf("interval", "must be more than 0 (valid: e.g. 2s)"))
+	}
+	if f.Addr != "" {
+		if _, _, err := net.SplitHostPort(f.Addr); err != nil {
+			ps = append(ps, units.Problemf("addr", "%q is not host:port", f.Addr))
+		}
+	}
+	return ps
+}
+
+// fdRoom is how many more files this process may open, with some margin.
+func fdRoom() (int, error) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 0, err
+	}
+	open := 0
+	if ents, err := os.ReadDir("/proc/self/fd"); err == nil {
+		open = len(ents)
+	}
+	return int(lim.Cur) - open - 256, nil
+}
+
+// addrOf is the host:port an exhaust fault hits on target t.
+func (f *Exhaust) addrOf(addr, rawURL string) string {
+	if f.Addr != "" {
+		return f.Addr
+	}
+	if addr != "" {
+		return addr
+	}
+	if u, err := url.Parse(rawURL); err == nil && u.Host != "" {
+		if u.Port() == "" {
+			return net.JoinHostPort(u.Hostname(), map[bool]string{true: "443", false: "80"}[u.Scheme == "https"])
+		}
+		return u.Host
+	}
+	return ""
+}
+
+// Inject implements Fault.
+func (f *Exhaust) Inject(ctx context.Context, env Env) error {
+	room, err := fdRoom()
+	if err == nil && f.Count*len(env.Targets) > room {
+		return fmt.Errorf("exhaust fault: %d connections do not fit the file-descriptor limit (room for %d; raise it with ulimit -n)", f.Count*len(env.Targets), room)
+	}
+	for _, t := range env.Targets {
+		addr := f.addrOf(t.Addr, t.URL)
+		if addr == "" {
+			return fmt.Errorf("exhaust fault: target %s has no address (valid: a stack service, a url target, or params.addr)", t.Name)
+		}
+		h := &held{stop: make(chan struct{})}
+		if err := f.record(env, t.Name, "in-process", map[string]any{"exhaust": addr, "count": f.Count}, h.close); err != nil {
+			return err
+		}
+		n, lastErr := h.open(ctx, addr, f.Count, f.Mode, f.Interval.D())
+		if n == 0 {
+			return fmt.Errorf("exhaust fault on %s: no connection opened: %w", addr, lastErr)
+		}
+		if n < f.Count {
+			fmt.Fprintf(env.Log, "  exhaust %s: holding %d of %d connections (%v)\n", addr, n, f.Count, lastErr)
+		} else {
+			fmt.Fprintf(env.Log, "  exhaust %s: holding %d %s connections\n", addr, n, f.Mode)
+		}
+	}
+	return nil
+}
+
+// Rollback implements Fault.
+func (f *Exhaust) Rollback(ctx context.Context) error { return f.rollback(ctx) }
+
+// held is the set of connections one exhaust fault holds on one address.
+type held struct {
+	mu    sync.Mutex
+	conns []net.Conn
+	stop  chan struct{}
+	once  sync.Once
+	wg    sync.WaitGroup
+}
+
+func (h *held) open(ctx context.Context, addr string, n int, mode string, every time.Duration) (int, error) {
+	d := net.Dialer{Timeout: 2 * time.Second}
+	var lastErr error
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			lastErr = err
+			if i > 0 && len(h.conns) == 0 {
+				break
+			}
+			continue
+		}
+		h.mu.Lock()
+		h.conns = append(h.conns, c)
+		h.mu.Unlock()
+		if mode == "slowloris" {
+			_, _ = fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n", addr)
+		}
+	}
+	if mode == "slowloris" {
+		h.wg.Add(1)
+		go h.trickle(every)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.conns), lastErr
+}
+
+// trickle sends one more header line on every held connection each tick.
+func (h *held) trickle(every time.Duration) {
+	defer h.wg.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for i := 0; ; i++ {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+		}
+		h.mu.Lock()
+		for _, c := range h.conns {
+			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+			_, _ = fmt.Fprintf(c, "X-Chaos-%d: 1\r\n", i)
+		}
+		h.mu.Unlock()
+	}
+}
+
+func (h *held) close(context.Context) error {
+	h.once.Do(func() {
+		close(h.stop)
+		h.wg.Wait()
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for _, c := range h.conns {
+			_ = c.Close()
+		}
+		h.conns = nil
+	})
+	return nil
+}

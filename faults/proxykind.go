@@ -1,0 +1,126 @@
+package faults
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/chaos-sre/chaos/faults/journal"
+	"github.com/chaos-sre/chaos/faults/proxy"
+	"github.com/chaos-sre/chaos/internal/units"
+)
+
+// Match selects the requests an HTTP proxy fault acts on (http routes);
+// empty fields match every request.
+type Match struct {
+	Path    string            `yaml:"path,omitempty" json:"path,omitempty" jsonschema:"description=path prefix e.g. /v1/chat/completions"`
+	Method  string            `yaml:"method,omitempty" json:"method,omitempty" jsonschema:"description=e.g. POST"`
+	Headers map[string]string `yaml:"headers,omitempty" json:"headers,omitempty" jsonschema:"description=every header must equal, e.g. {X-Priority: low}"`
+}
+
+// Share is the share of requests (http routes) or connections (tcp routes)
+// a proxy fault hits.
+type Share struct {
+	Share units.Percent `yaml:"share,omitempty" json:"share,omitempty" jsonschema:"description=share of requests (http) or connections (tcp) hit,default=100%"`
+}
+
+func (s Share) validate() []units.Problem {
+	if s.Share <= 0 {
+		return []units.Problem{units.Problemf("share", "%s hits nothing (valid: more than 0%% up to 100%%)", s.Share)}
+	}
+	return nil
+}
+
+// Direction is which way an L4 fault acts on a tcp route.
+type Direction struct {
+	Direction string `yaml:"direction,omitempty" json:"direction,omitempty" jsonschema:"enum=downstream,enum=upstream,enum=both,description=downstream: the upstream's answer to the client; upstream: the client's bytes,default=downstream"`
+}
+
+func (d Direction) validate() []units.Problem {
+	if _, err := proxy.ParseDirection(d.Direction); err != nil {
+		return []units.Problem{units.Problemf("direction", "%v", err)}
+	}
+	return nil
+}
+
+// remoteRoute is a proxy route in another process (`chaos proxy`), driven
+// through its control API: the fault id is chosen before the change so the
+// journal names it and `chaos recover` can remove it from another process.
+type remoteRoute interface {
+	AddID(id string, f any) (string, error)
+	Journal(id string) map[string]string
+}
+
+// addProxySpec installs the proxy fault kind with params (marshalled to
+// JSON, the proxy's own format) on the route in front of each target,
+// journaling each before it is added.
+func addProxySpec(env Env, c *changes, kind string, params any) error {
+	raw, err := json.Marshal(params)
+	if err != nil {
+		return fmt.Errorf("%s fault: %w", kind, err)
+	}
+	return addProxyFault(env, c, kind, func() any {
+		return proxy.Spec{Kind: kind, Params: raw, Seed: env.Rand.Uint64()}
+	})
+}
+
+// addProxyFault installs one proxy fault on the route in front of each
+// target, journaling each before it is added.
+func addProxyFault(env Env, c *changes, kind string, build func() any) error {
+	for _, t := range env.Targets {
+		if t.Proxy == nil {
+			return fmt.Errorf("%s fault: target %s has no fault proxy in front of it (the local stack puts one before every model; for other stacks run `chaos proxy` and use target: {proxy: ROUTE, api: URL})", kind, t.Name)
+		}
+		route := t.Proxy
+		if rr, ok := route.(remoteRoute); ok {
+			id := fmt.Sprintf("chaos-%s-%d", env.Fault, time.Now().UnixNano())
+			undo := func(context.Context) error { return route.Remove(id) }
+			if err := c.record(env, t.Name, "proxy-api", rr.Journal(id), undo); err != nil {
+				return err
+			}
+			if _, err := rr.AddID(id, build()); err != nil {
+				return fmt.Errorf("%s fault on %s: %w", kind, t.Name, err)
+			}
+			fmt.Fprintf(env.Log, "  %s on proxy %s (fault %s)\n", kind, route.Name(), id)
+			continue
+		}
+		var id string
+		undo := func(context.Context) error {
+			if id == "" {
+				return nil
+			}
+			return route.Remove(id)
+		}
+		if err := c.record(env, t.Name, "in-process", map[string]string{"proxy": route.Name(), "fault": kind}, undo); err != nil {
+			return err
+		}
+		var err error
+		if id, err = route.Add(build()); err != nil {
+			return fmt.Errorf("%s fault on %s: %w", kind, t.Name, err)
+		}
+		fmt.Fprintf(env.Log, "  %s on proxy %s\n", kind, route.Name())
+	}
+	return nil
+}
+
+// undoProxyAPI removes a fault from a `chaos proxy` through its control
+// API, from the journal alone (chaos recover). A fault or route already gone
+// is success; a proxy that cannot be reached is an error, so the entry stays.
+func undoProxyAPI(ctx context.Context, e journal.Entry) error {
+	d, err := decode[map[string]string](e)
+	if err != nil {
+		return err
+	}
+	token := d["token"]
+	if env := d["token_env"]; env != "" {
+		token = os.Getenv(env)
+	}
+	c := proxy.NewClient(d["api"], d["route"], token)
+	err = c.RemoveContext(ctx, d["id"])
+	if proxy.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
