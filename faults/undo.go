@@ -23,6 +23,7 @@ func liveKey(e journal.Entry) string { return e.Run + "#" + strconv.Itoa(e.ID) }
 var offline = map[string]func(ctx context.Context, e journal.Entry) error{
 	"signal":     undoSignal,
 	"in-process": goneWithProcess,
+	"proxy-api":  undoProxyAPI, // a fault in a `chaos proxy`, removed through its API
 	// container faults (container*.go)
 	"docker-unpause": undoUnpause,
 	"docker-start":   undoStart,

@@ -99,6 +99,7 @@ func newRoot(ctx context.Context, stdout, stderr io.Writer) *cobra.Command {
 		newDemoCmd(stdout, stderr),
 		newFaultsCmd(stdout),
 		newRecoverCmd(stdout, stderr),
+		newProxyCmd(stdout, stderr),
 		newVersionCmd(stdout),
 		newReportCmd(stdout, stderr),
 	)

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"encoding/binary"
 	"sync"
 	"time"
 
@@ -34,40 +35,38 @@ var histPool = sync.Pool{New: func() any { return hdr.New(histMin, histMax, hist
 // countsLen is the length of a dense counts array of the shared geometry.
 var countsLen = len(hdr.New(histMin, histMax, histSigFigs).Export().Counts)
 
-// sparse is a compacted histogram: the populated flat indexes and their counts.
-type sparse struct {
-	idx []uint16
-	cnt []uint32
-}
+// sparse is a compacted histogram: its populated flat indexes and counts as
+// varint pairs (index delta, count), about 2 bytes per populated bucket.
+type sparse struct{ b []byte }
 
 // addTo adds the sparse counts into a dense counts array.
 func (s *sparse) addTo(counts []int64) {
-	for i, x := range s.idx {
-		counts[x] += int64(s.cnt[i])
+	idx, b := uint64(0), s.b
+	for len(b) > 0 {
+		d, n := binary.Uvarint(b)
+		c, m := binary.Uvarint(b[n:])
+		b = b[n+m:]
+		idx += d
+		counts[idx] += int64(c)
 	}
 }
 
 // fromDense replaces s with the non-zero entries of counts.
 func (s *sparse) fromDense(counts []int64) {
-	n := 0
-	for _, c := range counts {
-		if c != 0 {
-			n++
-		}
-	}
-	s.idx, s.cnt = make([]uint16, 0, n), make([]uint32, 0, n)
+	var buf []byte
+	last := 0
 	for i, c := range counts {
-		for c > 0 { // counts above 2³²−1 are split over repeated entries
-			part := min(c, int64(^uint32(0)))
-			s.idx = append(s.idx, uint16(i))
-			s.cnt = append(s.cnt, uint32(part))
-			c -= part
+		if c > 0 {
+			buf = binary.AppendUvarint(buf, uint64(i-last))
+			buf = binary.AppendUvarint(buf, uint64(c))
+			last = i
 		}
 	}
+	s.b = append([]byte(nil), buf...) // exact size
 }
 
 // bytes is the memory held by s.
-func (s *sparse) bytes() int { return cap(s.idx)*2 + cap(s.cnt)*4 }
+func (s *sparse) bytes() int { return cap(s.b) }
 
 // recordDur records d in microseconds, clamped into the histogram's range.
 func recordDur(h *hdr.Histogram, d time.Duration) {

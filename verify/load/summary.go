@@ -100,6 +100,7 @@ func (t *Timeline) summarize(s0, s1 int, class string) Summary {
 		counts[m] = make([]int64, countsLen)
 	}
 	sum := Summary{Status: map[int]int64{}, Failures: map[string]int64{}}
+	var packed [nMetrics][]sparse // compacted data never changes in place: decode it unlocked
 	t.mu.Lock()
 	start, elapsed := t.start, t.elapsedLocked()
 	for s := s0; s < s1 && s < len(t.secs); s++ {
@@ -108,9 +109,19 @@ func (t *Timeline) summarize(s0, s1 int, class string) Summary {
 				continue
 			}
 			b.addTo(&sum, &counts)
+			for m := range packed {
+				if len(b.packed[m].b) > 0 {
+					packed[m] = append(packed[m], b.packed[m])
+				}
+			}
 		}
 	}
 	t.mu.Unlock()
+	for m := range packed {
+		for i := range packed[m] {
+			packed[m][i].addTo(counts[m])
+		}
+	}
 	sum.From = start.Add(time.Duration(s0) * time.Second)
 	sum.To = start.Add(time.Duration(s1) * time.Second)
 	if sum.Completed > 0 {
@@ -126,7 +137,7 @@ func (t *Timeline) summarize(s0, s1 int, class string) Summary {
 	return sum
 }
 
-// addTo adds the bucket's counters into sum and its histograms into counts.
+// addTo adds the bucket's counters into sum and its live histograms into counts.
 func (b *bucket) addTo(sum *Summary, counts *[nMetrics][]int64) {
 	sum.Completed += b.completed
 	sum.OK += b.ok
@@ -143,7 +154,6 @@ func (b *bucket) addTo(sum *Summary, counts *[nMetrics][]int64) {
 		}
 	}
 	for m := range b.live {
-		b.packed[m].addTo(counts[m])
 		if h := b.live[m]; h != nil && h.TotalCount() > 0 {
 			for i, c := range h.Export().Counts {
 				counts[m][i] += c
