@@ -14,7 +14,8 @@ import (
 )
 
 // ContainerCheck judges the containers a target names at the end of its
-// window: running, healthy (their Docker healthcheck), and how often their
+// window (just before a fault's rollback; at the very end for recovery and
+// run): running, healthy (their Docker healthcheck), and how often their
 // restart policy restarted them since the run began.
 type ContainerCheck struct {
 	Target      target.Spec `yaml:"target" jsonschema:"description=the containers to judge (service or container or labels): all of them"`
@@ -52,8 +53,13 @@ type containerState struct {
 	mu       sync.Mutex
 	base     map[string]int // restart count by container id at the first sample
 	baseDone bool
-	ran      bool
-	result   Result
+	seen     []observation // judgements made inside the window, oldest first
+}
+
+// observation is one judgement and when its inspection finished.
+type observation struct {
+	done   time.Time
+	result Result
 }
 
 var (
@@ -80,49 +86,49 @@ func (c *ContainerCheck) Validate() []units.Problem {
 	return ps
 }
 
-// Sample notes restart counts at the first sample, and judges once at the
-// first sample at or after the end of the window.
+// ObserveEvery is how often a container check inspects its containers
+// while its window is open.
+const ObserveEvery = time.Second
+
+// Sample notes restart counts at the first sample, then, while the window
+// is open, inspects the containers about every second. The verdict is the
+// last inspection that finished inside the window: for a fault, the
+// containers as the fault left them, just before the rollback.
 func (c *ContainerCheck) Sample(ctx context.Context, now time.Time, w Window) {
 	st := lazy(&c.st)
 	st.mu.Lock()
-	needBase, judge := !st.baseDone, !w.To.IsZero() && !now.Before(w.To) && !st.ran
-	if needBase {
-		st.baseDone = true
-	}
-	if judge {
-		st.ran = true
-	}
+	needBase := !st.baseDone
+	st.baseDone = true
 	st.mu.Unlock()
-	switch {
-	case needBase:
+	if needBase {
 		st.bg.start(now, 0, func() { c.baseline(ctx, st) })
-	case judge:
-		if !st.bg.start(now, 0, func() { r := c.judge(ctx, st); st.mu.Lock(); st.result = r; st.mu.Unlock() }) {
-			st.mu.Lock()
-			st.ran = false // the baseline is still in flight: judge at the next sample
-			st.mu.Unlock()
-		}
+		return
 	}
+	if w.From.IsZero() || now.Before(w.From) || (!w.To.IsZero() && !now.Before(w.To)) {
+		return
+	}
+	st.bg.start(now, ObserveEvery, func() {
+		r := c.judge(ctx, st)
+		st.mu.Lock()
+		st.seen = append(st.seen, observation{done: time.Now(), result: r})
+		st.mu.Unlock()
+	})
 }
 
-// Evaluate returns the judgement made at the window's end, or judges now.
-func (c *ContainerCheck) Evaluate(ctx context.Context, _ Evidence) Result {
+// Evaluate returns the last judgement made inside the window, or judges
+// now when there is none (a window shorter than a sample).
+func (c *ContainerCheck) Evaluate(ctx context.Context, ev Evidence) Result {
 	st := lazy(&c.st)
 	st.bg.wait()
 	st.mu.Lock()
-	ran := st.ran
-	st.ran = true
+	seen := st.seen
 	st.mu.Unlock()
-	if !ran {
-		r := c.judge(ctx, st)
-		st.mu.Lock()
-		st.result = r
-		st.mu.Unlock()
+	for i := len(seen) - 1; i >= 0; i-- {
+		if ev.Window.To.IsZero() || seen[i].done.Before(ev.Window.To) {
+			return seen[i].result
+		}
 	}
-	st.bg.wait()
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return st.result
+	return c.judge(ctx, st)
 }
 
 func (c *ContainerCheck) baseline(ctx context.Context, st *containerState) {

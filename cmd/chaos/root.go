@@ -102,6 +102,7 @@ func newRoot(ctx context.Context, stdout, stderr io.Writer) *cobra.Command {
 		newProxyCmd(stdout, stderr),
 		newVersionCmd(stdout),
 		newReportCmd(stdout, stderr),
+		newGamedayCmd(stdout, stderr),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%w (see `%s --help`)", err, c.CommandPath())

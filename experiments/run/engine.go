@@ -38,6 +38,10 @@ type Options struct {
 	Quiet    bool      // no progress lines
 	// RollbackTimeout bounds rollback; default 30s.
 	RollbackTimeout time.Duration
+	// OnFault, when set, is told as each fault goes on (just before it is
+	// injected) and off (once rolled back): run annotations for dashboards
+	// (chaos run --metrics-listen). It must return quickly.
+	OnFault func(fault, kind string, on bool, at time.Time)
 }
 
 // DefaultStateDir is $CHAOS_STATE_DIR, else $XDG_STATE_HOME/chaos, else

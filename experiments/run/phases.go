@@ -261,6 +261,9 @@ func (e *engine) inject(ctx context.Context, f *plannedFault) error {
 	env := faults.Env{Fault: f.spec.Name, Targets: targets, Journal: e.j, Rand: e.rng, Log: e.log, For: f.spec.For.D()}
 	e.progress("inject %s (%s) on %s", f.spec.Name, f.spec.Kind, strings.Join(f.rep.Targets, ", "))
 	f.start, f.on = time.Now(), true
+	if e.o.OnFault != nil {
+		e.o.OnFault(f.spec.Name, f.spec.Kind, true, f.start)
+	}
 	if err := f.spec.Params.Inject(ctx, env); err != nil {
 		f.rep.Error = err.Error()
 		return toolErr(fmt.Errorf("inject %s (%s): %w", f.spec.Name, f.spec.Kind, err))
@@ -277,6 +280,9 @@ func (e *engine) rollbackOne(ctx context.Context, f *plannedFault) error {
 	defer cancel()
 	err := f.spec.Params.Rollback(rctx)
 	f.on, f.end = false, time.Now()
+	if e.o.OnFault != nil {
+		e.o.OnFault(f.spec.Name, f.spec.Kind, false, f.end)
+	}
 	if err != nil {
 		f.rep.Error = strings.TrimSpace(f.rep.Error + "; rollback: " + err.Error())
 		e.progress("ROLLBACK FAILED for %s: %v — run `chaos recover`", f.spec.Name, err)

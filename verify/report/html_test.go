@@ -68,3 +68,17 @@ func TestNiceTicks(t *testing.T) {
 		assert.Len(t, ticks, tc.n, "max %v: %v", tc.max, ticks)
 	}
 }
+
+// TestRenderEmpty renders a run that ended in preflight — no load, no
+// checks, no faults — in every format without a panic or a NaN.
+func TestRenderEmpty(t *testing.T) {
+	r := &Report{Schema: Schema, Experiment: "x", Verdict: "error", ExitCode: 4, Reason: "docker is not reachable"}
+	for name, render := range Formats {
+		t.Run(name, func(t *testing.T) {
+			var b bytes.Buffer
+			require.NoError(t, render(&b, r))
+			assert.NotContains(t, b.String(), "NaN")
+			assert.Contains(t, b.String(), "docker is not reachable")
+		})
+	}
+}

@@ -1,0 +1,186 @@
+// Package network brings network faults into a target's network namespace
+// without anything inside it: nftables rules (over netlink, one table per
+// fault tagged with the run id), an NFQUEUE consumer in this process that
+// holds, drops, duplicates, corrupts or paces packets, and tc qdiscs (tbf,
+// netem where the kernel has it) over rtnetlink.
+package network
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// NS is an open network namespace: a handle (file descriptor) to it, and
+// the inode that names it across processes (for `chaos recover`).
+type NS struct {
+	Pid   int    // the process it was found through; 0 for a path
+	Inode uint64 // the namespace's inode: /proc/PID/ns/net -> net:[INODE]
+	h     netns.NsHandle
+}
+
+// OpenPid opens the network namespace of process pid.
+func OpenPid(pid int) (*NS, error) {
+	if pid <= 0 {
+		return nil, fmt.Errorf("no process to find a network namespace through (pid %d)", pid)
+	}
+	return openPath("/proc/"+strconv.Itoa(pid)+"/ns/net", pid)
+}
+
+// Open opens the network namespace bound at path (e.g. /run/netns/NAME).
+func Open(path string) (*NS, error) { return openPath(path, 0) }
+
+func openPath(path string, pid int) (*NS, error) {
+	h, err := netns.GetFromPath(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("open network namespace %s: the process is gone", path)
+		}
+		return nil, fmt.Errorf("open network namespace %s: %w", path, err)
+	}
+	ino, err := inodeOf(int(h))
+	if err != nil {
+		h.Close()
+		return nil, err
+	}
+	return &NS{Pid: pid, Inode: ino, h: h}, nil
+}
+
+func inodeOf(fd int) (uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return 0, fmt.Errorf("stat network namespace: %w", err)
+	}
+	return st.Ino, nil
+}
+
+// Fd is the namespace's file descriptor (valid until Close).
+func (n *NS) Fd() int { return int(n.h) }
+
+// Handle is the namespace handle for vishvananda/netlink.
+func (n *NS) Handle() netns.NsHandle { return n.h }
+
+// Close releases the handle.
+func (n *NS) Close() error { return n.h.Close() }
+
+// String names the namespace for messages.
+func (n *NS) String() string {
+	if n.Pid > 0 {
+		return fmt.Sprintf("net:[%d] of pid %d", n.Inode, n.Pid)
+	}
+	return fmt.Sprintf("net:[%d]", n.Inode)
+}
+
+// HostInode is the inode of the host's network namespace (that of pid 1),
+// or of this process's when pid 1's cannot be read.
+func HostInode() (uint64, error) {
+	for _, p := range []string{"/proc/1/ns/net", "/proc/self/ns/net"} {
+		var st unix.Stat_t
+		if err := unix.Stat(p, &st); err == nil {
+			return st.Ino, nil
+		}
+	}
+	return 0, errors.New("cannot read the host network namespace (/proc/1/ns/net)")
+}
+
+// IsHost reports whether n is the host's (or this process's) namespace.
+func (n *NS) IsHost() bool {
+	for _, p := range []string{"/proc/1/ns/net", "/proc/self/ns/net"} {
+		var st unix.Stat_t
+		if err := unix.Stat(p, &st); err == nil && st.Ino == n.Inode {
+			return true
+		}
+	}
+	return false
+}
+
+// Find reopens the namespace with inode ino for an undo in another process:
+// through pid when it still lives there, else through any process or named
+// namespace (/run/netns) that holds it. ok is false when the namespace is
+// gone, and with it everything the fault put into it.
+func Find(pid int, ino uint64) (n *NS, ok bool, err error) {
+	try := func(path string, pid int) *NS {
+		var st unix.Stat_t
+		if unix.Stat(path, &st) != nil || st.Ino != ino {
+			return nil
+		}
+		n, err := openPath(path, pid)
+		if err != nil || n.Inode != ino {
+			if n != nil {
+				n.Close()
+			}
+			return nil
+		}
+		return n
+	}
+	if pid > 0 {
+		if n := try("/proc/"+strconv.Itoa(pid)+"/ns/net", pid); n != nil {
+			return n, true, nil
+		}
+	}
+	named, _ := filepath.Glob("/run/netns/*")
+	for _, p := range named {
+		if n := try(p, 0); n != nil {
+			return n, true, nil
+		}
+	}
+	procs, err := filepath.Glob("/proc/[0-9]*/ns/net")
+	if err != nil {
+		return nil, false, err
+	}
+	for _, p := range procs {
+		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(p))))
+		if n := try(p, pid); n != nil {
+			return n, true, nil
+		}
+	}
+	return nil, false, nil
+}
+
+// Do runs f on an OS thread switched into n, and switches back. The thread
+// is thrown away if switching back fails, so no goroutine ever runs in the
+// wrong namespace. Use it only for what needs the thread's namespace
+// (creating a socket); netlink handles take the namespace's fd instead.
+func (n *NS) Do(f func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("read this thread's network namespace: %w", err)
+			return
+		}
+		defer orig.Close()
+		if err := netns.Set(n.h); err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("enter %s: %w", n, err)
+			return
+		}
+		ferr := f()
+		if err := netns.Set(orig); err != nil {
+			// Leave the thread locked: it ends with this goroutine.
+			errc <- errors.Join(ferr, fmt.Errorf("return from %s: %w", n, err))
+			return
+		}
+		runtime.UnlockOSThread()
+		errc <- ferr
+	}()
+	return <-errc
+}
+
+// HasNetAdmin reports whether this process holds CAP_NET_ADMIN (effective).
+func HasNetAdmin() bool {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return false
+	}
+	return data[0].Effective&(1<<unix.CAP_NET_ADMIN) != 0
+}

@@ -1,0 +1,94 @@
+package network_test
+
+import (
+	"net"
+	"net/netip"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/chaos-sre/chaos/faults/network"
+	"github.com/chaos-sre/chaos/faults/network/nettest"
+)
+
+// rtts sends n datagrams from A to B's echo one at a time and returns the
+// round trips (lost ones as 0).
+func rtts(t *testing.T, p *nettest.Pair, port string, n int) []time.Duration {
+	t.Helper()
+	var c *net.UDPConn
+	require.NoError(t, p.NSA.Do(func() (err error) {
+		c, err = net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(netip.MustParseAddrPort(p.AddrB+":"+port)))
+		return err
+	}))
+	defer c.Close()
+	out := make([]time.Duration, 0, n)
+	buf := make([]byte, 64)
+	for range n {
+		start := time.Now()
+		_, err := c.Write([]byte("ping"))
+		require.NoError(t, err)
+		_ = c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		if _, err := c.Read(buf); err != nil {
+			out = append(out, 0)
+			continue
+		}
+		out = append(out, time.Since(start))
+	}
+	return out
+}
+
+func echo(t *testing.T, p *nettest.Pair, port string) {
+	t.Helper()
+	c, err := nettest.ListenUDP(p.NSB, p.AddrB+":"+port)
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	go nettest.Echo(c)
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(a, b int) bool { return s[a] < s[b] })
+	return s[len(s)/2]
+}
+
+func TestQueueDelaysOnlyTheScopedPeerAndPort(t *testing.T) {
+	p := nettest.New(t)
+	echo(t, p, "9000")
+	echo(t, p, "9001")
+	q, err := network.OpenQueue(p.NSA, network.Shape{Delay: 30 * time.Millisecond}, 0)
+	require.NoError(t, err)
+	defer q.Close()
+	scope := network.Scope{Egress: true, Nets: []netip.Prefix{netip.MustParsePrefix(p.AddrB + "/32")}, Port: 9000}
+	require.NoError(t, network.AddTable(p.NSA, "chaos-test-1", "chaos run test", scope.Rules(network.Verdict{Kind: "queue", Queue: q.Num})))
+	slow := median(rtts(t, p, "9000", 10))
+	fast := median(rtts(t, p, "9001", 10))
+	assert.InDelta(t, 30, float64(slow)/1e6, 3, "port 9000 is delayed 30ms, got %s", slow)
+	assert.Less(t, fast, 5*time.Millisecond, "port 9001 is not delayed")
+	require.NoError(t, network.DelTable(p.NSA, "chaos-test-1"))
+	assert.Less(t, median(rtts(t, p, "9000", 5)), 5*time.Millisecond, "gone with the table")
+	require.NoError(t, network.DelTable(p.NSA, "chaos-test-1"), "deleting twice is success")
+	tables, err := network.Tables(p.NSA)
+	require.NoError(t, err)
+	assert.Empty(t, tables)
+}
+
+func TestQueueDropsDuplicatesAndFailsOpen(t *testing.T) {
+	p := nettest.New(t)
+	echo(t, p, "9000")
+	q, err := network.OpenQueue(p.NSA, network.Shape{Loss: 1}, 0)
+	require.NoError(t, err)
+	scope := network.Scope{Egress: true, Proto: unix.IPPROTO_UDP}
+	require.NoError(t, network.AddTable(p.NSA, "chaos-test-2", "chaos run test", scope.Rules(network.Verdict{Kind: "queue", Queue: q.Num})))
+	for _, d := range rtts(t, p, "9000", 3) {
+		assert.Zero(t, d, "every packet dropped")
+	}
+	require.NoError(t, q.Close())
+	for _, d := range rtts(t, p, "9000", 3) {
+		assert.NotZero(t, d, "no consumer: the rule's bypass lets packets through")
+	}
+	require.NoError(t, network.DelTable(p.NSA, "chaos-test-2"))
+}
