@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/chaos-sre/chaos/examples/internal/cli"
 	"io"
 	"net"
 	"net/http"
@@ -166,7 +167,7 @@ func (g *Gateway) tryPrimary(ctx context.Context, hdr http.Header, body []byte) 
 			if ra := min(retryAfter, g.cfg.BackoffMax); ra > wait {
 				wait = ra
 			}
-			if !sleep(ctx, wait) {
+			if !cli.Sleep(ctx, wait) {
 				return nil, nil, why + "; request timeout"
 			}
 		}
@@ -280,19 +281,4 @@ func parseRetryAfter(v string) time.Duration {
 		return 0
 	}
 	return time.Duration(s) * time.Second
-}
-
-// sleep waits d or until ctx ends; false if ctx ended first.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -5,8 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
-	"time"
 
 	"github.com/chaos-sre/chaos/examples/internal/cli"
 )
@@ -20,57 +20,23 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func mainEnv(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	healthcheck := len(args) > 0 && args[0] == "healthcheck"
-	if healthcheck {
-		args = args[1:]
-	}
 	cfg := DefaultConfig()
 	var variants []string
-	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	listen := fs.String("listen", "127.0.0.1:0", "address to listen on; the bound address is printed as 'listening on ADDR'")
-	check := fs.String("check", "", "GET this URL, exit 0 if it answers 2xx, else 1 (for docker healthchecks)")
-	cfg.flags(fs, &variants)
-	if err := cli.Parse(fs, "GATEWAY", args, getenv); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		fmt.Fprintf(stderr, "gateway: %v\n", err)
-		return 2
-	}
-	if healthcheck || *check != "" {
-		url := *check
-		if url == "" && fs.NArg() > 0 {
-			url = fs.Arg(0)
-		}
-		if url == "" {
-			url = cli.LocalURL(*listen, "/healthz")
-		}
-		if err := cli.Check(ctx, url); err != nil {
-			fmt.Fprintf(stderr, "gateway: %v\n", err)
-			return 1
-		}
-		return 0
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "gateway: unexpected arguments %q\n", fs.Args())
-		return 2
-	}
-	for _, v := range variants {
-		if err := cfg.SetVariant(v); err != nil {
-			fmt.Fprintf(stderr, "gateway: variant: %v\n", err)
-			return 2
-		}
-	}
-	g, err := New(cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "gateway: %v\n", err)
-		return 2
-	}
-	defer g.Close()
-	if err := cli.Serve(ctx, *listen, g, stdout, 5*time.Second); err != nil {
-		fmt.Fprintf(stderr, "gateway: %v\n", err)
-		return 1
-	}
-	return 0
+	return cli.Main(ctx, cli.Program{
+		Name:      "gateway",
+		EnvPrefix: "GATEWAY",
+		Flags:     func(fs *flag.FlagSet) { cfg.flags(fs, &variants) },
+		Build: func() (http.Handler, func(), error) {
+			for _, v := range variants {
+				if err := cfg.SetVariant(v); err != nil {
+					return nil, nil, fmt.Errorf("variant: %w", err)
+				}
+			}
+			g, err := New(cfg)
+			if err != nil {
+				return nil, nil, err
+			}
+			return g, g.Close, nil
+		},
+	}, args, stdout, stderr, getenv)
 }

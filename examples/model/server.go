@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/chaos-sre/chaos/examples/internal/cli"
 	"io"
 	"net/http"
 	"strconv"
@@ -151,7 +152,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		s.stream(w, r.Context(), id, n)
 		return
 	}
-	if !sleep(r.Context(), s.cfg.TTFT+time.Duration(n-1)*s.cfg.TokenDelay) {
+	if !cli.Sleep(r.Context(), s.cfg.TTFT+time.Duration(n-1)*s.cfg.TokenDelay) {
 		s.reqs.WithLabelValues("499").Inc()
 		return
 	}
@@ -182,7 +183,7 @@ func (s *Server) stream(w http.ResponseWriter, ctx context.Context, id string, n
 		if i == 0 {
 			d = s.cfg.TTFT
 		}
-		if !sleep(ctx, d) {
+		if !cli.Sleep(ctx, d) {
 			if i == 0 {
 				s.reqs.WithLabelValues("499").Inc()
 			}
@@ -229,19 +230,4 @@ func WriteError(w http.ResponseWriter, status int, msg, typ string) {
 func token(i int) string {
 	words := [...]string{"The ", "quick ", "brown ", "fox ", "jumps ", "over ", "the ", "lazy ", "dog. "}
 	return words[i%len(words)]
-}
-
-// sleep waits d or until ctx ends; false if ctx ended first.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

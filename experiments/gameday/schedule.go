@@ -32,10 +32,10 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 // rollback is on a context ctx does not cancel, before it returns.
 type Scheduler struct {
 	Schedule Schedule
-	Clock    Clock                                   // default the real clock
+	Clock    Clock                                     // default the real clock
 	Run      func(ctx context.Context, tick time.Time) // one game-day
-	Log      io.Writer                               // progress; default discarded
-	RunNow   bool                                    // also run once at start
+	Log      io.Writer                                 // progress; default discarded
+	RunNow   bool                                      // also run once at start
 }
 
 // maxMissed bounds the count of missed ticks (a schedule of every minute
@@ -76,9 +76,7 @@ func (s *Scheduler) Loop(ctx context.Context) error {
 			}
 			return nil
 		}
-		if done == nil {
-			fmt.Fprintf(log, "gameday: next run at %s\n", next.Format(time.RFC3339))
-		}
+		fmt.Fprintf(log, "gameday: next run at %s\n", next.Format(time.RFC3339))
 		wait := clock.After(next.Sub(clock.Now()))
 	waiting:
 		select {

@@ -260,7 +260,9 @@ func (e *engine) inject(ctx context.Context, f *plannedFault) error {
 	targets := e.world.refresh(f.targets)
 	env := faults.Env{Fault: f.spec.Name, Targets: targets, Journal: e.j, Rand: e.rng, Log: e.log, For: f.spec.For.D()}
 	e.progress("inject %s (%s) on %s", f.spec.Name, f.spec.Kind, strings.Join(f.rep.Targets, ", "))
+	e.mu.Lock() // the live view and samplers read fault windows
 	f.start, f.on = time.Now(), true
+	e.mu.Unlock()
 	if e.o.OnFault != nil {
 		e.o.OnFault(f.spec.Name, f.spec.Kind, true, f.start)
 	}
@@ -279,7 +281,9 @@ func (e *engine) rollbackOne(ctx context.Context, f *plannedFault) error {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.o.RollbackTimeout)
 	defer cancel()
 	err := f.spec.Params.Rollback(rctx)
+	e.mu.Lock()
 	f.on, f.end = false, time.Now()
+	e.mu.Unlock()
 	if e.o.OnFault != nil {
 		e.o.OnFault(f.spec.Name, f.spec.Kind, false, f.end)
 	}

@@ -59,6 +59,10 @@ func Open(dir, run string) (*Journal, error) {
 // Path is the journal's file.
 func (j *Journal) Path() string { return j.path }
 
+// Run is the id of the run the journal belongs to (faults tag what they
+// add with it).
+func (j *Journal) Run() string { return j.run }
+
 // Record appends e (with a fresh id) and fsyncs before returning: call it
 // before making the change. data is marshalled to JSON.
 func (j *Journal) Record(fault, target, action string, data any) (Entry, error) {

@@ -1,0 +1,224 @@
+package faults
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/errdefs"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/chaos-sre/chaos/faults/journal"
+	"github.com/chaos-sre/chaos/faults/target"
+)
+
+// fakeDocker is a ContainerAPI over in-memory containers; it records calls.
+type fakeDocker struct {
+	mu    sync.Mutex
+	cs    map[string]*container.InspectResponse
+	calls []string
+	fail  error // returned by the next change
+}
+
+func newFakeDocker(t *testing.T, ids ...string) *fakeDocker {
+	f := &fakeDocker{cs: map[string]*container.InspectResponse{}}
+	for _, id := range ids {
+		f.cs[id] = &container.InspectResponse{
+			ContainerJSONBase: &container.ContainerJSONBase{ID: id, Name: "/" + id,
+				State:      &container.State{Running: true, Status: "running"},
+				HostConfig: &container.HostConfig{}},
+			Config: &container.Config{Labels: map[string]string{target.LabelProject: "inf"}},
+			NetworkSettings: &container.NetworkSettings{Networks: map[string]*network.EndpointSettings{
+				"inf_models": {Aliases: []string{"gateway", id[:2]}}, "inf_front": {}}},
+		}
+	}
+	old := Docker
+	Docker = func() (ContainerAPI, error) { return f, nil }
+	t.Cleanup(func() { Docker = old })
+	return f
+}
+
+func (f *fakeDocker) get(id string) (*container.InspectResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.cs[id]
+	if !ok {
+		return nil, errdefs.NotFound(errors.New("No such container: " + id))
+	}
+	return c, nil
+}
+
+func (f *fakeDocker) change(call string, id string, do func(c *container.InspectResponse)) error {
+	c, err := f.get(id)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, call+" "+id)
+	if f.fail != nil {
+		err, f.fail = f.fail, nil
+		return err
+	}
+	do(c)
+	return nil
+}
+
+func (f *fakeDocker) ContainerInspect(_ context.Context, id string) (container.InspectResponse, error) {
+	c, err := f.get(id)
+	if err != nil {
+		return container.InspectResponse{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return *c, nil
+}
+func (f *fakeDocker) ContainerPause(_ context.Context, id string) error {
+	return f.change("pause", id, func(c *container.InspectResponse) { c.State.Paused = true })
+}
+func (f *fakeDocker) ContainerUnpause(_ context.Context, id string) error {
+	return f.change("unpause", id, func(c *container.InspectResponse) { c.State.Paused = false })
+}
+func (f *fakeDocker) ContainerKill(_ context.Context, id, _ string) error {
+	return f.change("kill", id, func(c *container.InspectResponse) { c.State.Running = false })
+}
+func (f *fakeDocker) ContainerStop(_ context.Context, id string, _ container.StopOptions) error {
+	return f.change("stop", id, func(c *container.InspectResponse) { c.State.Running = false })
+}
+func (f *fakeDocker) ContainerStart(_ context.Context, id string, _ container.StartOptions) error {
+	return f.change("start", id, func(c *container.InspectResponse) { c.State.Running = true })
+}
+func (f *fakeDocker) ContainerRestart(_ context.Context, id string, _ container.StopOptions) error {
+	return f.change("restart", id, func(c *container.InspectResponse) { c.State.Running = true })
+}
+func (f *fakeDocker) ContainerUpdate(_ context.Context, id string, u container.UpdateConfig) (container.UpdateResponse, error) {
+	return container.UpdateResponse{}, f.change("update", id, func(c *container.InspectResponse) {
+		r := &c.HostConfig.Resources
+		if u.CPUQuota != 0 {
+			r.CPUQuota, r.CPUPeriod = u.CPUQuota, u.CPUPeriod
+		}
+		if u.Memory != 0 {
+			r.Memory, r.MemorySwap = u.Memory, u.MemorySwap
+		}
+	})
+}
+func (f *fakeDocker) NetworkConnect(_ context.Context, n, id string, s *network.EndpointSettings) error {
+	return f.change("connect "+n, id, func(c *container.InspectResponse) { c.NetworkSettings.Networks[n] = s })
+}
+func (f *fakeDocker) NetworkDisconnect(_ context.Context, n, id string, _ bool) error {
+	return f.change("disconnect "+n, id, func(c *container.InspectResponse) { delete(c.NetworkSettings.Networks, n) })
+}
+
+func ct(id string) target.Target { return target.Target{Name: id, Container: id} }
+
+// crash forgets the live undo closures, as a process that died would, so
+// Undo goes through the offline undoers.
+func crash(j *journal.Journal) []journal.Entry {
+	pending := j.Pending()
+	for _, e := range pending {
+		live.Delete(liveKey(e))
+	}
+	return pending
+}
+
+func TestContainerFaultsRollBack(t *testing.T) {
+	tests := []struct {
+		name   string
+		fault  Fault
+		action string
+		on     func(c container.InspectResponse) bool // is the fault on?
+	}{
+		{"pause", &Pause{}, "docker-unpause", func(c container.InspectResponse) bool { return c.State.Paused }},
+		{"stop", &Stop{}, "docker-start", func(c container.InspectResponse) bool { return !c.State.Running }},
+		{"kill", &Kill{Signal: "KILL", Restart: true}, "docker-start", func(c container.InspectResponse) bool { return !c.State.Running }},
+		{"disconnect", &Disconnect{Network: "models"}, "docker-connect", func(c container.InspectResponse) bool { return c.NetworkSettings.Networks["inf_models"] == nil }},
+		{"limits", &Limits{CPUs: 0.1, Memory: "64m"}, "docker-update", func(c container.InspectResponse) bool { return c.HostConfig.Memory == 64<<20 }},
+	}
+	for _, tc := range tests {
+		for _, offlineUndo := range []bool{false, true} {
+			name := tc.name + map[bool]string{false: "/rollback", true: "/recover after a crash"}[offlineUndo]
+			t.Run(name, func(t *testing.T) {
+				f := newFakeDocker(t, "c1", "c2")
+				env, j := testEnv(t, ct("c1"), ct("c2"))
+				require.Empty(t, tc.fault.Validate())
+				require.NoError(t, tc.fault.Inject(context.Background(), env))
+				for _, id := range []string{"c1", "c2"} {
+					c, _ := f.ContainerInspect(context.Background(), id)
+					assert.True(t, tc.on(c), "fault on %s", id)
+				}
+				pending := j.Pending()
+				require.Len(t, pending, 2, "journaled before the change")
+				assert.Equal(t, tc.action, pending[0].Action)
+				if offlineUndo {
+					for _, e := range crash(j) {
+						require.NoError(t, Undo(context.Background(), e))
+						require.NoError(t, Undo(context.Background(), e), "undo twice is harmless")
+					}
+				} else {
+					require.NoError(t, tc.fault.Rollback(context.Background()))
+					require.NoError(t, tc.fault.Rollback(context.Background()), "rollback twice is harmless")
+				}
+				for _, id := range []string{"c1", "c2"} {
+					c, _ := f.ContainerInspect(context.Background(), id)
+					assert.False(t, tc.on(c), "fault off %s", id)
+				}
+			})
+		}
+	}
+}
+
+func TestContainerUndoOfGoneContainerIsDone(t *testing.T) {
+	f := newFakeDocker(t, "c1")
+	env, j := testEnv(t, ct("c1"))
+	require.NoError(t, (&Pause{}).Inject(context.Background(), env))
+	delete(f.cs, "c1") // removed meanwhile (docker-compose down)
+	for _, e := range crash(j) {
+		assert.NoError(t, Undo(context.Background(), e))
+	}
+}
+
+func TestDisconnectRestoresAliases(t *testing.T) {
+	f := newFakeDocker(t, "gw")
+	d := &Disconnect{Network: "models"}
+	env, _ := testEnv(t, ct("gw"))
+	require.NoError(t, d.Inject(context.Background(), env))
+	require.NoError(t, d.Rollback(context.Background()))
+	assert.Equal(t, []string{"gateway", "gw"}, f.cs["gw"].NetworkSettings.Networks["inf_models"].Aliases)
+	assert.NotNil(t, f.cs["gw"].NetworkSettings.Networks["inf_front"], "other networks untouched")
+
+	err := (&Disconnect{Network: "nope"}).Inject(context.Background(), env)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `not on network "nope" (valid: inf_front, inf_models)`)
+}
+
+func TestContainerFaultErrors(t *testing.T) {
+	f := newFakeDocker(t, "c1")
+	env, j := testEnv(t, target.Target{Name: "model-primary-0", Pid: 42})
+	err := (&Pause{}).Inject(context.Background(), env)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "target model-primary-0 is not a container")
+
+	f.fail = errors.New("boom")
+	env, j = testEnv(t, ct("c1"))
+	err = (&Pause{}).Inject(context.Background(), env)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "pause container c1: boom")
+	assert.Len(t, j.Pending(), 1, "journaled even when the change failed: rollback still looks")
+}
+
+func TestContainerParamsValidate(t *testing.T) {
+	assert.NotEmpty(t, (&Kill{Signal: "HUP"}).Validate())
+	assert.Empty(t, (&Kill{Signal: "SIGTERM"}).Validate())
+	assert.NotEmpty(t, (&Limits{}).Validate())
+	assert.NotEmpty(t, (&Limits{Memory: "1m"}).Validate())
+	assert.NotEmpty(t, (&Limits{Memory: "lots"}).Validate())
+	assert.Empty(t, (&Limits{Memory: "512MiB"}).Validate())
+	assert.NotEmpty(t, (&Stop{Grace: -1}).Validate())
+	b, err := parseBytes("1.5g")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1.5*(1<<30)), b)
+}
