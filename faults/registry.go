@@ -103,6 +103,43 @@ var Kinds = map[string]Kind{
 		Targets: []string{"container"},
 		New:     func() Fault { return &ConnLimit{Max: 10} },
 	},
+	// network faults inside the target's network namespace (net_*.go); a
+	// separate kind from latency, which works per request in the fault proxy
+	"net-latency": {
+		Summary: "delay packets in the target's network namespace (delay, jitter, correlation; scoped to peers/port): netem, or the NFQUEUE shaper without netem",
+		Targets: []string{"netns"},
+		New:     func() Fault { return &NetLatency{Delay: units.Duration(100e6)} },
+	},
+	"net-loss": {
+		Summary: "drop a share of packets in the target's network namespace: netem, nftables random drop, or the NFQUEUE shaper (correlated)",
+		Targets: []string{"netns"},
+		New:     func() Fault { return &NetLoss{} },
+	},
+	"net-corrupt": {
+		Summary: "flip a bit in a share of packets in the target's network namespace: netem, or the NFQUEUE shaper",
+		Targets: []string{"netns"},
+		New:     func() Fault { return &NetCorrupt{} },
+	},
+	"net-duplicate": {
+		Summary: "send a share of packets twice in the target's network namespace: netem, or the NFQUEUE shaper",
+		Targets: []string{"netns"},
+		New:     func() Fault { return &NetDuplicate{} },
+	},
+	"net-bandwidth": {
+		Summary: "cap bytes per second in the target's network namespace: tbf qdisc, or the NFQUEUE pacer when scoped",
+		Targets: []string{"netns"},
+		New:     func() Fault { return &NetBandwidth{} },
+	},
+	"partition": {
+		Summary: "cut the target off from named peers (compose services, addresses) or from everything, one or both directions: nftables drop/reject rules in its namespace",
+		Targets: []string{"netns"},
+		New:     func() Fault { return &Partition{} },
+	},
+	"dns": {
+		Summary: "make name resolution in the target's network namespace fail (reject), time out (drop) or slow (NFQUEUE delay)",
+		Targets: []string{"netns"},
+		New:     func() Fault { return &DNS{Mode: "fail", Delay: units.Duration(2e9)} },
+	},
 	// container faults, through the Docker Engine API (container_*.go)
 	"pause": {
 		Summary: "pause containers (a hung node: connections are accepted, nothing answers); rollback unpauses",

@@ -30,6 +30,9 @@ var offline = map[string]func(ctx context.Context, e journal.Entry) error{
 	"docker-connect": undoConnect,
 	"docker-update":  undoUpdate,
 	"left-alone":     leftAlone,
+	// network faults in a target's namespace (net_*.go)
+	"nft-table": undoTable,
+	"tc-qdisc":  undoQdisc,
 }
 
 // goneWithProcess undoes a change that lived inside the chaos process that

@@ -39,6 +39,10 @@ var Kinds = map[string]Kind{
 		Summary: "a metric scraped from a /metrics endpoint stays within bounds (value, increase, max or min)",
 		New:     func() Check { return &PrometheusCheck{Mode: ModeValue} },
 	},
+	"promql": {
+		Summary: "a PromQL expression asked of a Prometheus server over the window (${window}) lies within bounds for every series",
+		New:     func() Check { return &PromQLCheck{Mode: QueryInstant} },
+	},
 	"container": {
 		Summary: "Docker containers of a target are running / healthy / restarted at most N times, at the window's end",
 		New:     func() Check { return &ContainerCheck{} },

@@ -20,6 +20,7 @@ func TestKindsDecodeFromYAML(t *testing.T) {
 		"recover":    `{within: 20s, stable: 5s, slo: {p99: 1500ms, error_rate: 1%}}`,
 		"http":       `{url: "${gateway}/healthz", contains: ok, min_success: 90%}`,
 		"prometheus": `{url: "${gateway}/metrics", metric: gateway_shed_total, labels: {priority: high}, mode: increase, max: 0}`,
+		"promql":     `{url: "http://127.0.0.1:9090", query: "max_over_time(gateway_breaker_state[${window}])", min: 1}`,
 		"command":    `{run: [curl, -fsS, "${gateway}/healthz"], timeout: 3s, contains: ok}`,
 		"container":  `{target: {service: model-primary}, running: true, healthy: true, max_restarts: 0}`,
 	}

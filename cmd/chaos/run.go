@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -52,6 +53,7 @@ func validVariant(v string) bool {
 
 func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	o := &runOptions{}
+	var metricsListen string
 	c := &cobra.Command{
 		Use:   "run EXPERIMENT.yaml",
 		Short: "Run an experiment: baseline, faults, rollback, recovery, verdict",
@@ -64,11 +66,23 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			live := newLive(stderr)
-			rep, err := runpkg.Run(c.Context(), exp, runpkg.Options{
+			ro := runpkg.Options{
 				Seed: o.seed, DryRun: o.dryRun, StateDir: o.stateDir, Variant: o.variant,
-				Stdout: stdout, Stderr: live, Quiet: o.quiet,
-			})
+				Stdout: stdout, Quiet: o.quiet,
+			}
+			if metricsListen != "" && !o.dryRun {
+				m, stop, err := startMetrics(metricsListen, stderr)
+				if err != nil {
+					return err
+				}
+				defer stop()
+				ro.OnFault = func(fault, kind string, on bool, at time.Time) { m.onFault(exp.Name, fault, kind, on, at) }
+				m.experiment(exp.Name, true)
+				defer m.experiment(exp.Name, false)
+			}
+			live := newLive(stderr)
+			ro.Stderr = live
+			rep, err := runpkg.Run(c.Context(), exp, ro)
 			live.Close()
 			if o.dryRun {
 				return err
@@ -84,6 +98,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	}
 	o.flags(c)
 	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the plan and touch nothing")
+	c.Flags().StringVar(&metricsListen, "metrics-listen", "", "serve chaos's own Prometheus metrics here while it runs (e.g. 127.0.0.1:9464): chaos_fault_active and fault start and end times, to shade dashboards")
 	c.Flags().StringSliceVar(&o.variant, "variant", nil, "for stack.local: gateway behaviours to remove ("+strings.Join(variants, ", ")+")")
 	return c
 }

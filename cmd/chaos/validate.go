@@ -19,7 +19,7 @@ import (
 func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 	return &cobra.Command{
 		Use:   "validate FILE|DIR...",
-		Short: "Check experiment files and report every problem as file:line:col",
+		Short: "Check experiment and suite files and report every problem as file:line:col",
 		Long:  "Validate reads each experiment (folders: every .yaml/.yml file below them) and reports every problem at once.\nExit 0 when all are valid, 2 when any is not.",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -29,7 +29,11 @@ func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 			}
 			bad := 0
 			for _, f := range files {
-				if _, err := experiments.LoadFile(f); err != nil {
+				load := func(f string) error { _, err := experiments.LoadFile(f); return err }
+				if b, rerr := os.ReadFile(f); rerr == nil && experiments.IsSuite(b) {
+					load = func(f string) error { _, err := experiments.LoadSuite(f); return err }
+				}
+				if err := load(f); err != nil {
 					bad++
 					var probs experiments.Problems
 					if errors.As(err, &probs) {

@@ -231,6 +231,9 @@ func (e *engine) plan(ctx context.Context) error {
 			return invalid("faults[%d] (%s): %s", i, f.Name, why)
 		}
 		fr := &report.FaultReport{Name: f.Name, Kind: f.Kind, Mechanism: mechanism(f.Kind)}
+		if m, ok := f.Params.(faults.Mechanismer); ok && m.Mechanism() != "" {
+			fr.Mechanism = m.Mechanism()
+		}
 		for _, t := range picked {
 			fr.Targets = append(fr.Targets, t.Name)
 		}
@@ -251,6 +254,8 @@ func mechanism(kind string) string {
 		return "open-loop requests from chaos"
 	case "container":
 		return "Docker Engine API on the container"
+	case "netns":
+		return "the target's network namespace"
 	}
 	return kind
 }

@@ -53,3 +53,11 @@ func SteadyState(ctx context.Context, exp *experiments.Experiment, o Options) (h
 	}
 	return true, fmt.Sprintf("%s (bound %s)", m, bound), nil
 }
+
+// timePtr is &t, or nil for a zero t (a fault that never went on).
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}

@@ -146,6 +146,7 @@ func (e *engine) finish() {
 	e.rep.Load = report.LoadOf(e.rep.Load.URL, e.gen.Stats().Sent, e.gen.Timeline(), e.start, e.end.Add(time.Second))
 	for i, f := range e.faults {
 		f.rep.Start, f.rep.End = s(f.start), s(f.end)
+		f.rep.StartTime, f.rep.EndTime = timePtr(f.start), timePtr(f.end)
 		e.rep.Faults[i] = *f.rep
 	}
 	e.rep.Series = nil
@@ -269,6 +270,9 @@ func (e *engine) inject(ctx context.Context, f *plannedFault) error {
 	if err := f.spec.Params.Inject(ctx, env); err != nil {
 		f.rep.Error = err.Error()
 		return toolErr(fmt.Errorf("inject %s (%s): %w", f.spec.Name, f.spec.Kind, err))
+	}
+	if m, ok := f.spec.Params.(faults.Mechanismer); ok && m.Mechanism() != "" {
+		f.rep.Mechanism = m.Mechanism()
 	}
 	f.rep.Injected = true
 	return nil

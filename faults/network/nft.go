@@ -36,6 +36,7 @@ type Scope struct {
 	Egress, Ingress bool
 	Nets            []netip.Prefix // peers; none: every peer
 	Port            uint16         // a port on either end; 0: any
+	DstPortOnly     bool           // Port only as the destination (queries, not answers)
 	Proto           byte           // 0: any (tcp and udp when Port is set)
 	SkipLoopback    bool
 }
@@ -68,6 +69,10 @@ func (s Scope) Rules(v Verdict) []Rule {
 				}
 				a, b := r, r
 				a.SPort, b.DPort = s.Port, s.Port
+				if s.DstPortOnly {
+					out = append(out, b)
+					continue
+				}
 				out = append(out, a, b)
 			}
 		}

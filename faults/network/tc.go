@@ -3,6 +3,7 @@ package network
 import (
 	"errors"
 	"fmt"
+	"net"
 	"runtime"
 	"sync"
 	"time"
@@ -23,7 +24,7 @@ var netemOnce struct {
 }
 
 // NetemAvailable probes, once per process, whether the kernel has the netem
-// qdisc: it adds one to a dummy link in a fresh, anonymous network namespace
+// qdisc: it adds one to the loopback link of a fresh, anonymous network namespace
 // that disappears with the probe's thread, so nothing is left anywhere.
 func NetemAvailable() (bool, string) {
 	netemOnce.Do(func() {
@@ -37,13 +38,9 @@ func NetemAvailable() (bool, string) {
 				return
 			}
 			defer ns.Close()
-			if err := netlink.LinkAdd(&netlink.Dummy{LinkAttrs: netlink.LinkAttrs{Name: "probe0"}}); err != nil {
-				netemOnce.why = "cannot make a link to probe netem: " + err.Error()
-				return
-			}
-			l, err := netlink.LinkByName("probe0")
+			l, err := netlink.LinkByName("lo") // every namespace has one; this one dies with the probe
 			if err != nil {
-				netemOnce.why = err.Error()
+				netemOnce.why = "cannot find a link to probe netem: " + err.Error()
 				return
 			}
 			q := netlink.NewNetem(netlink.QdiscAttrs{LinkIndex: l.Attrs().Index, Parent: netlink.HANDLE_ROOT, Handle: netlink.MakeHandle(1, 0)},
@@ -75,7 +72,7 @@ func Links(ns *NS, name string) ([]string, error) {
 	var out []string
 	for _, l := range ls {
 		a := l.Attrs()
-		if a.Flags&unix.IFF_LOOPBACK != 0 || (name != "" && a.Name != name) {
+		if a.Flags&net.FlagLoopback != 0 || (name != "" && a.Name != name) {
 			continue
 		}
 		out = append(out, a.Name)

@@ -23,7 +23,7 @@ type Spec struct {
 	Proxy string `yaml:"proxy,omitempty" json:"proxy,omitempty" jsonschema:"description=a fault proxy route by name (chaos proxy --listen …: the route is named by its listen address unless named with NAME=)"`
 	API   string `yaml:"api,omitempty" json:"api,omitempty" jsonschema:"description=the control API of the chaos proxy holding the route e.g. http://127.0.0.1:8474"`
 	Token string `yaml:"token,omitempty" json:"token,omitempty" jsonschema:"description=the control API token; ${NAME} reads the environment variable NAME (and the journal keeps only its name)"`
-	Pick      string            `yaml:"pick,omitempty" json:"pick,omitempty" jsonschema:"description=all | one | N | N%,default=all"`
+	Pick  string `yaml:"pick,omitempty" json:"pick,omitempty" jsonschema:"description=all | one | N | N%,default=all"`
 }
 
 // Target is one resolved thing a fault hits.

@@ -63,8 +63,12 @@ type FaultReport struct {
 	Mechanism string   `json:"mechanism" jsonschema:"description=how the fault was brought in"`
 	Start     Seconds  `json:"start_s" jsonschema:"description=when it was injected (0 when it never was)"`
 	End       Seconds  `json:"end_s" jsonschema:"description=when it was rolled back"`
-	Injected  bool     `json:"injected"`
-	Error     string   `json:"error,omitempty"`
+	// StartTime and EndTime are Start and End as absolute times, for
+	// annotating dashboards (nil when the fault never went on).
+	StartTime *time.Time `json:"start_time,omitempty" jsonschema:"description=when it was injected (RFC 3339)"`
+	EndTime   *time.Time `json:"end_time,omitempty" jsonschema:"description=when it was rolled back (RFC 3339)"`
+	Injected  bool       `json:"injected"`
+	Error     string     `json:"error,omitempty"`
 }
 
 // SeriesReport is one metric a check sampled during the run.
