@@ -5,6 +5,7 @@
 package run
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -151,11 +152,11 @@ func Run(ctx context.Context, exp *experiments.Experiment, o Options) (rep *Repo
 }
 
 func (e *engine) progress(format string, args ...any) {
-	fmt.Fprintf(e.log, "chaos: "+format+"\n", args...)
+	fmt.Fprintf(e.log, "chaos: %s: %s\n", e.exp.Name, fmt.Sprintf(format, args...))
 }
 
 func (e *engine) run(ctx context.Context, runID string) error {
-	e.progress("%s: preflight (seed %d)", e.exp.Name, e.o.Seed)
+	e.progress("preflight (seed %d)", e.o.Seed)
 	if left, _ := journal.Scan(JournalDir(e.o.StateDir)); len(left) > 0 {
 		e.progress("warning: %d unfinished journal(s) in %s from runs that did not finish; run `chaos recover`", len(left), JournalDir(e.o.StateDir))
 	}
@@ -299,4 +300,29 @@ func maxDuration(exp *experiments.Experiment) time.Duration {
 		}
 	}
 	return d + last
+}
+
+// prefixWriter starts every line written through it with a prefix, so fault
+// progress from experiments run side by side stays attributable.
+type prefixWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	prefix string
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []byte
+	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		out = append(out, p.prefix...)
+		out = append(out, bytes.TrimLeft(line, " ")...)
+	}
+	if _, err := p.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }

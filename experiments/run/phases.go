@@ -259,7 +259,7 @@ func (e *engine) timeline(ctx context.Context) (err error) {
 
 func (e *engine) inject(ctx context.Context, f *plannedFault) error {
 	targets := e.world.refresh(f.targets)
-	env := faults.Env{Fault: f.spec.Name, Targets: targets, Journal: e.j, Rand: e.rng, Log: e.log, For: f.spec.For.D()}
+	env := faults.Env{Fault: f.spec.Name, Targets: targets, Journal: e.j, Rand: e.rng, Log: &prefixWriter{w: e.log, prefix: "chaos: " + e.exp.Name + ":   "}, For: f.spec.For.D()}
 	e.progress("inject %s (%s) on %s", f.spec.Name, f.spec.Kind, strings.Join(f.rep.Targets, ", "))
 	e.mu.Lock() // the live view and samplers read fault windows
 	f.start, f.on = time.Now(), true

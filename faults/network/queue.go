@@ -69,13 +69,14 @@ type Shape struct {
 func (s Shape) needsPayload() bool { return s.Duplicate > 0 || s.Corrupt > 0 }
 
 // QueueLen sizes the kernel queue to rate × delay: enough packets in flight
-// for pps packets per second held for the longest delay, at least 1024.
+// for pps packets per second held twice the longest delay, plus 4096 for
+// bursts (the consumer falls behind under CPU contention).
 func (s Shape) QueueLen(pps int) uint32 {
 	hold := s.Delay + s.Jitter
 	if s.Rate > 0 {
 		hold += s.rateQueue()
 	}
-	n := int(float64(pps)*hold.Seconds()*1.5) + 1024
+	n := int(float64(pps)*hold.Seconds()*2) + 4096
 	return uint32(min(n, 1<<20))
 }
 
