@@ -107,4 +107,4 @@ func (b *NetBandwidth) Inject(ctx context.Context, env Env) error {
 }
 
 // Rollback implements Fault.
-func (b *NetBandwidth) Rollback(ctx context.Context) error { return b.rollback(ctx) }
+func (b *NetBandwidth) Rollback(ctx context.Context) error { return b.rollbackNet(ctx) }

@@ -148,6 +148,20 @@ type netFault struct {
 	changes
 	mu   sync.Mutex
 	mech string
+	open []*network.NS // namespaces the undo closures use, closed after rollback
+}
+
+// rollbackNet undoes every change, then closes the namespaces they were in.
+func (n *netFault) rollbackNet(ctx context.Context) error {
+	err := n.rollback(ctx)
+	n.mu.Lock()
+	open := n.open
+	n.open = nil
+	n.mu.Unlock()
+	for _, ns := range open {
+		ns.Close()
+	}
+	return err
 }
 
 // Mechanism implements Mechanismer.
@@ -243,11 +257,13 @@ func (n *netFault) inject(ctx context.Context, env Env, kind string, s NetScope,
 	if err != nil {
 		return err
 	}
-	for i, t := range nts {
+	n.mu.Lock()
+	for _, t := range nts {
+		n.open = append(n.open, t.ns)
+	}
+	n.mu.Unlock()
+	for _, t := range nts {
 		if err := apply(t); err != nil {
-			for _, rest := range nts[i+1:] {
-				rest.ns.Close()
-			}
 			return err
 		}
 		fmt.Fprintf(env.Log, "  %s on %s (%s) via %s\n", kind, t.t.Name, t.ns, n.Mechanism())

@@ -59,4 +59,4 @@ func (c *NetCorrupt) Inject(ctx context.Context, env Env) error {
 }
 
 // Rollback implements Fault.
-func (c *NetCorrupt) Rollback(ctx context.Context) error { return c.rollback(ctx) }
+func (c *NetCorrupt) Rollback(ctx context.Context) error { return c.rollbackNet(ctx) }

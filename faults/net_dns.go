@@ -75,4 +75,4 @@ func (d *DNS) Inject(ctx context.Context, env Env) error {
 }
 
 // Rollback implements Fault.
-func (d *DNS) Rollback(ctx context.Context) error { return d.rollback(ctx) }
+func (d *DNS) Rollback(ctx context.Context) error { return d.rollbackNet(ctx) }

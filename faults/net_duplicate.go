@@ -59,4 +59,4 @@ func (c *NetDuplicate) Inject(ctx context.Context, env Env) error {
 }
 
 // Rollback implements Fault.
-func (c *NetDuplicate) Rollback(ctx context.Context) error { return c.rollback(ctx) }
+func (c *NetDuplicate) Rollback(ctx context.Context) error { return c.rollbackNet(ctx) }

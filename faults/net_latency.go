@@ -80,4 +80,4 @@ func (l *NetLatency) Inject(ctx context.Context, env Env) error {
 }
 
 // Rollback implements Fault.
-func (l *NetLatency) Rollback(ctx context.Context) error { return l.rollback(ctx) }
+func (l *NetLatency) Rollback(ctx context.Context) error { return l.rollbackNet(ctx) }

@@ -66,7 +66,7 @@ func (l *NetLoss) Inject(ctx context.Context, env Env) error {
 }
 
 // Rollback implements Fault.
-func (l *NetLoss) Rollback(ctx context.Context) error { return l.rollback(ctx) }
+func (l *NetLoss) Rollback(ctx context.Context) error { return l.rollbackNet(ctx) }
 
 // netemOnLinks adds q as the root qdisc of every interface of t but lo.
 func netemOnLinks(n *netFault, env Env, t netTarget, q *network.Netem) error {

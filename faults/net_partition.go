@@ -64,4 +64,4 @@ func (p *Partition) Inject(ctx context.Context, env Env) error {
 }
 
 // Rollback implements Fault.
-func (p *Partition) Rollback(ctx context.Context) error { return p.rollback(ctx) }
+func (p *Partition) Rollback(ctx context.Context) error { return p.rollbackNet(ctx) }

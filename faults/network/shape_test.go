@@ -1,0 +1,128 @@
+package network_test
+
+import (
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/chaos-sre/chaos/faults/network"
+	"github.com/chaos-sre/chaos/faults/network/nettest"
+)
+
+// counter counts datagrams arriving at B:port.
+func counter(t *testing.T, p *nettest.Pair, port string) func() int {
+	t.Helper()
+	c, err := nettest.ListenUDP(p.NSB, p.AddrB+":"+port)
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	n := make(chan int, 1)
+	n <- 0
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				return
+			}
+			n <- (<-n + 1)
+		}
+	}()
+	return func() int { v := <-n; n <- v; return v }
+}
+
+func send(t *testing.T, p *nettest.Pair, port string, count, size int) {
+	t.Helper()
+	var c *net.UDPConn
+	require.NoError(t, p.NSA.Do(func() (err error) {
+		c, err = net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(netip.MustParseAddrPort(p.AddrB+":"+port)))
+		return err
+	}))
+	defer c.Close()
+	for range count {
+		_, err := c.Write(make([]byte, size))
+		require.NoError(t, err)
+		time.Sleep(200 * time.Microsecond)
+	}
+}
+
+func withQueue(t *testing.T, p *nettest.Pair, s network.Shape, sc network.Scope) *network.Queue {
+	t.Helper()
+	q, err := network.OpenQueue(p.NSA, s, 0)
+	require.NoError(t, err)
+	name := "chaos-test-" + t.Name()
+	require.NoError(t, network.AddTable(p.NSA, name, "chaos run test", sc.Rules(network.Verdict{Kind: "queue", Queue: q.Num})))
+	t.Cleanup(func() { _ = network.DelTable(p.NSA, name); _ = q.Close() })
+	return q
+}
+
+func TestQueueDuplicatesEveryPacketOnce(t *testing.T) {
+	p := nettest.New(t)
+	got := counter(t, p, "9100")
+	q := withQueue(t, p, network.Shape{Duplicate: 1}, network.Scope{Egress: true, Proto: unix.IPPROTO_UDP})
+	send(t, p, "9100", 20, 100)
+	time.Sleep(100 * time.Millisecond)
+	assert.Equal(t, 40, got(), "each datagram twice, the copies not queued again")
+	assert.EqualValues(t, 20, q.Stats.Duplicated.Load())
+}
+
+func TestQueueCorruptsPackets(t *testing.T) {
+	p := nettest.New(t)
+	got := counter(t, p, "9101")
+	q := withQueue(t, p, network.Shape{Corrupt: 1}, network.Scope{Egress: true, Proto: unix.IPPROTO_UDP})
+	send(t, p, "9101", 20, 100)
+	time.Sleep(100 * time.Millisecond)
+	assert.EqualValues(t, 20, q.Stats.Corrupted.Load())
+	assert.Less(t, got(), 20, "a flipped bit fails the UDP checksum (or the header) for some")
+}
+
+func TestQueuePacesToARate(t *testing.T) {
+	p := nettest.New(t)
+	got := counter(t, p, "9102")
+	withQueue(t, p, network.Shape{Rate: 100_000, RateQueue: 2 * time.Second}, network.Scope{Egress: true, Port: 9102})
+	start := time.Now()
+	send(t, p, "9102", 50, 1000) // 50 kB at 100 kB/s: about half a second
+	for got() < 50 && time.Since(start) < 3*time.Second {
+		time.Sleep(5 * time.Millisecond)
+	}
+	assert.Equal(t, 50, got())
+	assert.Greater(t, time.Since(start), 400*time.Millisecond, "paced, not at line rate")
+}
+
+func TestTbfAndPartitionAreRemovedByAnotherProcessView(t *testing.T) {
+	p := nettest.New(t)
+	links, err := network.Links(p.NSA, "")
+	require.NoError(t, err)
+	require.Len(t, links, 1, "lo is left alone")
+	require.NoError(t, network.AddRootQdisc(p.NSA, links[0], &network.Tbf{Rate: 125000}))
+	err = network.AddRootQdisc(p.NSA, links[0], &network.Tbf{Rate: 125000})
+	assert.ErrorContains(t, err, "already has a root qdisc", "an existing root qdisc is never replaced")
+	sc := network.Scope{Egress: true, Ingress: true, SkipLoopback: true}
+	require.NoError(t, network.AddTable(p.NSA, "chaos-test-part", "chaos run test", sc.Rules(network.Verdict{Kind: "drop"})))
+
+	// recover finds the namespace by its inode, even without the pid
+	ns, ok, err := network.Find(0, p.NSA.Inode)
+	require.NoError(t, err)
+	require.True(t, ok)
+	defer ns.Close()
+	require.NoError(t, network.DelRootQdisc(ns, links[0]))
+	require.NoError(t, network.DelTable(ns, "chaos-test-part"))
+	require.NoError(t, network.DelRootQdisc(ns, links[0]), "twice is harmless")
+	tables, qdiscs, queues, err := nettest.Left(p.NSA)
+	require.NoError(t, err)
+	assert.Empty(t, append(append(tables, qdiscs...), queues...))
+
+	_, ok, err = network.Find(0, 1)
+	assert.NoError(t, err)
+	assert.False(t, ok, "a namespace that is gone took its rules with it")
+}
+
+func TestNetemProbeLeavesNothing(t *testing.T) {
+	nettest.Require(t)
+	ok, why := network.NetemAvailable()
+	t.Logf("netem: %v (%s)", ok, why)
+	assert.NotEmpty(t, why)
+}
