@@ -22,6 +22,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -37,7 +38,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "stub":
 		return serveStub()
 	case "proxy":
-		return serveProxy(os.Args[1], os.Args[2])
+		return serveProxy(os.Args[1])
 	}
 	fs := flag.NewFlagSet("proxybench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -111,6 +112,7 @@ func spawn(ctx context.Context, args []string, role string) (string, error) {
 	cmd := exec.CommandContext(ctx, os.Args[0], args...)
 	cmd.Env = append(os.Environ(), roleEnv+"="+role, "GOMAXPROCS=2")
 	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return "", err
@@ -141,7 +143,7 @@ func serveStub() int {
 }
 
 // serveProxy runs an http and a tcp route to upstream with no fault.
-func serveProxy(_ string, upstream string) int {
+func serveProxy(upstream string) int {
 	h, err := proxy.Start(proxy.Options{Name: "http", Listen: "127.0.0.1:0", Upstream: upstream, Mode: proxy.ModeHTTP})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -160,6 +162,7 @@ func serveProxy(_ string, upstream string) int {
 func startToxiproxy(ctx context.Context, bin, upstream string) (string, error) {
 	cmd := exec.CommandContext(ctx, bin, "-host", "127.0.0.1", "-port", "18474")
 	cmd.Env = append(os.Environ(), "GOMAXPROCS=2")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return "", err
 	}

@@ -66,11 +66,23 @@ func upCompose(t *testing.T) *composeStack {
 	t.Helper()
 	dir, err := filepath.Abs(composeDir)
 	require.NoError(t, err)
-	s := &composeStack{t: t, project: fmt.Sprintf("chaose2e%d", os.Getpid()), port: freePort(t), dir: dir, state: t.TempDir()}
+	s := &composeStack{t: t, project: composeProject(t), port: freePort(t), dir: dir, state: t.TempDir()}
 	s.env = append(os.Environ(), "COMPOSE_PROJECT_NAME="+s.project, "GATEWAY_PORT="+strconv.Itoa(s.port))
 	t.Cleanup(s.down)
 	s.run("stack.sh up", filepath.Join(dir, "stack.sh"), "up")
 	return s
+}
+
+// composeProject is unique per test and process: tests of other packages
+// (or other runs) may have stacks up on the same daemon.
+func composeProject(t *testing.T) string {
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, strings.ToLower(strings.TrimPrefix(t.Name(), "Test")))
+	return fmt.Sprintf("chaose2e%d%s", os.Getpid(), name[:min(len(name), 12)])
 }
 
 func (s *composeStack) run(what string, name string, args ...string) {

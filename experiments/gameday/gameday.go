@@ -128,8 +128,8 @@ func Run(ctx context.Context, s *experiments.Suite, o Options) (*Result, error) 
 		if variant != nil {
 			eo.Variant = variant
 		}
-		if i > 0 {
-			if why, err := cooldown(ctx, s.Cooldown, exp, eo, o, log); err != nil {
+		{ // the first experiment is gated too: a shared stack may still be warming up
+			if why, err := cooldown(ctx, s.Cooldown, i > 0, exp, eo, o, log); err != nil {
 				stop = "the game-day was interrupted"
 				res.NotRun = append(res.NotRun, NotRun{Experiment: exp.Name, Reason: stop})
 				continue
@@ -240,10 +240,10 @@ func withSuite(exp *experiments.Experiment, s *experiments.Suite) *experiments.E
 	return &e
 }
 
-// cooldown pauses, then judges exp's steady state until it holds. why is
-// set when the gate stayed shut; err when ctx ended.
-func cooldown(ctx context.Context, c *experiments.Cooldown, exp *experiments.Experiment, eo run.Options, o Options, log io.Writer) (why string, err error) {
-	if c != nil && c.For > 0 {
+// cooldown pauses (between experiments), then judges exp's steady state
+// until it holds. why is set when the gate stayed shut; err when ctx ended.
+func cooldown(ctx context.Context, c *experiments.Cooldown, pause bool, exp *experiments.Experiment, eo run.Options, o Options, log io.Writer) (why string, err error) {
+	if pause && c != nil && c.For > 0 {
 		fmt.Fprintf(log, "gameday: cool-down %s before %s\n", c.For, exp.Name)
 		if err := o.Sleep(ctx, c.For.D()); err != nil {
 			return "", err
@@ -272,7 +272,7 @@ func cooldown(ctx context.Context, c *experiments.Cooldown, exp *experiments.Exp
 		}
 		fmt.Fprintf(log, "gameday: steady state before %s not yet (attempt %d): %s\n", exp.Name, attempt, measured)
 		if !o.Now().Before(deadline) {
-			return fmt.Sprintf("the steady state did not return within %s after the previous experiment (last: %s)", within, measured), nil
+			return fmt.Sprintf("the steady state did not hold within %s (last: %s)", within, measured), nil
 		}
 		if err := o.Sleep(ctx, time.Second); err != nil {
 			return "", err

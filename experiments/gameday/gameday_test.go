@@ -143,13 +143,13 @@ func TestCooldownGatesOnTheSteadyState(t *testing.T) {
 			Sleep: func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil },
 			Gate: func(context.Context, *experiments.Experiment, run.Options) (bool, string, error) {
 				gates++
-				return gates == 3, "p99 2s", nil
+				return gates == 1 || gates == 4, "p99 2s", nil
 			}})
 		require.NoError(t, err)
 		assert.Equal(t, 0, res.ExitCode)
 		assert.Len(t, res.Reports, 2)
-		assert.Equal(t, 3, gates)
-		assert.Equal(t, []time.Duration{30 * time.Second, time.Second, time.Second}, slept)
+		assert.Equal(t, 4, gates, "a gate before each experiment")
+		assert.Equal(t, []time.Duration{30 * time.Second, time.Second, time.Second}, slept, "no pause before the first")
 	})
 	t.Run("stays shut", func(t *testing.T) {
 		now := time.Now()
@@ -163,10 +163,11 @@ func TestCooldownGatesOnTheSteadyState(t *testing.T) {
 			}})
 		require.NoError(t, err)
 		assert.Equal(t, run.ExitFailed, res.ExitCode)
-		require.Len(t, res.NotRun, 1)
-		assert.Equal(t, "b", res.NotRun[0].Experiment)
-		assert.Contains(t, res.NotRun[0].Reason, "the steady state did not return within 10s")
-		assert.Contains(t, strings.Join(res.Failing(), "\n"), "b (not run: the steady state did not return within 10s after the previous experiment (last: error rate 40%))")
+		require.Len(t, res.NotRun, 2)
+		assert.Equal(t, "a", res.NotRun[0].Experiment)
+		assert.Contains(t, res.NotRun[0].Reason, "the steady state did not hold within 10s")
+		assert.Equal(t, "a did not run and continue_on_failure is off", res.NotRun[1].Reason)
+		assert.Contains(t, strings.Join(res.Failing(), "\n"), "a (not run: the steady state did not hold within 10s (last: error rate 40%))")
 	})
 }
 
