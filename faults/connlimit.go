@@ -23,7 +23,7 @@ type ConnLimit struct {
 var _ Fault = (*ConnLimit)(nil)
 
 // errNeedsNetwork says why conn-limit cannot run yet.
-var errNeedsNetwork = errors.New("conn-limit needs the network fault support (issue 6: iptables rules in the target's network namespace, journaled) which is not built yet; use exhaust to hold the service's connections instead")
+var errNeedsNetwork = errors.New("needs the network fault support (issue 6) — iptables connlimit in the target's network namespace, journaled — which is not built yet; use exhaust to hold the service's connections instead")
 
 // Validate implements Fault.
 func (c *ConnLimit) Validate() []units.Problem {

@@ -202,3 +202,17 @@ func TestListenAddressInUse(t *testing.T) {
 	_, ok := Lookup("other")
 	assert.False(t, ok)
 }
+
+// TestStreamStallAtZeroHoldsTheHeaders: a stall before the first event
+// holds the status line too, so a gateway's first-byte timeout sees it.
+func TestStreamStallAtZeroHoldsTheHeaders(t *testing.T) {
+	up := sseUpstream(t, 2)
+	rt := startRoute(t, ModeHTTP, strings.TrimPrefix(up.URL, "http://"))
+	_, err := rt.Add(spec("stream-stall", `{"after":0,"for":"300ms"}`))
+	require.NoError(t, err)
+	start := time.Now()
+	resp, err := http.Get("http://" + rt.Addr() + "/s")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.GreaterOrEqual(t, time.Since(start), 300*time.Millisecond)
+}

@@ -132,7 +132,9 @@ func Start(o Options) (*Route, error) {
 	default:
 		rt.forward = newForwarder(rt, &url.URL{Scheme: "http", Host: net.JoinHostPort(host, port)})
 		rt.srv = &http.Server{Handler: rt, ReadHeaderTimeout: 30 * time.Second}
-		go func() { _ = rt.srv.Serve(ln) }()
+		h := &handoff{ch: make(chan net.Conn), addr: ln.Addr(), closed: make(chan struct{})}
+		go func() { _ = rt.srv.Serve(h) }()
+		go rt.serveFast(h)
 	}
 	return rt, nil
 }
@@ -295,12 +297,11 @@ func (rt *Route) Close() error {
 	rt.closeOnce.Do(func() {
 		routes.Delete(rt.name)
 		close(rt.done)
+		rt.closeErr = rt.ln.Close()
 		if rt.srv != nil {
-			rt.closeErr = rt.srv.Close()
-		} else {
-			rt.closeErr = rt.ln.Close()
-			rt.conns.Range(func(k, _ any) bool { _ = k.(net.Conn).Close(); return true })
+			_ = rt.srv.Close()
 		}
+		rt.conns.Range(func(k, _ any) bool { _ = k.(net.Conn).Close(); return true })
 		if errors.Is(rt.closeErr, net.ErrClosed) {
 			rt.closeErr = nil
 		}

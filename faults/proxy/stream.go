@@ -137,7 +137,6 @@ func (s *StreamStall) ServeHTTP(w http.ResponseWriter, r *http.Request, next htt
 	e := newEventWriter(w, r)
 	e.before = func(n int) error {
 		if n == s.After {
-			_ = http.NewResponseController(w).Flush()
 			if !sleep(e.ctx, s.For) {
 				return errCut
 			}

@@ -1,0 +1,155 @@
+package faults
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/chaos-sre/chaos/faults/proxy"
+	"github.com/chaos-sre/chaos/faults/target"
+)
+
+// TestProxyKindsInjectAndRollBack: every proxy fault kind, with its
+// defaults, validates, is accepted by a route of its mode (the YAML kind and
+// the proxy agree on every parameter name), is journaled, and rolls back.
+func TestProxyKindsInjectAndRollBack(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer up.Close()
+	upstream := strings.TrimPrefix(up.URL, "http://")
+	httpKinds := []string{"latency", "jitter", "http-error", "ttfb", "stream-stall", "stream-cut", "slow-tokens", "fail-first"}
+	tcpKinds := []string{"latency", "jitter", "bandwidth", "reset", "timeout", "blackhole", "slow-close", "slicer", "limit-data"}
+	for mode, kinds := range map[proxy.Mode][]string{proxy.ModeHTTP: httpKinds, proxy.ModeTCP: tcpKinds} {
+		rt, err := proxy.Start(proxy.Options{Name: "kinds-" + string(mode), Listen: "127.0.0.1:0", Upstream: upstream, Mode: mode})
+		require.NoError(t, err)
+		defer rt.Close()
+		for _, kind := range kinds {
+			t.Run(string(mode)+"/"+kind, func(t *testing.T) {
+				k, ok := Kinds[kind]
+				require.True(t, ok)
+				f := k.New()
+				require.Empty(t, f.Validate(), "defaults are valid")
+				env, j := testEnv(t, target.Target{Name: "m", Proxy: rt})
+				env.Fault = kind
+				require.NoError(t, f.Inject(context.Background(), env))
+				assert.Len(t, rt.Faults(), 1)
+				require.NoError(t, f.Rollback(context.Background()))
+				assert.Empty(t, rt.Faults())
+				_ = j
+			})
+		}
+	}
+}
+
+func TestProxyKindOnTheWrongModeSaysSo(t *testing.T) {
+	rt, err := proxy.Start(proxy.Options{Name: "wrong-mode", Listen: "127.0.0.1:0", Upstream: "127.0.0.1:1", Mode: proxy.ModeHTTP})
+	require.NoError(t, err)
+	defer rt.Close()
+	env, _ := testEnv(t, target.Target{Name: "m", Proxy: rt})
+	f := Kinds["bandwidth"].New()
+	err = f.Inject(context.Background(), env)
+	require.ErrorContains(t, err, "L4 fault")
+	assert.NoError(t, f.Rollback(context.Background()))
+	assert.Empty(t, rt.Faults())
+}
+
+func TestProxyKindValidation(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		f     Fault
+		field string
+	}{
+		{"share 0", &TTFB{Delay: 1e9}, "share"},
+		{"bad direction", &Bandwidth{RateKB: 1, Share: Share{1}, Direction: Direction{"sideways"}}, "direction"},
+		{"stall without for", &StreamStall{After: 1, Share: Share{1}}, "for"},
+		{"negative after", &StreamCut{After: -1, Share: Share{1}}, "after"},
+		{"slicer variation", &Slicer{AverageSize: 4, SizeVariation: 4, Share: Share{1}}, "size_variation"},
+		{"200 without corrupt", &HTTPError{Status: 200, Share: Share{1}}, "status"},
+		{"fail-first count", &FailFirst{Status: 503}, "count"},
+		{"exhaust count", &Exhaust{Count: 0, Mode: "idle"}, "count"},
+		{"exhaust mode", &Exhaust{Count: 1, Mode: "loud"}, "mode"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ps := tc.f.Validate()
+			require.NotEmpty(t, ps)
+			assert.Equal(t, tc.field, ps[0].Field)
+		})
+	}
+	assert.Empty(t, (&HTTPError{Status: 200, Corrupt: "malformed", Share: Share{1}}).Validate())
+}
+
+func TestExhaustHoldsConnectionsUntilRollback(t *testing.T) {
+	for _, mode := range []string{"idle", "slowloris"} {
+		t.Run(mode, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			defer ln.Close()
+			accepted := make(chan net.Conn, 64)
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					accepted <- c
+				}
+			}()
+			env, _ := testEnv(t, target.Target{Name: "model", Addr: ln.Addr().String()})
+			f := &Exhaust{Count: 20, Mode: mode, Interval: 1e7}
+			require.Empty(t, f.Validate())
+			require.NoError(t, f.Inject(context.Background(), env))
+			var conns []net.Conn
+			for len(conns) < 20 {
+				select {
+				case c := <-accepted:
+					conns = append(conns, c)
+				case <-time.After(2 * time.Second):
+					t.Fatalf("only %d connections held", len(conns))
+				}
+			}
+			if mode == "slowloris" {
+				buf := make([]byte, 256)
+				_ = conns[0].SetReadDeadline(time.Now().Add(time.Second))
+				n, _ := conns[0].Read(buf)
+				assert.Contains(t, string(buf[:n]), "POST / HTTP/1.1")
+			}
+			require.NoError(t, f.Rollback(context.Background()))
+			for _, c := range conns {
+				_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+				buf := make([]byte, 4096)
+				for {
+					if _, err := c.Read(buf); err != nil {
+						assert.NotErrorIs(t, err, context.DeadlineExceeded)
+						break
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestExhaustBeyondTheFDLimitOpensNothing(t *testing.T) {
+	room, err := fdRoom()
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	env, j := testEnv(t, target.Target{Name: "model", Addr: ln.Addr().String()})
+	f := &Exhaust{Count: room + 1, Mode: "idle"}
+	err = f.Inject(context.Background(), env)
+	require.ErrorContains(t, err, "file-descriptor limit")
+	_ = j
+}
+
+func TestConnLimitSaysItNeedsTheNetworkIssue(t *testing.T) {
+	f := Kinds["conn-limit"].New()
+	require.Empty(t, f.Validate())
+	err := Preflight(context.Background(), "conn-limit", f, nil)
+	require.ErrorContains(t, err, "needs the network fault support (issue 6)")
+}
