@@ -16,46 +16,28 @@ type NetCorrupt struct {
 	Corrupt  units.Percent `yaml:"corrupt" json:"corrupt" jsonschema:"description=share of packets corrupted e.g. 5%"`
 	NetScope `yaml:",inline"`
 
-	netFault
+	netShare
 }
 
 var _ Fault = (*NetCorrupt)(nil)
 
-// Validate implements Fault.
-func (c *NetCorrupt) Validate() []units.Problem {
-	var ps []units.Problem
-	if c.Corrupt <= 0 {
-		ps = append(ps, units.Problemf("corrupt", "%s corrupts nothing (valid: more than 0%% up to 100%%)", c.Corrupt))
-	}
-	return append(ps, c.NetScope.validate()...)
+func newNetCorrupt() *NetCorrupt {
+	return &NetCorrupt{netShare: netShare{kind: "net-corrupt", field: "corrupt", verb: "corrupts",
+		netem: func(f float64) *network.Netem { return &network.Netem{Corrupt: f} },
+		shape: func(f float64) network.Shape { return network.Shape{Corrupt: f} }}}
 }
 
-func (c *NetCorrupt) netem() bool {
-	ok, _ := network.NetemAvailable()
-	if ok && !c.scoped() {
-		c.setMechanism("netem qdisc on the target's interfaces (kernel has netem)")
-		return true
-	}
-	c.setMechanism(nfqueueMech + "; " + nfqueueWhy(c.scoped()))
-	return false
-}
+// Validate implements Fault.
+func (c *NetCorrupt) Validate() []units.Problem { return c.validateShare(c.Corrupt, c.NetScope) }
 
 // Preflight implements Preflighter.
 func (c *NetCorrupt) Preflight(ctx context.Context, ts []target.Target) error {
-	c.netem()
-	return c.preflight(ctx, "net-corrupt", c.NetScope, ts)
+	return c.preflightShare(ctx, c.NetScope, ts)
 }
 
 // Inject implements Fault.
 func (c *NetCorrupt) Inject(ctx context.Context, env Env) error {
-	netem := c.netem()
-	return c.inject(ctx, env, "net-corrupt", c.NetScope, func(t netTarget) error {
-		if netem {
-			return netemOnLinks(&c.netFault, env, t, &network.Netem{Corrupt: c.Corrupt.Fraction()})
-		}
-		_, err := c.queueRules(env, t, network.Shape{Corrupt: c.Corrupt.Fraction()})
-		return err
-	})
+	return c.injectShare(ctx, env, c.Corrupt, c.NetScope)
 }
 
 // Rollback implements Fault.

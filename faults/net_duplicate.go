@@ -16,47 +16,29 @@ type NetDuplicate struct {
 	Duplicate units.Percent `yaml:"duplicate" json:"duplicate" jsonschema:"description=share of packets sent twice e.g. 5%"`
 	NetScope  `yaml:",inline"`
 
-	netFault
+	netShare
 }
 
 var _ Fault = (*NetDuplicate)(nil)
 
-// Validate implements Fault.
-func (c *NetDuplicate) Validate() []units.Problem {
-	var ps []units.Problem
-	if c.Duplicate <= 0 {
-		ps = append(ps, units.Problemf("duplicate", "%s duplicates nothing (valid: more than 0%% up to 100%%)", c.Duplicate))
-	}
-	return append(ps, c.NetScope.validate()...)
+func newNetDuplicate() *NetDuplicate {
+	return &NetDuplicate{netShare: netShare{kind: "net-duplicate", field: "duplicate", verb: "duplicates",
+		netem: func(f float64) *network.Netem { return &network.Netem{Duplicate: f} },
+		shape: func(f float64) network.Shape { return network.Shape{Duplicate: f} }}}
 }
 
-func (c *NetDuplicate) netem() bool {
-	ok, _ := network.NetemAvailable()
-	if ok && !c.scoped() {
-		c.setMechanism("netem qdisc on the target's interfaces (kernel has netem)")
-		return true
-	}
-	c.setMechanism(nfqueueMech + "; " + nfqueueWhy(c.scoped()))
-	return false
-}
+// Validate implements Fault.
+func (d *NetDuplicate) Validate() []units.Problem { return d.validateShare(d.Duplicate, d.NetScope) }
 
 // Preflight implements Preflighter.
-func (c *NetDuplicate) Preflight(ctx context.Context, ts []target.Target) error {
-	c.netem()
-	return c.preflight(ctx, "net-duplicate", c.NetScope, ts)
+func (d *NetDuplicate) Preflight(ctx context.Context, ts []target.Target) error {
+	return d.preflightShare(ctx, d.NetScope, ts)
 }
 
 // Inject implements Fault.
-func (c *NetDuplicate) Inject(ctx context.Context, env Env) error {
-	netem := c.netem()
-	return c.inject(ctx, env, "net-duplicate", c.NetScope, func(t netTarget) error {
-		if netem {
-			return netemOnLinks(&c.netFault, env, t, &network.Netem{Duplicate: c.Duplicate.Fraction()})
-		}
-		_, err := c.queueRules(env, t, network.Shape{Duplicate: c.Duplicate.Fraction()})
-		return err
-	})
+func (d *NetDuplicate) Inject(ctx context.Context, env Env) error {
+	return d.injectShare(ctx, env, d.Duplicate, d.NetScope)
 }
 
 // Rollback implements Fault.
-func (c *NetDuplicate) Rollback(ctx context.Context) error { return c.rollbackNet(ctx) }
+func (d *NetDuplicate) Rollback(ctx context.Context) error { return d.rollbackNet(ctx) }

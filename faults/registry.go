@@ -118,12 +118,12 @@ var Kinds = map[string]Kind{
 	"net-corrupt": {
 		Summary: "flip a bit in a share of packets in the target's network namespace: netem, or the NFQUEUE shaper",
 		Targets: []string{"netns"},
-		New:     func() Fault { return &NetCorrupt{} },
+		New:     func() Fault { return newNetCorrupt() },
 	},
 	"net-duplicate": {
 		Summary: "send a share of packets twice in the target's network namespace: netem, or the NFQUEUE shaper",
 		Targets: []string{"netns"},
-		New:     func() Fault { return &NetDuplicate{} },
+		New:     func() Fault { return newNetDuplicate() },
 	},
 	"net-bandwidth": {
 		Summary: "cap bytes per second in the target's network namespace: tbf qdisc, or the NFQUEUE pacer when scoped",
