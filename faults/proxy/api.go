@@ -223,4 +223,3 @@ type errAPI struct {
 }
 
 func (e *errAPI) Error() string { return fmt.Sprintf("control API answered %d: %s", e.Status, e.Msg) }
-

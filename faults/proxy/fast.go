@@ -40,7 +40,7 @@ func (h *handoff) Accept() (net.Conn, error) {
 	}
 }
 
-func (h *handoff) Close() error  { h.once.Do(func() { close(h.closed) }); return nil }
+func (h *handoff) Close() error   { h.once.Do(func() { close(h.closed) }); return nil }
 func (h *handoff) Addr() net.Addr { return h.addr }
 
 // bufConn reads what the fast path buffered before the rest of the conn.
@@ -122,7 +122,8 @@ type framing struct {
 // its length (through the blank line), consuming nothing.
 func peekHead(br *bufio.Reader) (int, error) {
 	for want := max(br.Buffered(), 1); ; want = br.Buffered() + 1 {
-		b, err := br.Peek(want)
+		_, err := br.Peek(want)
+		b, _ := br.Peek(br.Buffered())
 		if i := bytes.Index(b, []byte("\r\n\r\n")); i >= 0 {
 			return i + 4, nil
 		}
