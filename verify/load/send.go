@@ -40,6 +40,11 @@ func (w *worker) do(it item) *result {
 	r := &w.res
 	*r = result{class: int(it.class), intended: it.at, fail: failNone, ttftEv: -1, ttftCont: -1, gaps: w.gaps[:0]}
 	r.sent = g.since()
+	if r.sent < r.intended {
+		// Handed out up to earlyBy before its time (see earlyBy): the request
+		// arrives when it is sent, and that is what it is measured from.
+		r.intended = r.sent
+	}
 	g.sent.Add(1)
 	var (
 		h    head
