@@ -101,7 +101,19 @@ func (c *PrometheusCheck) Evaluate(_ context.Context, ev Evidence) Result {
 		}
 		return failed("no series", bound, "no series %s found in %d scrapes over %s", sel, len(got), w)
 	}
-	v := c.reduce(found)
+	series := found
+	if c.mode() == ModeIncrease {
+		// Growth is measured from the last good scrape before the window, so
+		// a counter born in the first moments of the window counts whole.
+		before, _ := lazy(&c.scrapes).between(w.From.Add(-5*time.Second), w.From.Add(-time.Nanosecond))
+		for i := len(before) - 1; i >= 0; i-- {
+			if before[i].Err == nil {
+				series = append([]scrape{before[i]}, found...)
+				break
+			}
+		}
+	}
+	v := c.reduce(series)
 	measured := fmt.Sprintf("%s %s (%d scrapes)", name, fmtNum(v), len(found))
 	switch {
 	case c.Min != nil && v < *c.Min:
@@ -136,18 +148,20 @@ func (c *PrometheusCheck) reduce(scrapes []scrape) float64 {
 
 // increase adds up each series' growth between consecutive scrapes; a drop
 // is a counter reset, after which the new value is all growth. A series
-// first seen mid-window starts from its first value.
+// present at the window's first scrape starts from its value there; one that
+// first shows up later was born inside the window (a labelled counter exists
+// from its first increment), so all of its value is growth.
 func increase(scrapes []scrape) float64 {
 	last := map[string]float64{}
 	total := 0.0
-	for _, sc := range scrapes {
+	for i, sc := range scrapes {
 		for k, v := range sc.Series {
-			if prev, ok := last[k]; ok {
-				if v >= prev {
-					total += v - prev
-				} else {
-					total += v
-				}
+			prev, ok := last[k]
+			switch {
+			case ok && v >= prev:
+				total += v - prev
+			case ok || i > 0:
+				total += v
 			}
 			last[k] = v
 		}

@@ -9,6 +9,9 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
+// The window [5s, 15s) is sampled every second; an increase is measured
+// from the last scrape before it (4s), so a 1/s counter grows 10.
+//
 // gatewayText is a /metrics page at second s: ok requests grow 10/s and
 // restart from 0 at second 10 when reset is set, errors grow 1/s, the queue
 // depth rises to 8 at second 9 and falls back, a histogram counts 2/s.
@@ -49,20 +52,20 @@ func TestPrometheusCheck(t *testing.T) {
 	}{
 		{
 			name:     "increase summed over series",
-			check:    PrometheusCheck{Metric: "gateway_requests_total", Labels: primary, Mode: ModeIncrease, Min: num(90), Max: num(100)},
+			check:    PrometheusCheck{Metric: "gateway_requests_total", Labels: primary, Mode: ModeIncrease, Min: num(100), Max: num(110)},
 			held:     true,
-			measured: `increase of gateway_requests_total{upstream="primary"} 99 (10 scrapes)`,
+			measured: `increase of gateway_requests_total{upstream="primary"} 110 (10 scrapes)`,
 		},
 		{
 			name:       "increase across a counter reset",
 			check:      PrometheusCheck{Metric: "gateway_requests_total", Labels: okOnly, Mode: ModeIncrease, Max: num(50)},
 			reset:      true,
-			wantReason: `increase of gateway_requests_total{outcome="ok",upstream="primary"} 80 > 50 over slow-primary (10 scrapes)`,
+			wantReason: `increase of gateway_requests_total{outcome="ok",upstream="primary"} 90 > 50 over slow-primary (10 scrapes)`,
 		},
 		{
 			name:       "errors grew",
 			check:      PrometheusCheck{Metric: "gateway_requests_total", Labels: map[string]string{"outcome": "error"}, Mode: ModeIncrease, Max: num(0)},
-			wantReason: `increase of gateway_requests_total{outcome="error"} 9 > 0 over slow-primary (10 scrapes)`,
+			wantReason: `increase of gateway_requests_total{outcome="error"} 10 > 0 over slow-primary (10 scrapes)`,
 		},
 		{
 			name:     "value is the last scrape in the window",
@@ -82,9 +85,9 @@ func TestPrometheusCheck(t *testing.T) {
 		},
 		{
 			name:     "histogram count",
-			check:    PrometheusCheck{Metric: "gateway_latency_seconds_count", Mode: ModeIncrease, Min: num(18)},
+			check:    PrometheusCheck{Metric: "gateway_latency_seconds_count", Mode: ModeIncrease, Min: num(20)},
 			held:     true,
-			measured: "increase of gateway_latency_seconds_count 18 (10 scrapes)",
+			measured: "increase of gateway_latency_seconds_count 20 (10 scrapes)",
 		},
 		{
 			name:       "no such series",
@@ -141,4 +144,21 @@ func TestPrometheusValidate(t *testing.T) {
 			assert.Equal(t, tt.fields, fields(tt.check.Validate()))
 		})
 	}
+}
+
+func TestIncreaseCountsASeriesBornInTheWindow(t *testing.T) {
+	// A labelled counter exists from its first increment: status="503" is
+	// absent at the window's first scrape and appears at 12, then grows.
+	born := []scrape{
+		{Series: map[string]float64{`status="200"`: 100}},
+		{Series: map[string]float64{`status="200"`: 110, `status="503"`: 12}},
+		{Series: map[string]float64{`status="200"`: 115, `status="503"`: 20}},
+	}
+	assert.Equal(t, 15.0+20.0, increase(born))
+	// Present from the first scrape: only its growth counts.
+	present := []scrape{
+		{Series: map[string]float64{`status="503"`: 12}},
+		{Series: map[string]float64{`status="503"`: 20}},
+	}
+	assert.Equal(t, 8.0, increase(present))
 }

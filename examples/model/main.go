@@ -32,6 +32,7 @@ func mainEnv(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 			fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "requests generating at once")
 			fs.IntVar(&cfg.Queue, "queue", cfg.Queue, "requests waiting for a slot before answering busy")
 			fs.IntVar(&cfg.BusyStatus, "busy-status", cfg.BusyStatus, "status when saturated: 503 or 429")
+			fs.IntVar(&cfg.MaxConns, "max-conns", cfg.MaxConns, "open client connections past which every request is answered busy (0: no cap)")
 			fs.DurationVar(&cfg.RetryAfter, "retry-after", cfg.RetryAfter, "Retry-After sent with a busy answer (whole seconds)")
 		},
 		Build: func() (http.Handler, func(), error) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -160,4 +161,38 @@ func TestMainFlagsEnvAndHealthcheck(t *testing.T) {
 	errb.Reset()
 	assert.Equal(t, 2, model.Main(context.Background(), nil, io.Discard, &errb))
 	assert.Contains(t, errb.String(), `MODEL_TOKENS="many"`)
+}
+
+func TestMaxConnsAnswersBusyWhenExhausted(t *testing.T) {
+	cfg := model.DefaultConfig()
+	cfg.TTFT, cfg.TokenDelay, cfg.MaxConns = time.Millisecond, 0, 4
+	m, err := model.New(cfg)
+	require.NoError(t, err)
+	srv := httptest.NewUnstartedServer(m)
+	srv.Config.ConnState = m.ConnState
+	srv.Start()
+	t.Cleanup(srv.Close)
+	body := `{"model":"primary","messages":[{"role":"user","content":"hi"}]}`
+
+	resp, _ := chat(t, srv.URL, body)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "under the cap")
+
+	var held []net.Conn
+	for i := 0; i < 6; i++ { // idle connections, as the exhaust fault holds them
+		c, err := net.Dial("tcp", srv.Listener.Addr().String())
+		require.NoError(t, err)
+		held = append(held, c)
+	}
+	assert.Eventually(t, func() bool {
+		resp, out := chat(t, srv.URL, body)
+		return resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(out, "too many connections") && resp.Header.Get("Retry-After") == "1"
+	}, 5*time.Second, 10*time.Millisecond, "past the cap every request is busy")
+
+	for _, c := range held {
+		require.NoError(t, c.Close())
+	}
+	assert.Eventually(t, func() bool {
+		resp, _ := chat(t, srv.URL, body)
+		return resp.StatusCode == http.StatusOK
+	}, 5*time.Second, 10*time.Millisecond, "served again once the connections are gone")
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"github.com/chaos-sre/chaos/examples/internal/cli"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -30,6 +31,10 @@ type Config struct {
 	Queue       int           // requests waiting for a slot before "busy"
 	BusyStatus  int           // 503 or 429
 	RetryAfter  time.Duration // sent as whole seconds with a busy answer
+	// MaxConns caps open client connections, as uvicorn's
+	// --limit-concurrency does: past it every request is answered busy. 0 is
+	// no cap. Connections exhausted by idle or slowloris clients count.
+	MaxConns int
 }
 
 // DefaultConfig is the configuration the flags default to.
@@ -43,6 +48,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.Concurrency < 1:
 		return fmt.Errorf("concurrency %d: must be at least 1", c.Concurrency)
+	case c.MaxConns < 0:
+		return fmt.Errorf("max-conns %d: must be 0 (no cap) or more", c.MaxConns)
 	case c.Queue < 0:
 		return fmt.Errorf("queue %d: must be 0 or more", c.Queue)
 	case c.Tokens < 1:
@@ -66,6 +73,18 @@ type Server struct {
 	qdepth  prometheus.Gauge
 	tokens  prometheus.Counter
 	counter atomic.Uint64
+	conns   atomic.Int64 // open client connections
+}
+
+// ConnState counts open client connections (cli.Serve wires it to the
+// http.Server) for the MaxConns cap.
+func (s *Server) ConnState(_ net.Conn, st http.ConnState) {
+	switch st {
+	case http.StateNew:
+		s.conns.Add(1)
+	case http.StateClosed, http.StateHijacked:
+		s.conns.Add(-1)
+	}
 }
 
 // New builds a server with its own Prometheus registry.
@@ -134,6 +153,11 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.fail(w, http.StatusBadRequest, "invalid JSON body: "+err.Error(), "invalid_request_error")
+		return
+	}
+	if s.cfg.MaxConns > 0 && s.conns.Load() > int64(s.cfg.MaxConns) {
+		w.Header().Set("Retry-After", strconv.Itoa(int((s.cfg.RetryAfter+time.Second-1)/time.Second)))
+		s.fail(w, s.cfg.BusyStatus, "too many connections", "overloaded")
 		return
 	}
 	if !s.acquire(r.Context()) {

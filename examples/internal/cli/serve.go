@@ -20,6 +20,11 @@ func Serve(ctx context.Context, addr string, h http.Handler, stdout io.Writer, g
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	if cs, ok := h.(interface {
+		ConnState(net.Conn, http.ConnState)
+	}); ok {
+		srv.ConnState = cs.ConnState
+	}
 	if _, err := fmt.Fprintf(stdout, "listening on %s\n", ln.Addr()); err != nil {
 		_ = ln.Close()
 		return fmt.Errorf("report address: %w", err)
