@@ -25,13 +25,7 @@ var _ Fault = (*Latency)(nil)
 
 // Validate implements Fault.
 func (l *Latency) Validate() []units.Problem {
-	var ps []units.Problem
-	if l.Delay <= 0 {
-		ps = append(ps, units.Problemf("delay", "must be more than 0 (valid: e.g. 500us, 200ms, 2s)"))
-	}
-	if l.Jitter > l.Delay {
-		ps = append(ps, units.Problemf("jitter", "%s is more than delay %s (valid: 0 to delay)", l.Jitter, l.Delay))
-	}
+	ps := validateDelay(l.Delay, l.Jitter, "500us, 200ms, 2s")
 	return append(append(ps, l.Share.validate()...), l.Direction.validate()...)
 }
 

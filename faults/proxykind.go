@@ -124,3 +124,16 @@ func undoProxyAPI(ctx context.Context, e journal.Entry) error {
 	}
 	return err
 }
+
+// validateDelay checks a delay and its jitter, shared by the kinds that hold
+// traffic for a time; example is a typical delay for the message.
+func validateDelay(delay, jitter units.Duration, example string) []units.Problem {
+	var ps []units.Problem
+	if delay <= 0 {
+		ps = append(ps, units.Problemf("delay", "must be more than 0 (valid: e.g. %s)", example))
+	}
+	if jitter > delay {
+		ps = append(ps, units.Problemf("jitter", "%s is more than delay %s (valid: 0 to delay)", jitter, delay))
+	}
+	return ps
+}

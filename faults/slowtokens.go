@@ -20,13 +20,7 @@ var _ Fault = (*SlowTokens)(nil)
 
 // Validate implements Fault.
 func (f *SlowTokens) Validate() []units.Problem {
-	var ps []units.Problem
-	if f.Delay <= 0 {
-		ps = append(ps, units.Problemf("delay", "must be more than 0 (valid: e.g. 100ms)"))
-	}
-	if f.Jitter > f.Delay {
-		ps = append(ps, units.Problemf("jitter", "%s is more than delay %s (valid: 0 to delay)", f.Jitter, f.Delay))
-	}
+	ps := validateDelay(f.Delay, f.Jitter, "100ms")
 	ps = append(ps, f.Share.validate()...)
 	return ps
 }
