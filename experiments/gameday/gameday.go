@@ -182,20 +182,9 @@ func (o Options) withDefaults() Options {
 		o.Gate = run.SteadyState
 	}
 	if o.Sleep == nil {
-		o.Sleep = sleep
+		o.Sleep = run.Sleep
 	}
 	return o
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
 }
 
 // reportDir is the suite's report folder: the option, else report_dir

@@ -171,7 +171,10 @@ func cause(err error) string {
 }
 
 // wait sleeps for d or until ctx is done.
-func (e *engine) wait(ctx context.Context, d time.Duration) error {
+func (e *engine) wait(ctx context.Context, d time.Duration) error { return Sleep(ctx, d) }
+
+// Sleep waits d, or until ctx is done (then it returns the cause).
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
