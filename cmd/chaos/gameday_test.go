@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -70,28 +69,17 @@ experiments:
 	})
 }
 
-// stopSuite writes a suite with one inline experiment that stops a sleeping
-// process for a minute while load goes to a loopback server.
+// stopSuite writes a suite around longStop's experiment (a sleeping process
+// stopped for a minute while load goes to a loopback server).
 func stopSuite(t *testing.T) (file string, pid int) {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) }))
-	t.Cleanup(srv.Close)
-	sleep := exec.Command("sleep", "300")
-	require.NoError(t, sleep.Start())
-	t.Cleanup(func() { _ = sleep.Process.Kill(); _ = sleep.Wait() })
-	pid = sleep.Process.Pid
-	file = filepath.Join(t.TempDir(), "suite.yaml")
+	exp, pid := longStop(t)
+	file = filepath.Join(filepath.Dir(exp), "suite.yaml")
 	require.NoError(t, os.WriteFile(file, []byte(`version: chaos/v1
 kind: suite
 name: nightly-stop
 experiments:
-  - inline:
-      version: chaos/v1
-      name: long-stop
-      load: {url: "`+srv.URL+`/", method: GET, rate: 20/s}
-      steady_state: {for: 1s, slo: {error_rate: 1%}}
-      faults:
-        - {name: pause, kind: process, target: {pid: `+strconv.Itoa(pid)+`}, params: {signal: STOP}, for: 60s}
+  - `+filepath.Base(exp)+`
 `), 0o644))
 	return file, pid
 }
