@@ -56,3 +56,33 @@ func TestNoEjectionKeepsHungReplica(t *testing.T) {
 	assert.True(t, p95 >= 400*time.Millisecond || deg > 0, "p95 %v, degraded %.0f%%", p95, 100*deg)
 	t.Logf("last 3s: p95 %v, degraded %.0f%%", p95, 100*deg)
 }
+
+// Every replica hung: ejection empties the pool, and a pool with nothing
+// left to try counts as failures, so the breaker opens (and the fallback
+// answers) whichever of the two acts first.
+func TestEmptyPoolOpensBreaker(t *testing.T) {
+	for _, tc := range []struct {
+		variant string
+		trips   bool
+	}{{"", true}, {"no-breaker", false}} {
+		t.Run("variant="+tc.variant, func(t *testing.T) {
+			cfg := gateway.DefaultConfig()
+			for range 2 {
+				f := &fault{}
+				f.mode.Store(hanging)
+				cfg.Primary = append(cfg.Primary, startModel(t, "primary", f, nil))
+			}
+			cfg.Fallback = startModel(t, "fallback", nil, fastFallback)
+			if tc.variant != "" {
+				require.NoError(t, cfg.SetVariant(tc.variant))
+			}
+			base, _ := startGateway(t, cfg)
+			rs := loadtest.Run(context.Background(), base+"/v1/chat/completions", 4*time.Second, loadtest.Stream{Rate: 30})
+			assert.Equal(t, 2.0, metric(t, base, "gateway_ejected_replicas"), "both replicas ejected")
+			// open (1), or half-open (2) once its open time is over; never closed
+			state := metric(t, base, `gateway_breaker_state{upstream="primary"}`)
+			assert.Equal(t, tc.trips, state != 0, "primary breaker state %v", state)
+			assert.Greater(t, loadtest.Share(settled(rs), degraded), 0.9, "the fallback answers")
+		})
+	}
+}

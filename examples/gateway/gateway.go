@@ -177,7 +177,10 @@ func (g *Gateway) tryPrimary(ctx context.Context, hdr http.Header, body []byte) 
 		}
 		rep := g.pool.Pick(tried, probe)
 		if rep == nil {
-			g.primaryBreaker.Release(probe)
+			// No replica left to try is the pool failing: the breaker counts
+			// it, so a pool that ejected every replica opens the breaker
+			// (and fails fast) rather than leaving it to ejection alone.
+			g.primaryBreaker.Report(false, probe)
 			return nil, nil, joinWhy(why, "all replicas ejected")
 		}
 		tried[rep] = true
