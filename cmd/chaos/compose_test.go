@@ -194,7 +194,8 @@ func experiment(name string) string {
 
 // TestCompose brings one compose stack up and runs, in order: every
 // experiment against the full gateway (exit 0), a typo'd target (exit 2),
-// kill -9 of a run mid-fault then `chaos recover`, and the pause and kill
+// kill -9 of a run mid-fault then `chaos recover`, the slow-primary
+// experiment against the no-breaker gateway and the pause, kill and lossy-link
 // experiments against the no-ejection gateway (exit 1).
 func TestCompose(t *testing.T) {
 	needDocker(t)
@@ -202,7 +203,8 @@ func TestCompose(t *testing.T) {
 	state := s.state
 
 	t.Run("full gateway holds", func(t *testing.T) {
-		for _, e := range []string{"pause-replica", "kill-replica", "stop-fallback", "disconnect-gateway"} {
+		for _, e := range []string{"pause-replica", "kill-replica", "stop-fallback", "disconnect-gateway",
+			"net-slow-primary", "net-lossy-replica", "net-partition-primary", "net-bandwidth-streaming"} {
 			code, out, stderr := s.chaos("run", experiment(e), "-q", "--seed", "5", "--state-dir", state)
 			if !assert.Equal(t, 0, code, "%s\nstdout:\n%s\nstderr:\n%s", e, out, stderr) {
 				s.waitHealthy()
@@ -229,10 +231,18 @@ faults:
 		killedRunIsRecovered(t, s, state)
 	})
 
-	t.Run("no-ejection gateway fails pause and kill", func(t *testing.T) {
+	t.Run("no-breaker gateway fails the slow primary", func(t *testing.T) {
+		s.variant("no-breaker")
+		defer s.variant("")
+		code, out, stderr := s.chaos("run", experiment("net-slow-primary"), "-q", "--seed", "5", "--state-dir", state)
+		assert.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
+		assert.Contains(t, out, "✗ breaker opens:")
+	})
+
+	t.Run("no-ejection gateway fails pause, kill and the lossy link", func(t *testing.T) {
 		s.variant("no-ejection")
 		defer s.variant("")
-		for _, e := range []string{"pause-replica", "kill-replica"} {
+		for _, e := range []string{"pause-replica", "kill-replica", "net-lossy-replica"} {
 			code, out, stderr := s.chaos("run", experiment(e), "-q", "--seed", "5", "--state-dir", state)
 			assert.Equal(t, 1, code, "%s\nstdout:\n%s\nstderr:\n%s", e, out, stderr)
 			assert.Contains(t, out, "✗ replica ejected:")

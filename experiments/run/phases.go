@@ -287,9 +287,15 @@ func (e *engine) rollbackOne(ctx context.Context, f *plannedFault) error {
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.o.RollbackTimeout)
 	defer cancel()
+	// The fault's window ends as its rollback begins: what checks see
+	// during the rollback (a container already starting again) is not the
+	// fault's doing.
+	e.mu.Lock()
+	f.end = time.Now()
+	e.mu.Unlock()
 	err := f.spec.Params.Rollback(rctx)
 	e.mu.Lock()
-	f.on, f.end = false, time.Now()
+	f.on = false
 	e.mu.Unlock()
 	if e.o.OnFault != nil {
 		e.o.OnFault(f.spec.Name, f.spec.Kind, false, f.end)

@@ -7,13 +7,14 @@
 // header; streaming answers (SSE) pass through event by event. In tcp mode it
 // relays bytes and its faults (Toxiproxy's vocabulary) are decided per
 // connection, when the connection is accepted. With no fault installed both
-// modes forward unchanged: http through a pooled transport, tcp with io.Copy
-// (splice on Linux).
+// modes forward unchanged: http relays raw HTTP/1.1 request by request
+// (fast.go), tcp hands the connection to epoll event loops (relay_linux.go).
 package proxy
 
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -72,7 +73,7 @@ type Route struct {
 	installed atomic.Pointer[[]*installed] // copy-on-write: readers never lock
 	nextID    atomic.Int64
 
-	conns      sync.Map // tcp mode: net.Conn → struct{}, closed by Close
+	conns      sync.Map // io.Closer (a net.Conn, a relayed pair) → struct{}, closed by Close
 	requests   atomic.Int64
 	accepted   atomic.Int64
 	active     atomic.Int64
@@ -301,7 +302,7 @@ func (rt *Route) Close() error {
 		if rt.srv != nil {
 			_ = rt.srv.Close()
 		}
-		rt.conns.Range(func(k, _ any) bool { _ = k.(net.Conn).Close(); return true })
+		rt.conns.Range(func(k, _ any) bool { _ = k.(io.Closer).Close(); return true })
 		if errors.Is(rt.closeErr, net.ErrClosed) {
 			rt.closeErr = nil
 		}

@@ -175,11 +175,14 @@ func (rt *Route) handleConn(client net.Conn) {
 	rt.active.Add(1)
 	rt.conns.Store(client, struct{}{})
 	c := &tcpConn{client: client, done: make(chan struct{})}
+	relayed := false
 	defer func() {
 		close(c.done)
-		c.kill(false)
 		rt.conns.Delete(client)
-		rt.active.Add(-1)
+		if !relayed {
+			c.kill(false)
+			rt.active.Add(-1)
+		}
 	}()
 	var toxics []Toxic
 	for _, in := range *rt.installed.Load() {
@@ -201,6 +204,18 @@ func (rt *Route) handleConn(client net.Conn) {
 	}
 	if !c.setUp(up) {
 		return
+	}
+	if len(toxics) == 0 {
+		// No fault: the event loops move the bytes (relay_linux.go).
+		var p io.Closer
+		err := relayPair(client, up, func(x io.Closer) { p = x; rt.conns.Store(p, struct{}{}) },
+			func() { rt.conns.Delete(p); rt.active.Add(-1) })
+		if relayed = err == nil; relayed {
+			return
+		}
+		if p != nil {
+			rt.conns.Delete(p)
+		}
 	}
 	rt.conns.Store(up, struct{}{})
 	defer rt.conns.Delete(up)
