@@ -87,3 +87,86 @@ func TestUpstreamDownIsA502(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, 502, resp.StatusCode)
 }
+
+// Two requests in one write: the second waits for the first's answer, and
+// both are answered in order on the one connection.
+func TestFastPathPipelinedRequests(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "%s:%s", r.URL.Path, body)
+	}))
+	defer up.Close()
+	rt := startRoute(t, ModeHTTP, strings.TrimPrefix(up.URL, "http://"))
+	c, err := net.Dial("tcp", rt.Addr())
+	require.NoError(t, err)
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	_, err = io.WriteString(c, "POST /one HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /two HTTP/1.1\r\nHost: x\r\n\r\n")
+	require.NoError(t, err)
+	br := bufio.NewReader(c)
+	for _, want := range []string{"/one:abc", "/two:"} {
+		resp, err := http.ReadResponse(br, nil)
+		require.NoError(t, err)
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		assert.Equal(t, want, string(b))
+	}
+	assert.Equal(t, int64(2), rt.requests.Load())
+}
+
+// An answer streams through event by event: the upstream sends its second
+// event only once the client has read the first, which deadlocks a proxy
+// that holds the answer back.
+func TestFastPathStreamsEventByEvent(t *testing.T) {
+	got := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "data: one\n\n")
+		w.(http.Flusher).Flush()
+		select {
+		case <-got:
+		case <-time.After(3 * time.Second):
+			return
+		}
+		fmt.Fprint(w, "data: two\n\n")
+	}))
+	defer up.Close()
+	rt := startRoute(t, ModeHTTP, strings.TrimPrefix(up.URL, "http://"))
+	resp, err := http.Get("http://" + rt.Addr() + "/stream")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	line, err := br.ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "data: one\n", line)
+	close(got)
+	rest, err := io.ReadAll(br)
+	require.NoError(t, err)
+	assert.Equal(t, "\ndata: two\n\n", string(rest))
+}
+
+// Megabytes each way on a keep-alive connection whose client reads slowly.
+func TestFastPathLargeBodies(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("X-Got", fmt.Sprint(len(body)))
+		for range 4 { // chunked, 8 MiB
+			_, _ = w.Write(body)
+		}
+	}))
+	defer up.Close()
+	rt := startRoute(t, ModeHTTP, strings.TrimPrefix(up.URL, "http://"))
+	cl := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
+	payload := strings.Repeat("0123456789abcdef", 1<<17) // 2 MiB
+	for range 3 {
+		resp, err := cl.Post("http://"+rt.Addr()+"/echo", "text/plain", strings.NewReader(payload))
+		require.NoError(t, err)
+		time.Sleep(100 * time.Millisecond) // let every buffer on the way fill
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		assert.Equal(t, fmt.Sprint(len(payload)), resp.Header.Get("X-Got"))
+		assert.True(t, strings.Repeat(payload, 4) == string(b), "answer of %d bytes intact", len(b))
+	}
+	assert.Equal(t, int64(3), rt.requests.Load(), "all on the fast path")
+}

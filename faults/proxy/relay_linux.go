@@ -46,7 +46,8 @@ type side struct {
 
 // pair is a relayed connection.
 type pair struct {
-	a, b    side
+	a, b    side  // http: a is the client, b the upstream
+	flow    *flow // http routes: where each message ends (httploop_linux.go)
 	mu      sync.Mutex  // Close against the loop closing the descriptors
 	closed  atomic.Bool // set, under mu, by the loop only
 	onClose func()
@@ -89,7 +90,7 @@ var nextLoop atomic.Uint32
 // the connection (to close it from outside) before any byte moves, onClose
 // runs once both sockets are closed. On success the net.Conns are closed (the
 // loop holds duplicates of their descriptors); on error nothing changed.
-func relayPair(a, b net.Conn, started func(io.Closer), onClose func()) error {
+func relayPair(a, b net.Conn, fl *flow, started func(io.Closer), onClose func()) error {
 	loops, err := relay()
 	if err != nil {
 		return err
@@ -103,26 +104,24 @@ func relayPair(a, b net.Conn, started func(io.Closer), onClose func()) error {
 		_ = unix.Close(fa)
 		return err
 	}
-	p := &pair{onClose: onClose}
+	p := &pair{flow: fl, onClose: onClose}
 	p.a = side{fd: fa, peer: &p.b, pair: p, events: unix.EPOLLIN}
 	p.b = side{fd: fb, peer: &p.a, pair: p, events: unix.EPOLLIN}
 	l := loops[nextLoop.Add(1)%uint32(len(loops))]
 	started(p)
-	l.mu.Lock()
-	l.sides[int32(fa)], l.sides[int32(fb)] = &p.a, &p.b
-	l.mu.Unlock()
-	for _, s := range []*side{&p.a, &p.b} {
-		if err := unix.EpollCtl(l.ep, unix.EPOLL_CTL_ADD, s.fd, &unix.EpollEvent{Events: s.events, Fd: int32(s.fd)}); err != nil {
-			l.mu.Lock()
-			delete(l.sides, int32(fa))
-			delete(l.sides, int32(fb))
-			l.mu.Unlock()
+	// Into epoll first, then into the table: the loop skips a descriptor
+	// it does not know yet, and epoll (level-triggered) tells it again.
+	for _, fd := range []int{fa, fb} {
+		if err := unix.EpollCtl(l.ep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}); err != nil {
 			_ = unix.EpollCtl(l.ep, unix.EPOLL_CTL_DEL, fa, nil)
 			_ = unix.Close(fa)
 			_ = unix.Close(fb)
 			return err
 		}
 	}
+	l.mu.Lock()
+	l.sides[int32(fa)], l.sides[int32(fb)] = &p.a, &p.b
+	l.mu.Unlock()
 	_ = a.Close()
 	_ = b.Close()
 	return nil
@@ -166,19 +165,22 @@ func (l *evloop) run() {
 				l.flush(s)
 			}
 			if ev&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR) != 0 && !s.pair.closed.Load() {
-				l.readFrom(s)
+				l.readFrom(s, ev&(unix.EPOLLHUP|unix.EPOLLERR) != 0)
 			}
 		}
 	}
 }
 
-// readFrom moves what s has to its peer.
-func (l *evloop) readFrom(s *side) {
-	if s.eof || len(s.peer.pending) > 0 {
+// readFrom moves what s has to its peer; hup: the socket has an error or
+// is shut both ways (epoll says so whether asked or not).
+func (l *evloop) readFrom(s *side, hup bool) {
+	if s.eof || len(s.peer.pending) > 0 || !hup && !l.reads(s) {
 		return
 	}
 	n, err := unix.Read(s.fd, l.buf)
 	switch {
+	case n > 0 && s.pair.flow != nil:
+		l.flowRead(s, l.buf[:n])
 	case n > 0:
 		l.write(s.peer, l.buf[:n])
 	case n == 0 && err == nil:
@@ -225,6 +227,9 @@ func (l *evloop) flush(s *side) {
 	l.update(s)
 	l.update(s.peer)
 	l.maybeShut(s)
+	if s.pair.flow != nil && !s.pair.closed.Load() {
+		l.flowFlushed(s.pair)
+	}
 }
 
 // maybeShut passes the peer's end on to s once s has written everything.
@@ -243,7 +248,7 @@ func (l *evloop) maybeShut(s *side) {
 // has nothing parked, room to write while s has.
 func (l *evloop) update(s *side) {
 	var want uint32
-	if !s.eof && len(s.peer.pending) == 0 {
+	if !s.eof && len(s.peer.pending) == 0 && l.reads(s) {
 		want |= unix.EPOLLIN
 	}
 	if len(s.pending) > 0 {
@@ -256,6 +261,14 @@ func (l *evloop) update(s *side) {
 	_ = unix.EpollCtl(l.ep, unix.EPOLL_CTL_MOD, s.fd, &unix.EpollEvent{Events: want, Fd: int32(s.fd)})
 }
 
+// forget drops the pair's sockets from the loop's table.
+func (l *evloop) forget(p *pair) {
+	l.mu.Lock()
+	delete(l.sides, int32(p.a.fd))
+	delete(l.sides, int32(p.b.fd))
+	l.mu.Unlock()
+}
+
 // close ends the pair on the loop; reset sends RST (an error on one side
 // is passed on as one).
 func (l *evloop) close(p *pair, reset bool) {
@@ -264,10 +277,7 @@ func (l *evloop) close(p *pair, reset bool) {
 		p.mu.Unlock()
 		return
 	}
-	l.mu.Lock()
-	delete(l.sides, int32(p.a.fd))
-	delete(l.sides, int32(p.b.fd))
-	l.mu.Unlock()
+	l.forget(p)
 	for _, fd := range []int{p.a.fd, p.b.fd} {
 		if reset {
 			_ = unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})

@@ -208,7 +208,7 @@ func (rt *Route) handleConn(client net.Conn) {
 	if len(toxics) == 0 {
 		// No fault: the event loops move the bytes (relay_linux.go).
 		var p io.Closer
-		err := relayPair(client, up, func(x io.Closer) { p = x; rt.conns.Store(p, struct{}{}) },
+		err := relayPair(client, up, nil, func(x io.Closer) { p = x; rt.conns.Store(p, struct{}{}) },
 			func() { rt.conns.Delete(p); rt.active.Add(-1) })
 		if relayed = err == nil; relayed {
 			return

@@ -1,0 +1,282 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// The http mode's fast path. While no fault is installed, a client
+// connection and an upstream connection of its own are relayed by an event
+// loop (relay_linux.go) as raw HTTP/1.1, request by request: the loop reads
+// a message head only far enough to know where the body ends, rewrites
+// nothing and passes streamed answers on as they come. At the first byte of
+// each request it looks at the route's faults: when one is installed (or the
+// request is something the fast path does not do: an upgrade,
+// 100-continue, HTTP/1.0) the client connection, with every byte not yet
+// consumed, is handed to the net/http server and its fault chain for good.
+// So a fault added to the route applies to every request whose first byte
+// arrives after Add returns, on old keep-alive connections too. The loop
+// reads the next request only once the answer before it is delivered.
+
+// flow is where an HTTP connection is between its messages.
+type flow struct {
+	rt      *Route
+	handoff func(net.Conn) // to the net/http server
+	at      flowAt
+	head    []byte // the message head gathered so far
+	body    body
+	isHead  bool   // the request is HEAD: its answer has no body
+	closing bool   // the connection ends once this answer is delivered
+	raw     bool   // no more message boundaries: bytes pass as on a tcp route
+	rest    []byte // client bytes past the request, read before its answer ended
+	out     []byte
+}
+
+type flowAt int
+
+const (
+	atRequestHead flowAt = iota
+	atRequestBody
+	atAnswerHead
+	atAnswerBody
+)
+
+const (
+	maxRequestHead = 16 << 10
+	maxAnswerHead  = 64 << 10
+)
+
+// reads says whether the loop reads s now. An http client's next request
+// waits until the answer before it is delivered.
+func (l *evloop) reads(s *side) bool {
+	p := s.pair
+	f := p.flow
+	if f == nil || f.raw || s != &p.a {
+		return true
+	}
+	switch f.at {
+	case atRequestBody:
+		return true
+	case atRequestHead:
+		return !f.closing && len(p.a.pending) == 0
+	}
+	return false
+}
+
+func (l *evloop) flowRead(s *side, b []byte) {
+	p := s.pair
+	f := p.flow
+	switch {
+	case f.raw && s == &p.a:
+		l.write(&p.b, b)
+	case f.raw:
+		l.write(&p.a, b)
+	case s == &p.a:
+		l.fromClient(p, b)
+	default:
+		l.fromUpstream(p, b)
+	}
+	if !p.closed.Load() {
+		l.update(&p.a)
+		l.update(&p.b)
+	}
+}
+
+// fromClient passes on what belongs to the current request; bytes of the
+// next one wait in rest.
+func (l *evloop) fromClient(p *pair, b []byte) {
+	f := p.flow
+	switch f.at {
+	case atAnswerHead, atAnswerBody:
+		// read only when the client hung up meanwhile
+		f.rest = append(f.rest, b...)
+		if len(f.rest) > maxRequestHead {
+			l.close(p, true)
+		}
+		return
+	case atRequestBody:
+		n, done, err := f.body.take(b)
+		if err != nil {
+			l.close(p, true)
+			return
+		}
+		if done {
+			f.at = atAnswerHead
+			f.rest = append(f.rest, b[n:]...)
+		}
+		l.write(&p.b, b[:n])
+		return
+	}
+	if len(f.head) == 0 && len(*f.rt.installed.Load()) > 0 {
+		l.handoff(p, b) // a fault is on: this request and all after go to the fault chain
+		return
+	}
+	f.head = append(f.head, b...)
+	i := bytes.Index(f.head, []byte("\r\n\r\n"))
+	if i < 0 {
+		if len(f.head) > maxRequestHead {
+			l.handoff(p, f.head)
+		}
+		return
+	}
+	rf, err := parseHead(f.head[:i+4], true)
+	if err != nil || rf.slow {
+		l.handoff(p, f.head)
+		return
+	}
+	f.rt.requests.Add(1)
+	f.isHead = bytes.HasPrefix(f.head, []byte("HEAD "))
+	f.closing = rf.close
+	f.body = newBody(rf, true, false)
+	extra := f.head[i+4:]
+	n, done, err := f.body.take(extra)
+	if err != nil {
+		l.close(p, true)
+		return
+	}
+	f.out = append(f.out[:0], f.head[:i+4+n]...)
+	f.at = atRequestBody
+	if done {
+		f.at = atAnswerHead
+		f.rest = append(f.rest, extra[n:]...)
+	}
+	f.head = f.head[:0]
+	l.write(&p.b, f.out)
+}
+
+// fromUpstream passes the answer on and notes where it ends.
+func (l *evloop) fromUpstream(p *pair, b []byte) {
+	f := p.flow
+	for len(b) > 0 && !p.closed.Load() {
+		switch f.at {
+		case atRequestHead, atRequestBody:
+			// an answer before the request ended (an early error, a
+			// timeout notice): no boundaries to follow any more
+			f.raw = true
+			l.write(&p.a, b)
+			return
+		case atAnswerBody:
+			n, done, err := f.body.take(b)
+			if err != nil {
+				l.close(p, true)
+				return
+			}
+			l.write(&p.a, b[:n])
+			if b = b[n:]; done {
+				l.answered(p, b)
+			}
+			return
+		}
+		f.head = append(f.head, b...)
+		b = nil
+		i := bytes.Index(f.head, []byte("\r\n\r\n"))
+		if i < 0 {
+			if len(f.head) > maxAnswerHead {
+				l.close(p, true)
+			}
+			return
+		}
+		af, err := parseHead(f.head[:i+4], false)
+		code := 0
+		if err == nil { // the head starts "HTTP/1.1 "
+			code, _ = strconv.Atoi(string(f.head[9:min(12, len(f.head))]))
+		}
+		if err != nil || code == http.StatusSwitchingProtocols {
+			f.raw = true
+			l.write(&p.a, f.head)
+			f.head = nil
+			return
+		}
+		extra := append([]byte(nil), f.head[i+4:]...)
+		f.out = append(f.out[:0], f.head[:i+4]...)
+		f.head = f.head[:0]
+		if code >= 100 && code < 200 { // 103 Early Hints and the like: the answer follows
+			l.write(&p.a, f.out)
+			b = extra
+			continue
+		}
+		f.body = newBody(af, false, f.isHead || code == 204 || code == 304)
+		f.closing = f.closing || af.close || f.body.mode == bodyToClose
+		n, done, err := f.body.take(extra)
+		if err != nil {
+			l.close(p, true)
+			return
+		}
+		f.out = append(f.out, extra[:n]...)
+		f.at = atAnswerBody
+		l.write(&p.a, f.out)
+		if done {
+			l.answered(p, extra[n:])
+		}
+		return
+	}
+}
+
+// answered: the answer's last byte is on its way to the client.
+func (l *evloop) answered(p *pair, extra []byte) {
+	f := p.flow
+	f.at = atRequestHead
+	if len(extra) > 0 { // bytes past the answer: the upstream is confused
+		f.closing = true
+	}
+	if len(p.a.pending) == 0 {
+		l.flowFlushed(p)
+	}
+}
+
+// flowFlushed runs when the client has taken every byte written to it:
+// the connection ends there, or the next request (maybe read already) goes.
+func (l *evloop) flowFlushed(p *pair) {
+	f := p.flow
+	if f.raw || f.at != atRequestHead {
+		return
+	}
+	if f.closing {
+		l.close(p, false)
+		return
+	}
+	if len(f.rest) > 0 {
+		b := f.rest
+		f.rest = nil
+		l.fromClient(p, b)
+	}
+	if !p.closed.Load() {
+		l.update(&p.a)
+		l.update(&p.b)
+	}
+}
+
+// handoff gives the client connection, with unread in front of what it has
+// not read yet, to the net/http server, and closes the upstream one.
+func (l *evloop) handoff(p *pair, unread []byte) {
+	p.mu.Lock()
+	if p.closed.Swap(true) {
+		p.mu.Unlock()
+		return
+	}
+	l.forget(p)
+	_ = unix.EpollCtl(l.ep, unix.EPOLL_CTL_DEL, p.a.fd, nil)
+	_ = unix.Close(p.b.fd)
+	file := os.NewFile(uintptr(p.a.fd), "client")
+	c, err := net.FileConn(file) // a duplicate, in Go's poller
+	_ = file.Close()
+	p.mu.Unlock()
+	if p.onClose != nil {
+		p.onClose()
+	}
+	if err != nil {
+		return
+	}
+	rd := io.Reader(c)
+	if len(unread) > 0 {
+		rd = io.MultiReader(bytes.NewReader(append([]byte(nil), unread...)), c)
+	}
+	go p.flow.handoff(&bufConn{Conn: c, br: bufio.NewReader(rd)})
+}
