@@ -3,9 +3,11 @@
 // (a separate process) directly, through `chaos`'s proxy in http mode and in
 // tcp mode (a separate process too), and optionally through Toxiproxy, at
 // several connection counts. It prints throughput, the ratio to direct, and
-// p50 / p99 latency with what the proxy adds.
+// p50 / p99 latency with what the proxy adds. The targets take turns, round
+// after round, and each figure is the median over the rounds, so a slow
+// spell of the machine does not land on one target only.
 //
-//	go run ./bench/proxybench -conns 1,50,100 -dur 5s [-toxiproxy /path/to/toxiproxy-server]
+//	go run ./bench/proxybench -conns 1,50,100 -dur 5s -rounds 3 [-toxiproxy /path/to/toxiproxy-server]
 package main
 
 import (
@@ -20,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -44,6 +47,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	connsFlag := fs.String("conns", "1,50,100", "comma-separated wrk connection counts")
 	dur := fs.Duration("dur", 5*time.Second, "duration of each wrk run")
+	rounds := fs.Int("rounds", 3, "rounds of turns; figures are medians over them")
 	toxi := fs.String("toxiproxy", "", "path of a toxiproxy-server binary to measure side by side (optional)")
 	wrk := fs.String("wrk", "wrk", "path of wrk")
 	if err := fs.Parse(args); err != nil {
@@ -86,19 +90,28 @@ func run(args []string, stdout, stderr io.Writer) int {
 		targets = append(targets, struct{ name, addr string }{"toxiproxy", addr})
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "target\tconns\treq/s\tvs direct\tp50\tp99\t+p50\t+p99\t\n")
+	fmt.Fprintf(tw, "target\tconns\treq/s\tvs direct\trounds\tp50\tp99\t+p50\t+p99\t\n")
 	for _, c := range conns {
-		var base result
+		runs := make([][]result, len(targets))
+		for range max(*rounds, 1) {
+			for i, t := range targets {
+				r, err := runWrk(ctx, *wrk, c, *dur, "http://"+t.addr+"/")
+				if err != nil {
+					fmt.Fprintf(stderr, "proxybench: wrk %s: %v\n", t.name, err)
+					return 1
+				}
+				runs[i] = append(runs[i], r)
+			}
+		}
+		base := median(runs[0])
 		for i, t := range targets {
-			r, err := runWrk(ctx, *wrk, c, *dur, "http://"+t.addr+"/")
-			if err != nil {
-				fmt.Fprintf(stderr, "proxybench: wrk %s: %v\n", t.name, err)
-				return 1
+			r := median(runs[i])
+			lo, hi := 1e9, 0.0 // the ratio in each round, against that round's direct run
+			for k := range runs[i] {
+				x := runs[i][k].rps / runs[0][k].rps
+				lo, hi = min(lo, x), max(hi, x)
 			}
-			if i == 0 {
-				base = r
-			}
-			fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.2f×\t%s\t%s\t%s\t%s\t\n", t.name, c, r.rps, r.rps/base.rps,
+			fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.2f×\t%.2f–%.2f\t%s\t%s\t%s\t%s\t\n", t.name, c, r.rps, r.rps/base.rps, lo, hi,
 				r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond),
 				(r.p50 - base.p50).Round(time.Microsecond), (r.p99 - base.p99).Round(time.Microsecond))
 		}
@@ -185,6 +198,16 @@ func startToxiproxy(ctx context.Context, bin, upstream string) (string, error) {
 type result struct {
 	rps      float64
 	p50, p99 time.Duration
+}
+
+// median takes each figure's median over the runs on its own.
+func median(rs []result) result {
+	mid := func(xs []float64) float64 { slices.Sort(xs); return xs[len(xs)/2] }
+	var rps, p50, p99 []float64
+	for _, r := range rs {
+		rps, p50, p99 = append(rps, r.rps), append(p50, float64(r.p50)), append(p99, float64(r.p99))
+	}
+	return result{rps: mid(rps), p50: time.Duration(mid(p50)), p99: time.Duration(mid(p99))}
 }
 
 var (

@@ -170,3 +170,53 @@ func TestFastPathLargeBodies(t *testing.T) {
 	}
 	assert.Equal(t, int64(3), rt.requests.Load(), "all on the fast path")
 }
+
+// Heads and bodies that arrive in pieces, both ways, and a 103 before
+// the answer.
+func TestFastPathHeadsInPieces(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		u, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer u.Close()
+		br := bufio.NewReader(u)
+		for range 2 {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			body, _ := io.ReadAll(req.Body)
+			for _, piece := range []string{"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Le", "ngth: " + fmt.Sprint(len(body)) + "\r\n\r\n", string(body[:2]), string(body[2:])} {
+				_, _ = io.WriteString(u, piece)
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+	}()
+	rt := startRoute(t, ModeHTTP, ln.Addr().String())
+	c, err := net.Dial("tcp", rt.Addr())
+	require.NoError(t, err)
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	for _, word := range []string{"hello", "world"} {
+		for _, piece := range []string{"POST / HTTP/1.1\r\nHo", "st: x\r\nContent-Length: 5\r\n", "\r\n" + word[:3], word[3:]} {
+			_, err := io.WriteString(c, piece)
+			require.NoError(t, err)
+			time.Sleep(10 * time.Millisecond)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		require.NoError(t, err)
+		if resp.StatusCode == 103 {
+			resp, err = http.ReadResponse(br, nil)
+			require.NoError(t, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		assert.Equal(t, word, string(b))
+	}
+	assert.Equal(t, int64(2), rt.requests.Load(), "both on the fast path")
+}

@@ -36,7 +36,6 @@ type flow struct {
 	closing bool   // the connection ends once this answer is delivered
 	raw     bool   // no more message boundaries: bytes pass as on a tcp route
 	rest    []byte // client bytes past the request, read before its answer ended
-	out     []byte
 }
 
 type flowAt int
@@ -53,8 +52,8 @@ const (
 	maxAnswerHead  = 64 << 10
 )
 
-// reads says whether the loop reads s now. An http client's next request
-// waits until the answer before it is delivered.
+// reads says whether the loop reads s now: an http client's next request
+// waits until the answer before it is delivered (flowFlushed reads it then).
 func (l *evloop) reads(s *side) bool {
 	p := s.pair
 	f := p.flow
@@ -83,10 +82,6 @@ func (l *evloop) flowRead(s *side, b []byte) {
 	default:
 		l.fromUpstream(p, b)
 	}
-	if !p.closed.Load() {
-		l.update(&p.a)
-		l.update(&p.b)
-	}
 }
 
 // fromClient passes on what belongs to the current request; bytes of the
@@ -95,7 +90,7 @@ func (l *evloop) fromClient(p *pair, b []byte) {
 	f := p.flow
 	switch f.at {
 	case atAnswerHead, atAnswerBody:
-		// read only when the client hung up meanwhile
+		// (reads keeps the client unread now; should bytes come, they wait)
 		f.rest = append(f.rest, b...)
 		if len(f.rest) > maxRequestHead {
 			l.close(p, true)
@@ -118,37 +113,53 @@ func (l *evloop) fromClient(p *pair, b []byte) {
 		l.handoff(p, b) // a fault is on: this request and all after go to the fault chain
 		return
 	}
-	f.head = append(f.head, b...)
-	i := bytes.Index(f.head, []byte("\r\n\r\n"))
+	msg, i := f.gather(b)
 	if i < 0 {
 		if len(f.head) > maxRequestHead {
 			l.handoff(p, f.head)
 		}
 		return
 	}
-	rf, err := parseHead(f.head[:i+4], true)
+	rf, err := parseHead(msg[:i], true)
 	if err != nil || rf.slow {
-		l.handoff(p, f.head)
+		l.handoff(p, msg)
 		return
 	}
 	f.rt.requests.Add(1)
-	f.isHead = bytes.HasPrefix(f.head, []byte("HEAD "))
+	f.isHead = bytes.HasPrefix(msg, []byte("HEAD "))
 	f.closing = rf.close
 	f.body = newBody(rf, true, false)
-	extra := f.head[i+4:]
-	n, done, err := f.body.take(extra)
+	n, done, err := f.body.take(msg[i:])
 	if err != nil {
 		l.close(p, true)
 		return
 	}
-	f.out = append(f.out[:0], f.head[:i+4+n]...)
 	f.at = atRequestBody
 	if done {
 		f.at = atAnswerHead
-		f.rest = append(f.rest, extra[n:]...)
+		f.rest = append(f.rest, msg[i+n:]...)
 	}
+	l.write(&p.b, msg[:i+n])
 	f.head = f.head[:0]
-	l.write(&p.b, f.out)
+}
+
+// gather adds b to the message head gathered so far and returns the bytes
+// from the head's start and where the head ends in them (-1: not yet). A
+// head that comes whole in one read is not copied.
+func (f *flow) gather(b []byte) ([]byte, int) {
+	msg := b
+	if len(f.head) > 0 {
+		f.head = append(f.head, b...)
+		msg = f.head
+	}
+	i := bytes.Index(msg, []byte("\r\n\r\n"))
+	if i < 0 {
+		if len(f.head) == 0 {
+			f.head = append(f.head, b...)
+		}
+		return nil, -1
+	}
+	return msg, i + 4
 }
 
 // fromUpstream passes the answer on and notes where it ends.
@@ -174,46 +185,42 @@ func (l *evloop) fromUpstream(p *pair, b []byte) {
 			}
 			return
 		}
-		f.head = append(f.head, b...)
-		b = nil
-		i := bytes.Index(f.head, []byte("\r\n\r\n"))
+		msg, i := f.gather(b)
 		if i < 0 {
 			if len(f.head) > maxAnswerHead {
 				l.close(p, true)
 			}
 			return
 		}
-		af, err := parseHead(f.head[:i+4], false)
+		af, err := parseHead(msg[:i], false)
 		code := 0
 		if err == nil { // the head starts "HTTP/1.1 "
-			code, _ = strconv.Atoi(string(f.head[9:min(12, len(f.head))]))
+			code, _ = strconv.Atoi(string(msg[9:min(12, len(msg))]))
 		}
 		if err != nil || code == http.StatusSwitchingProtocols {
 			f.raw = true
-			l.write(&p.a, f.head)
+			l.write(&p.a, msg)
 			f.head = nil
 			return
 		}
-		extra := append([]byte(nil), f.head[i+4:]...)
-		f.out = append(f.out[:0], f.head[:i+4]...)
-		f.head = f.head[:0]
 		if code >= 100 && code < 200 { // 103 Early Hints and the like: the answer follows
-			l.write(&p.a, f.out)
-			b = extra
+			l.write(&p.a, msg[:i])
+			b = append([]byte(nil), msg[i:]...)
+			f.head = f.head[:0]
 			continue
 		}
 		f.body = newBody(af, false, f.isHead || code == 204 || code == 304)
 		f.closing = f.closing || af.close || f.body.mode == bodyToClose
-		n, done, err := f.body.take(extra)
+		n, done, err := f.body.take(msg[i:])
 		if err != nil {
 			l.close(p, true)
 			return
 		}
-		f.out = append(f.out, extra[:n]...)
 		f.at = atAnswerBody
-		l.write(&p.a, f.out)
+		l.write(&p.a, msg[:i+n])
+		f.head = f.head[:0]
 		if done {
-			l.answered(p, extra[n:])
+			l.answered(p, msg[i+n:])
 		}
 		return
 	}
@@ -247,10 +254,7 @@ func (l *evloop) flowFlushed(p *pair) {
 		f.rest = nil
 		l.fromClient(p, b)
 	}
-	if !p.closed.Load() {
-		l.update(&p.a)
-		l.update(&p.b)
-	}
+	l.pump(&p.a) // the next request, if it came meanwhile
 }
 
 // handoff gives the client connection, with unread in front of what it has

@@ -11,43 +11,50 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The tcp mode's fast path. A connection accepted while no fault is
-// installed has nothing to do but move bytes, so it leaves Go's netpoller:
-// its two sockets go to one of a few event loops (one per GOMAXPROCS), each
-// an epoll set over raw non-blocking descriptors. A loop reads a socket only
-// when epoll says it has bytes and writes them straight to the other, so a
-// request and its answer cost the four reads and writes they must, with no
-// failed read, goroutine wake-up or scheduler pass in between; a slow reader
-// parks the bytes it did not take and pauses the other side (backpressure).
-// Faults decide per connection at accept, so a relayed connection keeps
-// running as it is when a fault is added later, as on the goroutine path.
+// The fast path of both route modes while no fault is installed. A
+// connection with nothing to do but move bytes leaves Go's netpoller: its
+// two sockets go to one of a few event loops (one per GOMAXPROCS), each an
+// edge-triggered epoll set over raw non-blocking descriptors that only that
+// loop touches. A loop reads a socket when epoll says bytes came and writes
+// them straight to the other, so a request and its answer cost the four
+// reads and writes they must, with no failed read, no goroutine wake-up and
+// no epoll_ctl in between; a short read means the socket is drained, and
+// new bytes bring a new edge. A slow reader parks what it did not take and
+// pauses the other side until it drains (backpressure). tcp routes decide
+// faults per connection at accept, so a relayed connection runs on as it is
+// when a fault is added later; http routes follow message boundaries and
+// hand the connection to the fault chain at a request's first byte
+// (httploop_linux.go).
 
 // relay is the process's set of event loops, started on first use.
 var relay = sync.OnceValues(startLoops)
 
 type evloop struct {
-	ep  int
-	buf []byte
+	ep    int
+	wake  int // eventfd: new pairs are waiting in incoming
+	buf   []byte
+	sides []*side // by descriptor; the loop's own
 
-	mu    sync.Mutex
-	sides map[int32]*side
+	mu       sync.Mutex
+	incoming []*pair
 }
 
 // side is one socket of a relayed pair.
 type side struct {
-	fd      int
-	peer    *side
-	pair    *pair
-	pending []byte // bytes read from peer not yet written to fd
-	eof     bool   // fd has no more to read
-	shut    bool   // fd's write side is shut down
-	events  uint32 // what epoll waits for on fd
+	fd       int
+	peer     *side
+	pair     *pair
+	pending  []byte // bytes read from peer not yet written to fd
+	readable bool   // epoll said bytes came, and they are not all read
+	hup      bool   // the other end closed or failed: read to the end
+	eof      bool   // fd has no more to read
+	shut     bool   // fd's write side is shut down
 }
 
 // pair is a relayed connection.
 type pair struct {
 	a, b    side  // http: a is the client, b the upstream
-	flow    *flow // http routes: where each message ends (httploop_linux.go)
+	flow    *flow // http routes: where each message ends
 	mu      sync.Mutex  // Close against the loop closing the descriptors
 	closed  atomic.Bool // set, under mu, by the loop only
 	onClose func()
@@ -70,18 +77,30 @@ func startLoops() ([]*evloop, error) {
 	n := max(1, runtime.GOMAXPROCS(0))
 	loops := make([]*evloop, 0, n)
 	for range n {
-		ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+		l, err := newLoop()
 		if err != nil {
-			for _, l := range loops {
-				_ = unix.Close(l.ep)
-			}
-			return nil, err
+			return nil, err // the loops started stay idle: this happens at most once
 		}
-		l := &evloop{ep: ep, buf: make([]byte, 64<<10), sides: map[int32]*side{}}
 		loops = append(loops, l)
 		go l.run()
 	}
 	return loops, nil
+}
+
+func newLoop() (*evloop, error) {
+	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err == nil {
+		err = unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, wake, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wake)})
+	}
+	if err != nil {
+		_ = unix.Close(ep)
+		return nil, err
+	}
+	return &evloop{ep: ep, wake: wake, buf: make([]byte, 64<<10)}, nil
 }
 
 var nextLoop atomic.Uint32
@@ -105,25 +124,17 @@ func relayPair(a, b net.Conn, fl *flow, started func(io.Closer), onClose func())
 		return err
 	}
 	p := &pair{flow: fl, onClose: onClose}
-	p.a = side{fd: fa, peer: &p.b, pair: p, events: unix.EPOLLIN}
-	p.b = side{fd: fb, peer: &p.a, pair: p, events: unix.EPOLLIN}
-	l := loops[nextLoop.Add(1)%uint32(len(loops))]
+	p.a = side{fd: fa, peer: &p.b, pair: p}
+	p.b = side{fd: fb, peer: &p.a, pair: p}
 	started(p)
-	// Into epoll first, then into the table: the loop skips a descriptor
-	// it does not know yet, and epoll (level-triggered) tells it again.
-	for _, fd := range []int{fa, fb} {
-		if err := unix.EpollCtl(l.ep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}); err != nil {
-			_ = unix.EpollCtl(l.ep, unix.EPOLL_CTL_DEL, fa, nil)
-			_ = unix.Close(fa)
-			_ = unix.Close(fb)
-			return err
-		}
-	}
-	l.mu.Lock()
-	l.sides[int32(fa)], l.sides[int32(fb)] = &p.a, &p.b
-	l.mu.Unlock()
 	_ = a.Close()
 	_ = b.Close()
+	l := loops[nextLoop.Add(1)%uint32(len(loops))]
+	l.mu.Lock()
+	l.incoming = append(l.incoming, p)
+	l.mu.Unlock()
+	one := [8]byte{1}
+	_, _ = unix.Write(l.wake, one[:])
 	return nil
 }
 
@@ -154,60 +165,98 @@ func (l *evloop) run() {
 			continue // EINTR
 		}
 		for i := range evs[:n] {
-			l.mu.Lock()
-			s := l.sides[evs[i].Fd]
-			l.mu.Unlock()
+			if int(evs[i].Fd) == l.wake {
+				l.admit()
+				continue
+			}
+			s := l.side(int(evs[i].Fd))
 			if s == nil || s.pair.closed.Load() {
 				continue
 			}
 			ev := evs[i].Events
-			if ev&unix.EPOLLOUT != 0 {
+			if ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+				s.readable = true
+				s.hup = s.hup || ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0
+			}
+			if ev&unix.EPOLLOUT != 0 && len(s.pending) > 0 {
 				l.flush(s)
 			}
-			if ev&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR) != 0 && !s.pair.closed.Load() {
-				l.readFrom(s, ev&(unix.EPOLLHUP|unix.EPOLLERR) != 0)
+			l.pump(s)
+		}
+	}
+}
+
+// admit registers the pairs relayPair queued.
+func (l *evloop) admit() {
+	var b [8]byte
+	_, _ = unix.Read(l.wake, b[:])
+	l.mu.Lock()
+	in := l.incoming
+	l.incoming = nil
+	l.mu.Unlock()
+	for _, p := range in {
+		for _, s := range []*side{&p.a, &p.b} {
+			if s.fd >= len(l.sides) {
+				l.sides = append(l.sides, make([]*side, s.fd+1-len(l.sides))...)
+			}
+			l.sides[s.fd] = s
+		}
+		for _, s := range []*side{&p.a, &p.b} {
+			ev := &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(s.fd)}
+			if err := unix.EpollCtl(l.ep, unix.EPOLL_CTL_ADD, s.fd, ev); err != nil {
+				l.close(p, true)
+				break
 			}
 		}
 	}
 }
 
-// readFrom moves what s has to its peer; hup: the socket has an error or
-// is shut both ways (epoll says so whether asked or not).
-func (l *evloop) readFrom(s *side, hup bool) {
-	if s.eof || len(s.peer.pending) > 0 || !hup && !l.reads(s) {
-		return
-	}
-	n, err := unix.Read(s.fd, l.buf)
-	switch {
-	case n > 0 && s.pair.flow != nil:
-		l.flowRead(s, l.buf[:n])
-	case n > 0:
-		l.write(s.peer, l.buf[:n])
-	case n == 0 && err == nil:
-		s.eof = true
-		l.update(s)
-		l.maybeShut(s.peer)
-	case err == unix.EAGAIN || err == unix.EINTR:
-	default:
-		l.close(s.pair, true)
+// pump reads s while it has bytes and they may go on: its peer has
+// nothing parked, and (http) the flow is at a point where s is read.
+func (l *evloop) pump(s *side) {
+	p := s.pair
+	for s.readable && !s.eof && !p.closed.Load() && len(s.peer.pending) == 0 && l.reads(s) {
+		n, err := unix.Read(s.fd, l.buf)
+		switch {
+		case n > 0:
+			if n < len(l.buf) && !s.hup {
+				s.readable = false // drained: the next bytes bring a new edge
+			}
+			if p.flow != nil {
+				l.flowRead(s, l.buf[:n])
+			} else {
+				l.write(s.peer, l.buf[:n])
+			}
+		case n == 0 && err == nil:
+			s.readable, s.eof = false, true
+			l.maybeShut(s.peer)
+		case err == unix.EAGAIN:
+			s.readable = false
+		case err == unix.EINTR:
+		default:
+			l.close(p, true)
+		}
 	}
 }
 
-// write sends b to s, keeping what s does not take for later.
+// write sends b to s, parking what s does not take; epoll says when it
+// takes more (EPOLLOUT).
 func (l *evloop) write(s *side, b []byte) {
+	if len(s.pending) > 0 {
+		s.pending = append(s.pending, b...)
+		return
+	}
 	for len(b) > 0 {
 		n, err := unix.Write(s.fd, b)
 		if n > 0 {
 			b = b[n:]
 			continue
 		}
-		if err == unix.EINTR {
+		switch err {
+		case unix.EINTR:
 			continue
-		}
-		if err == unix.EAGAIN {
+		case unix.EAGAIN:
 			s.pending = append(s.pending[:0], b...)
-			l.update(s)
-			l.update(s.peer) // stop reading the peer until s drains
 			return
 		}
 		l.close(s.pair, true)
@@ -215,7 +264,8 @@ func (l *evloop) write(s *side, b []byte) {
 	}
 }
 
-// flush writes s's pending bytes now that s takes them.
+// flush writes s's parked bytes now that s takes them; once all are gone
+// the peer is read again.
 func (l *evloop) flush(s *side) {
 	b := s.pending
 	s.pending = nil
@@ -224,49 +274,40 @@ func (l *evloop) flush(s *side) {
 		return
 	}
 	s.pending = b[:0]
-	l.update(s)
-	l.update(s.peer)
 	l.maybeShut(s)
 	if s.pair.flow != nil && !s.pair.closed.Load() {
 		l.flowFlushed(s.pair)
 	}
+	l.pump(s.peer)
 }
 
-// maybeShut passes the peer's end on to s once s has written everything.
+// maybeShut passes the peer's end on to s once s has written everything,
+// and closes the pair when both ends are done.
 func (l *evloop) maybeShut(s *side) {
 	if !s.peer.eof || len(s.pending) > 0 || s.shut {
 		return
 	}
 	s.shut = true
 	_ = unix.Shutdown(s.fd, unix.SHUT_WR)
-	if s.shut && s.peer.shut {
+	if s.peer.shut {
 		l.close(s.pair, false)
 	}
 }
 
-// update sets what epoll waits for on s: bytes to read while its peer
-// has nothing parked, room to write while s has.
-func (l *evloop) update(s *side) {
-	var want uint32
-	if !s.eof && len(s.peer.pending) == 0 && l.reads(s) {
-		want |= unix.EPOLLIN
-	}
-	if len(s.pending) > 0 {
-		want |= unix.EPOLLOUT
-	}
-	if want == s.events {
-		return
-	}
-	s.events = want
-	_ = unix.EpollCtl(l.ep, unix.EPOLL_CTL_MOD, s.fd, &unix.EpollEvent{Events: want, Fd: int32(s.fd)})
-}
-
 // forget drops the pair's sockets from the loop's table.
 func (l *evloop) forget(p *pair) {
-	l.mu.Lock()
-	delete(l.sides, int32(p.a.fd))
-	delete(l.sides, int32(p.b.fd))
-	l.mu.Unlock()
+	for _, s := range []*side{&p.a, &p.b} {
+		if l.side(s.fd) == s {
+			l.sides[s.fd] = nil
+		}
+	}
+}
+
+func (l *evloop) side(fd int) *side {
+	if fd < 0 || fd >= len(l.sides) {
+		return nil
+	}
+	return l.sides[fd]
 }
 
 // close ends the pair on the loop; reset sends RST (an error on one side
