@@ -147,9 +147,20 @@ func TestExhaustBeyondTheFDLimitOpensNothing(t *testing.T) {
 	_ = j
 }
 
-func TestConnLimitSaysItNeedsTheNetworkIssue(t *testing.T) {
-	f := Kinds["conn-limit"].New()
-	require.Empty(t, f.Validate())
-	err := Preflight(context.Background(), "conn-limit", f, nil)
-	require.ErrorContains(t, err, "needs the network fault support (issue 6)")
+func TestConnLimitBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		f    *ConnLimit
+		want string
+	}{
+		{&ConnLimit{Max: 0}, "max: 0 is too few (valid: 1 or more)"},
+		{&ConnLimit{Max: 5, Port: 70000}, "port: 70000 is not a port (valid: 1 to 65535)"},
+		{&ConnLimit{Max: 5, Peers: []string{" "}}, "peers[0]: empty peer"},
+	} {
+		var got []string
+		for _, p := range tc.f.Validate() {
+			got = append(got, p.Field+": "+p.Msg)
+		}
+		assert.Contains(t, strings.Join(got, "\n"), tc.want)
+	}
+	assert.Empty(t, (&ConnLimit{Max: 2, Port: 8000}).Validate())
 }

@@ -99,8 +99,8 @@ var Kinds = map[string]Kind{
 		New:     func() Fault { return newExhaust() },
 	},
 	"conn-limit": {
-		Summary: "iptables connlimit in the target's network namespace (needs the network fault support of issue 6)",
-		Targets: []string{"container"},
+		Summary: "reset new TCP connections to the target (scoped to a port, peers) while more than max it let in are open: nftables ct count (iptables connlimit) in its network namespace",
+		Targets: []string{"netns"},
 		New:     func() Fault { return &ConnLimit{Max: 10} },
 	},
 	// network faults inside the target's network namespace (net_*.go); a

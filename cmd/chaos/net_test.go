@@ -62,6 +62,7 @@ func TestKilledNetRunIsUndoneByRecover(t *testing.T) {
 		{"net-bandwidth", "{rate: 1mbit, peers: [PEER]}", "table"},
 		{"partition", "{peers: [PEER]}", "table"},
 		{"dns", "{mode: slow, delay: 1s}", "table"},
+		{"conn-limit", "{max: 2, port: 9000}", "table"},
 	}
 	for _, k := range kinds {
 		t.Run(k.kind+" "+k.params, func(t *testing.T) {

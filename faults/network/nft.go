@@ -28,7 +28,11 @@ type Rule struct {
 	Proto        byte         // unix.IPPROTO_TCP / _UDP; 0: any
 	SPort, DPort uint16       // 0: any
 	SkipLoopback bool         // leave the lo interface alone
-	Verdict      Verdict
+	// NewOver > 0: match only a new connection that finds more than NewOver
+	// connections counted by this rule (its own, opened since it was added
+	// and still open: nft's ct count, iptables' connlimit).
+	NewOver uint32
+	Verdict Verdict
 }
 
 // Scope is which packets a fault touches, as the user said it.
@@ -177,6 +181,13 @@ func (r Rule) exprs() []expr.Any {
 			e = append(e, &expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: p.off, Len: 2},
 				&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binary.BigEndian.AppendUint16(nil, p.port)})
 		}
+	}
+	if r.NewOver > 0 {
+		e = append(e, &expr.Ct{Key: expr.CtKeySTATE, Register: 1},
+			&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,
+				Mask: binary.NativeEndian.AppendUint32(nil, expr.CtStateBitNEW), Xor: make([]byte, 4)},
+			&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: make([]byte, 4)},
+			&expr.Connlimit{Count: r.NewOver, Flags: 1}) // NFT_CONNLIMIT_F_INV: "over"
 	}
 	v := r.Verdict
 	if v.Kind == "random-drop" {

@@ -1,6 +1,7 @@
 package network_test
 
 import (
+	"io"
 	"net"
 	"net/netip"
 	"testing"
@@ -125,4 +126,56 @@ func TestNetemProbeLeavesNothing(t *testing.T) {
 	ok, why := network.NetemAvailable()
 	t.Logf("netem: %v (%s)", ok, why)
 	assert.NotEmpty(t, why)
+}
+
+// A rule with NewOver lets that many connections in at once and resets the
+// next; when one closes, another gets in.
+func TestConnLimitRule(t *testing.T) {
+	p := nettest.New(t)
+	ln, err := nettest.ListenTCP(p.NSA, p.AddrA+":9000")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); _, _ = io.Copy(io.Discard, c) }()
+		}
+	}()
+	sc := network.Scope{Ingress: true, Port: 9000, DstPortOnly: true, Proto: unix.IPPROTO_TCP, SkipLoopback: true}
+	rules := sc.Rules(network.Verdict{Kind: "reject"})
+	for i := range rules {
+		rules[i].NewOver = 2
+	}
+	require.NoError(t, network.AddTable(p.NSA, "chaos-test-connlimit", "chaos run test", rules))
+	dial := func() (net.Conn, error) {
+		var c net.Conn
+		err := p.NSB.Do(func() (err error) {
+			c, err = net.DialTimeout("tcp4", p.AddrA+":9000", 2*time.Second)
+			return err
+		})
+		return c, err
+	}
+	var held []net.Conn
+	for range 2 {
+		c, err := dial()
+		require.NoError(t, err, "within the limit")
+		held = append(held, c)
+	}
+	_, err = dial()
+	require.ErrorContains(t, err, "connection refused", "the third is reset")
+	require.NoError(t, held[0].Close())
+	require.Eventually(t, func() bool {
+		c, err := dial()
+		if err == nil {
+			held = append(held, c)
+		}
+		return err == nil
+	}, 5*time.Second, 100*time.Millisecond, "a closed connection frees its place")
+	for _, c := range held[1:] {
+		_ = c.Close()
+	}
+	require.NoError(t, network.DelTable(p.NSA, "chaos-test-connlimit"))
 }
