@@ -10,7 +10,7 @@ import (
 // any size, to find where the message ends without buffering it.
 type body struct {
 	mode  bodyMode
-	left  int64  // length: bytes to go; chunked: bytes to go of the chunk and its CRLF
+	left  int64 // length: bytes to go; chunked: bytes to go of the chunk and its CRLF
 	chunk chunkAt
 	line  []byte // chunked: the size or trailer line gathered so far
 }

@@ -54,8 +54,8 @@ type side struct {
 
 // pair is a relayed connection.
 type pair struct {
-	a, b    side  // http: a is the client, b the upstream
-	flow    *flow // http routes: where each message ends
+	a, b    side        // http: a is the client, b the upstream
+	flow    *flow       // http routes: where each message ends
 	mu      sync.Mutex  // Close against the loop closing the descriptors
 	closed  atomic.Bool // set, under mu, by the loop only
 	onClose func()
