@@ -1,9 +1,12 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestProxyExperiments runs the bundled stream and connection experiments
@@ -27,4 +30,25 @@ func TestProxyExperiments(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCutStreamIsAnError: half the primary's streams are cut mid-answer.
+// The bundled experiment holds (the gateway counts them as errors), and a
+// check that the client saw no errors during the cut fails: the load
+// generator counts a truncated stream as an error, not a success.
+func TestCutStreamIsAnError(t *testing.T) {
+	if testing.Short() {
+		t.Skip("about 20 s a run")
+	}
+	file := "../../examples/experiments/proxy/cut-stream.yaml"
+	code, out, stderr := chaos(t, "run", file, "-q", "--seed", "5")
+	assert.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
+
+	b, err := os.ReadFile(file)
+	require.NoError(t, err)
+	strict := filepath.Join(t.TempDir(), "cut-stream-strict.yaml")
+	require.NoError(t, os.WriteFile(strict, append(b, "  - {name: client sees no errors, kind: slo, during: cut, error_rate: 1%}\n"...), 0o644))
+	code, out, stderr = chaos(t, "run", strict, "-q", "--seed", "5")
+	assert.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
+	assert.Contains(t, out, "✗ client sees no errors:")
 }
