@@ -174,15 +174,7 @@ func TestFastPathLargeBodies(t *testing.T) {
 // Heads and bodies that arrive in pieces, both ways, and a 103 before
 // the answer.
 func TestFastPathHeadsInPieces(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	go func() {
-		u, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer u.Close()
+	up := oneConnUpstream(t, func(u net.Conn) {
 		br := bufio.NewReader(u)
 		for range 2 {
 			req, err := http.ReadRequest(br)
@@ -195,8 +187,8 @@ func TestFastPathHeadsInPieces(t *testing.T) {
 				time.Sleep(10 * time.Millisecond)
 			}
 		}
-	}()
-	rt := startRoute(t, ModeHTTP, ln.Addr().String())
+	})
+	rt := startRoute(t, ModeHTTP, up)
 	c, err := net.Dial("tcp", rt.Addr())
 	require.NoError(t, err)
 	defer c.Close()

@@ -76,3 +76,21 @@ func echoServer(t *testing.T) string {
 }
 
 func spec(kind, params string) Spec { return Spec{Kind: kind, Params: []byte(params), Seed: 1} }
+
+// oneConnUpstream listens on loopback, serves the first connection with
+// serve (then closes it) and returns the address.
+func oneConnUpstream(t *testing.T, serve func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		u, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer u.Close()
+		serve(u)
+	}()
+	return ln.Addr().String()
+}

@@ -41,19 +41,11 @@ func TestRelayBackpressureKeepsEveryByte(t *testing.T) {
 // A half-close is passed on: the upstream sees the client's end, then
 // answers and closes, and the client reads the whole answer.
 func TestRelayHalfClose(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	go func() {
-		u, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer u.Close()
+	up := oneConnUpstream(t, func(u net.Conn) {
 		req, _ := io.ReadAll(u) // to the client's end
 		_, _ = u.Write(bytes.Repeat(req, 1000))
-	}()
-	rt := startRoute(t, ModeTCP, ln.Addr().String())
+	})
+	rt := startRoute(t, ModeTCP, up)
 	c, err := net.Dial("tcp", rt.Addr())
 	require.NoError(t, err)
 	defer c.Close()
@@ -103,19 +95,11 @@ func TestRelayRouteCloseEndsConnections(t *testing.T) {
 
 // An upstream that resets is passed on as a reset, not a clean end.
 func TestRelayPassesResetOn(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	go func() {
-		u, err := ln.Accept()
-		if err != nil {
-			return
-		}
+	up := oneConnUpstream(t, func(u net.Conn) {
 		_, _ = u.Read(make([]byte, 16))
 		_ = u.(*net.TCPConn).SetLinger(0)
-		_ = u.Close()
-	}()
-	rt := startRoute(t, ModeTCP, ln.Addr().String())
+	})
+	rt := startRoute(t, ModeTCP, up)
 	c, err := net.Dial("tcp", rt.Addr())
 	require.NoError(t, err)
 	defer c.Close()
