@@ -34,10 +34,7 @@ func TestFastPathRelaysHTTPUnchanged(t *testing.T) {
 	}))
 	defer up.Close()
 	rt := startRoute(t, ModeHTTP, strings.TrimPrefix(up.URL, "http://"))
-	c, err := net.Dial("tcp", rt.Addr())
-	require.NoError(t, err)
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	c := dial(t, rt)
 	br := bufio.NewReader(c)
 	send := func(raw string, method string) (*http.Response, string) {
 		_, err := io.WriteString(c, raw)
@@ -67,10 +64,7 @@ func TestFastPathRelaysHTTPUnchanged(t *testing.T) {
 func TestFastPathConnectionClose(t *testing.T) {
 	up := sseUpstream(t, 1)
 	rt := startRoute(t, ModeHTTP, strings.TrimPrefix(up.URL, "http://"))
-	c, err := net.Dial("tcp", rt.Addr())
-	require.NoError(t, err)
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	c := dial(t, rt)
 	_, _ = io.WriteString(c, "GET /plain HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 	b, err := io.ReadAll(c)
 	require.NoError(t, err, "the proxy closes after the answer")
@@ -97,11 +91,8 @@ func TestFastPathPipelinedRequests(t *testing.T) {
 	}))
 	defer up.Close()
 	rt := startRoute(t, ModeHTTP, strings.TrimPrefix(up.URL, "http://"))
-	c, err := net.Dial("tcp", rt.Addr())
-	require.NoError(t, err)
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	_, err = io.WriteString(c, "POST /one HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /two HTTP/1.1\r\nHost: x\r\n\r\n")
+	c := dial(t, rt)
+	_, err := io.WriteString(c, "POST /one HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /two HTTP/1.1\r\nHost: x\r\n\r\n")
 	require.NoError(t, err)
 	br := bufio.NewReader(c)
 	for _, want := range []string{"/one:abc", "/two:"} {
@@ -189,10 +180,7 @@ func TestFastPathHeadsInPieces(t *testing.T) {
 		}
 	})
 	rt := startRoute(t, ModeHTTP, up)
-	c, err := net.Dial("tcp", rt.Addr())
-	require.NoError(t, err)
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	c := dial(t, rt)
 	br := bufio.NewReader(c)
 	for _, word := range []string{"hello", "world"} {
 		for _, piece := range []string{"POST / HTTP/1.1\r\nHo", "st: x\r\nContent-Length: 5\r\n", "\r\n" + word[:3], word[3:]} {

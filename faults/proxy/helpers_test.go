@@ -94,3 +94,14 @@ func oneConnUpstream(t *testing.T, serve func(net.Conn)) string {
 	}()
 	return ln.Addr().String()
 }
+
+// dial opens a client connection to rt, closed at the test's end, with a
+// 5 s deadline.
+func dial(t *testing.T, rt *Route) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", rt.Addr())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	return c
+}
