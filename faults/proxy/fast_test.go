@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -199,4 +200,55 @@ func TestFastPathHeadsInPieces(t *testing.T) {
 		assert.Equal(t, word, string(b))
 	}
 	assert.Equal(t, int64(2), rt.requests.Load(), "both on the fast path")
+}
+
+// Closing the route mid-answer ends the connection on both sides and lets
+// go of its sockets, though the client is not being read then.
+func TestFastPathRouteCloseMidAnswer(t *testing.T) {
+	release := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "data: one\n\n")
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer up.Close()
+	defer close(release)
+	rt := startRoute(t, ModeHTTP, strings.TrimPrefix(up.URL, "http://"))
+	c := dial(t, rt)
+	_, err := io.WriteString(c, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
+	require.NoError(t, err)
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "data: one\n", line)
+	require.NoError(t, rt.Close())
+	_, err = io.ReadAll(br)
+	var ne net.Error
+	assert.False(t, errors.As(err, &ne) && ne.Timeout(), "the close reached the client: %v", err)
+	require.Eventually(t, func() bool { return tracked(rt) == 0 }, 2*time.Second, 10*time.Millisecond, "the relayed pair was let go")
+}
+
+// An answer that runs to the upstream's close: the client gets all of it
+// and the end, and once it hangs up the relayed pair is let go, though the
+// client is not read while an answer is under way.
+func TestFastPathAnswerToCloseThenClientHangsUp(t *testing.T) {
+	up := oneConnUpstream(t, func(u net.Conn) {
+		if _, err := http.ReadRequest(bufio.NewReader(u)); err == nil {
+			_, _ = io.WriteString(u, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it")
+		}
+	})
+	rt := startRoute(t, ModeHTTP, up)
+	c := dial(t, rt)
+	_, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	require.NoError(t, err)
+	b, err := io.ReadAll(c)
+	require.NoError(t, err)
+	assert.True(t, strings.HasSuffix(string(b), "\r\n\r\nall of it"), "%q", b)
+	require.NoError(t, c.Close())
+	require.Eventually(t, func() bool { return tracked(rt) == 0 }, 2*time.Second, 10*time.Millisecond, "the relayed pair was let go")
 }

@@ -105,3 +105,10 @@ func dial(t *testing.T, rt *Route) net.Conn {
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 	return c
 }
+
+// tracked counts the connections rt would close on Close.
+func tracked(rt *Route) int {
+	n := 0
+	rt.conns.Range(func(any, any) bool { n++; return true })
+	return n
+}

@@ -109,6 +109,14 @@ func (l *evloop) fromClient(p *pair, b []byte) {
 		l.write(&p.b, b[:n])
 		return
 	}
+	if len(p.a.pending) > 0 || f.closing {
+		// read early (the client is done sending): the request waits
+		// until the answer before it is delivered (flowFlushed)
+		if f.rest = append(f.rest, b...); len(f.rest) > maxRequestHead {
+			l.close(p, true)
+		}
+		return
+	}
 	if len(f.head) == 0 && len(*f.rt.installed.Load()) > 0 {
 		l.handoff(p, b) // a fault is on: this request and all after go to the fault chain
 		return

@@ -218,10 +218,11 @@ func (l *evloop) admit() {
 }
 
 // pump reads s while it has bytes and they may go on: its peer has
-// nothing parked, and (http) the flow is at a point where s is read.
+// nothing parked, and (http) the flow is at a point where s is read, or
+// the other end is done sending (its end must be seen, and passed on).
 func (l *evloop) pump(s *side) {
 	p := s.pair
-	for s.readable && !s.eof && !p.closed.Load() && len(s.peer.pending) == 0 && l.reads(s) {
+	for s.readable && !s.eof && !p.closed.Load() && len(s.peer.pending) == 0 && (s.hup || l.reads(s)) {
 		n, err := rawIO(unix.SYS_READ, s.fd, l.buf)
 		switch {
 		case n > 0:
