@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"io"
 	"net"
 	"strconv"
 	"sync"
@@ -80,14 +79,7 @@ func (rt *Route) startHTTP(c net.Conn, h *handoff) {
 		give(c)
 		return
 	}
-	var p io.Closer
-	err = relayPair(c, up, &flow{rt: rt, handoff: give},
-		func(x io.Closer) { p = x; rt.conns.Store(p, struct{}{}) },
-		func() { rt.conns.Delete(p) })
-	if err != nil {
-		if p != nil {
-			rt.conns.Delete(p)
-		}
+	if err := rt.relay(c, up, &flow{rt: rt, handoff: give}, nil); err != nil {
 		_ = up.Close()
 		give(c)
 	}

@@ -88,15 +88,15 @@ func (l *evloop) flowRead(s *side, b []byte) {
 // next one wait in rest.
 func (l *evloop) fromClient(p *pair, b []byte) {
 	f := p.flow
-	switch f.at {
-	case atAnswerHead, atAnswerBody:
-		// (reads keeps the client unread now; should bytes come, they wait)
-		f.rest = append(f.rest, b...)
-		if len(f.rest) > maxRequestHead {
+	if f.at == atAnswerHead || f.at == atAnswerBody || f.at == atRequestHead && (len(p.a.pending) > 0 || f.closing) {
+		// read early (the client is done sending): the next request waits
+		// until the answer before it is delivered (flowFlushed)
+		if f.rest = append(f.rest, b...); len(f.rest) > maxRequestHead {
 			l.close(p, true)
 		}
 		return
-	case atRequestBody:
+	}
+	if f.at == atRequestBody {
 		n, done, err := f.body.take(b)
 		if err != nil {
 			l.close(p, true)
@@ -107,14 +107,6 @@ func (l *evloop) fromClient(p *pair, b []byte) {
 			f.rest = append(f.rest, b[n:]...)
 		}
 		l.write(&p.b, b[:n])
-		return
-	}
-	if len(p.a.pending) > 0 || f.closing {
-		// read early (the client is done sending): the request waits
-		// until the answer before it is delivered (flowFlushed)
-		if f.rest = append(f.rest, b...); len(f.rest) > maxRequestHead {
-			l.close(p, true)
-		}
 		return
 	}
 	if len(f.head) == 0 && len(*f.rt.installed.Load()) > 0 {
@@ -280,9 +272,7 @@ func (l *evloop) handoff(p *pair, unread []byte) {
 	c, err := net.FileConn(file) // a duplicate, in Go's poller
 	_ = file.Close()
 	p.mu.Unlock()
-	if p.onClose != nil {
-		p.onClose()
-	}
+	p.onClose()
 	if err != nil {
 		return
 	}

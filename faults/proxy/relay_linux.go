@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"errors"
-	"io"
 	"net"
 	"runtime"
 	"sync"
@@ -106,11 +105,13 @@ func newLoop() (*evloop, error) {
 
 var nextLoop atomic.Uint32
 
-// relayPair hands two connected TCP sockets to an event loop: started gets
-// the connection (to close it from outside) before any byte moves, onClose
-// runs once both sockets are closed. On success the net.Conns are closed (the
-// loop holds duplicates of their descriptors); on error nothing changed.
-func relayPair(a, b net.Conn, fl *flow, started func(io.Closer), onClose func()) error {
+// relay hands two connected TCP sockets of rt to an event loop. The pair
+// is among rt's connections (Close ends it) before any byte moves, and
+// leaves them once both sockets are closed (or the client is handed off),
+// when onClose (may be nil) runs too. On success the net.Conns are closed
+// (the loop holds duplicates of their descriptors); on error nothing
+// changed.
+func (rt *Route) relay(a, b net.Conn, fl *flow, onClose func()) error {
 	loops, err := relay()
 	if err != nil {
 		return err
@@ -124,10 +125,16 @@ func relayPair(a, b net.Conn, fl *flow, started func(io.Closer), onClose func())
 		_ = unix.Close(fa)
 		return err
 	}
-	p := &pair{flow: fl, onClose: onClose}
+	p := &pair{flow: fl}
 	p.a = side{fd: fa, peer: &p.b, pair: p}
 	p.b = side{fd: fb, peer: &p.a, pair: p}
-	started(p)
+	p.onClose = func() {
+		rt.conns.Delete(p)
+		if onClose != nil {
+			onClose()
+		}
+	}
+	rt.conns.Store(p, struct{}{})
 	_ = a.Close()
 	_ = b.Close()
 	l := loops[nextLoop.Add(1)%uint32(len(loops))]
@@ -192,7 +199,7 @@ func (l *evloop) run() {
 	}
 }
 
-// admit registers the pairs relayPair queued.
+// admit registers the pairs relay queued.
 func (l *evloop) admit() {
 	var b [8]byte
 	_, _ = unix.Read(l.wake, b[:])
@@ -333,9 +340,7 @@ func (l *evloop) close(p *pair, reset bool) {
 		_ = unix.Close(fd)
 	}
 	p.mu.Unlock()
-	if p.onClose != nil {
-		p.onClose()
-	}
+	p.onClose()
 }
 
 // rawIO reads or writes a non-blocking socket without telling the Go

@@ -207,14 +207,8 @@ func (rt *Route) handleConn(client net.Conn) {
 	}
 	if len(toxics) == 0 {
 		// No fault: the event loops move the bytes (relay_linux.go).
-		var p io.Closer
-		err := relayPair(client, up, nil, func(x io.Closer) { p = x; rt.conns.Store(p, struct{}{}) },
-			func() { rt.conns.Delete(p); rt.active.Add(-1) })
-		if relayed = err == nil; relayed {
+		if relayed = rt.relay(client, up, nil, func() { rt.active.Add(-1) }) == nil; relayed {
 			return
-		}
-		if p != nil {
-			rt.conns.Delete(p)
 		}
 	}
 	rt.conns.Store(up, struct{}{})
