@@ -226,6 +226,9 @@ func (e *engine) plan(ctx context.Context) error {
 			return invalid("faults[%d] (%s): %v", i, f.Name, err)
 		}
 		if err := faults.Preflight(ctx, f.Kind, f.Params, picked); err != nil {
+			if errors.Is(err, target.ErrRefused) {
+				return invalid("faults[%d] (%s): %v", i, f.Name, err)
+			}
 			return toolErr(fmt.Errorf("faults[%d] (%s): %w", i, f.Name, err))
 		}
 		if why := containerTargetsOnly(f.Kind, picked); why != "" {

@@ -6,6 +6,7 @@ package target
 
 import (
 	"context"
+	"errors"
 )
 
 // Spec is how an experiment names a target. Exactly one selector is set.
@@ -57,3 +58,8 @@ type Resolver interface {
 	// is an error that lists what does exist.
 	Resolve(ctx context.Context, spec Spec) ([]Target, error)
 }
+
+// ErrRefused marks a target that chaos refuses to act on (the host's network
+// namespace, pid 1, chaos itself, the container runtime): the experiment is
+// invalid (exit 2), not the tool broken. Wrap it with %w.
+var ErrRefused = errors.New("refused target")
