@@ -1,24 +1,47 @@
 package proxy
 
 import (
-	"bytes"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
+
+// Limits of the control API: a route holds at most MaxFaults faults, an id
+// is at most MaxIDLen characters of [A-Za-z0-9._-], a request body at most
+// MaxBody bytes. They bound what a caller can make the proxy hold and echo.
+const (
+	MaxFaults = 64
+	MaxIDLen  = 128
+	MaxBody   = 1 << 20
+)
+
+var idRE = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 
 // API is the control API of the routes running in this process: list
 // routes, list / add / remove faults, health and Prometheus metrics. Every
 // answer is JSON (metrics are Prometheus text). With a Token, every call
-// but /healthz must carry it as "Authorization: Bearer TOKEN".
+// but /healthz must carry it as "Authorization: Bearer TOKEN". With or
+// without one, every call passes guard first: no cross-origin browser
+// request, no foreign Host, no body that is not JSON.
 type API struct {
 	Token string
+	// Listen is the address the API is bound to (host:port as bound); a
+	// Host header equal to it is accepted. "" accepts loopback names only.
+	Listen string
+	// AllowHosts are more names (host or host:port) a client may use in
+	// Host, e.g. a compose service name.
+	AllowHosts []string
+
 	mux   *http.ServeMux
+	addMu sync.Mutex // one add at a time, so MaxFaults holds
 }
 
 // NewAPI builds the control API; token "" means no token is asked for.
@@ -53,7 +76,11 @@ func CheckBind(addr, token string) error {
 }
 
 // ServeHTTP implements http.Handler.
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if a.guard(w, r) {
+		a.mux.ServeHTTP(w, r)
+	}
+}
 
 func (a *API) auth(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -144,20 +171,21 @@ func (a *API) addFault(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
-	if err != nil {
-		writeJSONError(w, http.StatusRequestEntityTooLarge, "reading the body: %v", err)
+	var req AddRequest
+	if !decodeBody(w, r, &req) {
 		return
 	}
-	var req AddRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		writeJSONError(w, http.StatusBadRequest, "bad JSON: %v (valid: {\"kind\": \"latency\", \"params\": {\"delay\": \"200ms\"}})", err)
+	if req.ID != "" && !validID(w, req.ID) {
 		return
 	}
 	if req.Kind == "" {
 		writeJSONError(w, http.StatusBadRequest, "kind is missing (valid: %s)", strings.Join(Kinds(rt.mode), ", "))
+		return
+	}
+	a.addMu.Lock()
+	defer a.addMu.Unlock()
+	if n := len(rt.Faults()); n >= MaxFaults {
+		writeJSONError(w, http.StatusConflict, "route %s already holds %d faults, the most a route holds (valid: remove one first, DELETE /routes/%s/faults/{id})", rt.name, n, rt.name)
 		return
 	}
 	id, err := rt.AddID(req.ID, req.Spec)
@@ -183,6 +211,53 @@ func (a *API) removeFault(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"id": r.PathValue("id"), "removed": removed})
+}
+
+// decodeBody decodes exactly one JSON value of at most MaxBody bytes into v,
+// refusing unknown fields and anything after the value; on failure it
+// writes the 4xx answer and reports false.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if err2 := dec.Decode(&json.RawMessage{}); err2 != io.EOF {
+			err = fmt.Errorf("trailing data after the JSON value")
+			if err2 != nil && !isSyntax(err2) {
+				err = err2
+			}
+		}
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case err == nil:
+		return true
+	case errors.As(err, &tooBig):
+		writeJSONError(w, http.StatusRequestEntityTooLarge, "body is larger than %d bytes", tooBig.Limit)
+	default:
+		writeJSONError(w, http.StatusBadRequest, "bad JSON: %v (valid: one object, e.g. {\"kind\": \"latency\", \"params\": {\"delay\": \"200ms\"}})", err)
+	}
+	return false
+}
+
+func isSyntax(err error) bool {
+	var se *json.SyntaxError
+	return errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// validID checks a fault id chosen by a caller; on failure it writes the
+// 400. Ids the proxy picks (ROUTE/N) may hold any character of the route
+// name, so DELETE takes any id.
+func validID(w http.ResponseWriter, id string) bool {
+	if len(id) > MaxIDLen || !idRE.MatchString(id) {
+		shown := id
+		if len(shown) > 32 {
+			shown = shown[:32] + "…"
+		}
+		writeJSONError(w, http.StatusBadRequest, "fault id %q is not valid (valid: 1 to %d characters of A-Z a-z 0-9 . _ -; %d given)", shown, MaxIDLen, len(id))
+		return false
+	}
+	return true
 }
 
 // metrics writes the proxy's own Prometheus metrics.

@@ -2,7 +2,9 @@ package proxy
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,6 +18,9 @@ import (
 func call(t *testing.T, method, u, token, body string) (int, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest(method, u, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -134,4 +139,144 @@ func TestClientDrivesARemoteRoute(t *testing.T) {
 	bad := NewClient(api.URL, rt.Name(), "nope")
 	_, err = bad.Add(spec("ttfb", `{}`))
 	assert.ErrorContains(t, err, "403")
+}
+
+// send is call with every header set by the caller.
+func send(t *testing.T, method, u, body string, hdr map[string]string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, u, strings.NewReader(body))
+	require.NoError(t, err)
+	for k, v := range hdr {
+		if k == "Host" {
+			req.Host = v
+			continue
+		}
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 400 {
+		var e map[string]string
+		require.NoError(t, json.Unmarshal(b, &e), "every refusal is JSON: %s", b)
+		require.NotEmpty(t, e["error"], "%s", b)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// TestAPIRefusesBrowserAttacks: on loopback without a token, what a web page
+// could make a browser send is refused before it reaches a handler.
+func TestAPIRefusesBrowserAttacks(t *testing.T) {
+	rt := startRoute(t, ModeHTTP, "127.0.0.1:1")
+	api := httptest.NewServer(NewAPI(""))
+	defer api.Close()
+	host := strings.TrimPrefix(api.URL, "http://")
+	faults := api.URL + "/routes/" + url.PathEscape(rt.Name()) + "/faults"
+	add := `{"kind":"ttfb","params":{"delay":"1s"}}`
+	jsonCT := map[string]string{"Content-Type": "application/json"}
+	with := func(kv ...string) map[string]string {
+		h := map[string]string{"Content-Type": "application/json"}
+		for i := 0; i < len(kv); i += 2 {
+			h[kv[i]] = kv[i+1]
+		}
+		return h
+	}
+	for _, tc := range []struct {
+		name   string
+		method string
+		body   string
+		hdr    map[string]string
+		want   int
+		msg    string
+	}{
+		{"cross-origin POST", "POST", add, with("Origin", "http://evil.example"), 403, "cross-origin"},
+		{"cross-origin from another local port", "POST", add, with("Origin", "http://localhost:3000"), 403, "cross-origin"},
+		{"null origin", "POST", add, with("Origin", "null"), 403, "cross-origin"},
+		{"Sec-Fetch-Site cross-site", "POST", add, with("Sec-Fetch-Site", "cross-site"), 403, "cross-origin"},
+		{"Sec-Fetch-Site same-site", "GET", "", with("Sec-Fetch-Site", "same-site"), 403, "cross-origin"},
+		{"cross-origin GET of routes", "GET", "", with("Origin", "https://evil.example"), 403, "cross-origin"},
+		{"DNS rebinding Host", "POST", add, with("Host", "evil.example:"+strings.Split(host, ":")[1]), 403, "DNS rebinding"},
+		{"rebinding Host on a GET", "GET", "", with("Host", "attacker.test"), 403, "DNS rebinding"},
+		{"missing Content-Type", "POST", add, map[string]string{}, 415, "not JSON"},
+		{"form Content-Type", "POST", add, map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 415, "not JSON"},
+		{"text/plain Content-Type", "POST", add, map[string]string{"Content-Type": "text/plain"}, 415, "not JSON"},
+		{"trailing bytes", "POST", add + `{"kind":"ttfb"}`, jsonCT, 400, "trailing data"},
+		{"trailing garbage", "POST", add + `xyz`, jsonCT, 400, "trailing data"},
+		{"body too large", "POST", `{"kind":"ttfb","id":"` + strings.Repeat("a", MaxBody) + `"}`, jsonCT, 413, "larger than"},
+		{"id too long", "POST", `{"id":"` + strings.Repeat("a", MaxIDLen+1) + `","kind":"ttfb","params":{"delay":"1s"}}`, jsonCT, 400, "fault id"},
+		{"id with a slash", "POST", `{"id":"a/b","kind":"ttfb","params":{"delay":"1s"}}`, jsonCT, 400, "fault id"},
+		{"id with a space", "POST", `{"id":"a b","kind":"ttfb","params":{"delay":"1s"}}`, jsonCT, 400, "fault id"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := send(t, tc.method, faults, tc.body, tc.hdr)
+			assert.Equal(t, tc.want, code, body)
+			assert.Contains(t, body, tc.msg)
+		})
+	}
+	assert.Empty(t, rt.Faults(), "nothing refused was applied")
+
+	for _, tc := range []struct {
+		name string
+		hdr  map[string]string
+	}{
+		{"same origin", with("Origin", api.URL)},
+		{"Sec-Fetch-Site same-origin", with("Sec-Fetch-Site", "same-origin")},
+		{"Host localhost with another port", with("Host", "localhost:9999")},
+		{"Host loopback IPv6", with("Host", "[::1]:8474")},
+		{"JSON with a charset", with("Content-Type", "application/json; charset=utf-8")},
+	} {
+		t.Run("accepted: "+tc.name, func(t *testing.T) {
+			code, body := send(t, "POST", faults, add, tc.hdr)
+			assert.Equal(t, 201, code, body)
+		})
+	}
+	code, body := send(t, "POST", faults, `{"id":"`+strings.Repeat("a", MaxIDLen)+`","kind":"ttfb","params":{"delay":"1s"}}`, jsonCT)
+	assert.Equal(t, 201, code, "an id of exactly %d characters is fine: %s", MaxIDLen, body)
+}
+
+func TestAPIHostRules(t *testing.T) {
+	a := &API{Listen: "10.1.2.3:8474", AllowHosts: []string{"chaos-proxy"}}
+	for host, want := range map[string]bool{
+		"10.1.2.3:8474":     true, // the listen address itself
+		"127.0.0.1:1":       true,
+		"localhost":         true,
+		"LOCALHOST:8474":    true,
+		"[::1]:8474":        true,
+		"chaos-proxy:8474":  true,
+		"evil.example:8474": false,
+		"10.1.2.3.nip.io":   false,
+		"":                  false,
+		"192.0.2.1:8474":    false, // not an address of this machine
+	} {
+		assert.Equal(t, want, a.hostAllowed(host), host)
+	}
+	all := &API{Listen: "0.0.0.0:8474"}
+	addrs, err := net.InterfaceAddrs()
+	require.NoError(t, err)
+	for _, ad := range addrs {
+		if n, ok := ad.(*net.IPNet); ok && !n.IP.IsLoopback() {
+			assert.True(t, all.hostAllowed(net.JoinHostPort(n.IP.String(), "8474")), "bound to 0.0.0.0, %s is an address of this machine", n.IP)
+			assert.False(t, (&API{Listen: "127.0.0.1:8474"}).hostAllowed(n.IP.String()+":8474"), "bound to loopback, %s is foreign", n.IP)
+		}
+	}
+}
+
+func TestAPICapsFaultsPerRoute(t *testing.T) {
+	rt := startRoute(t, ModeHTTP, "127.0.0.1:1")
+	api := httptest.NewServer(NewAPI(""))
+	defer api.Close()
+	faults := api.URL + "/routes/" + url.PathEscape(rt.Name()) + "/faults"
+	for i := range MaxFaults {
+		code, body := call(t, "POST", faults, "", fmt.Sprintf(`{"id":"f%d","kind":"ttfb","params":{"delay":"1s"}}`, i))
+		require.Equal(t, 201, code, "%v", body)
+	}
+	code, body := call(t, "POST", faults, "", `{"kind":"ttfb","params":{"delay":"1s"}}`)
+	assert.Equal(t, 409, code)
+	assert.Contains(t, body["error"], fmt.Sprintf("already holds %d faults", MaxFaults))
+	assert.Len(t, rt.Faults(), MaxFaults)
+	code, _ = call(t, "DELETE", faults+"/f0", "", "")
+	require.Equal(t, 200, code)
+	code, body = call(t, "POST", faults, "", `{"kind":"ttfb","params":{"delay":"1s"}}`)
+	assert.Equal(t, 201, code, "room again after a removal: %v", body)
 }

@@ -87,7 +87,9 @@ func (c *Client) do(ctx context.Context, method, u string, in, out any) error {
 	if err != nil {
 		return fmt.Errorf("proxy %s: %w", c.Name(), err)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json") // the API refuses a body that is not declared JSON
+	}
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
