@@ -5,6 +5,7 @@ package units
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -20,18 +21,55 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 // String prints the duration as Go does.
 func (d Duration) String() string { return time.Duration(d).String() }
 
-// UnmarshalText parses Go duration text.
+// MaxDuration is the longest duration an experiment may write: about 11
+// years, far beyond any experiment, yet short enough that the engine's sums
+// (baseline + at + for + recovery, a load's stages) cannot overflow int64
+// nanoseconds (2562047h, about 292 years) unless more than 25 are added.
+const MaxDuration = Duration(100_000 * time.Hour)
+
+// UnmarshalText parses Go duration text. A duration past MaxDuration is
+// refused, and one past what int64 nanoseconds hold says it overflows rather
+// than that it is not a duration.
 func (d *Duration) UnmarshalText(b []byte) error {
 	s := strings.TrimSpace(string(b))
 	v, err := time.ParseDuration(s)
 	if err != nil {
+		switch {
+		case durationSyntax.MatchString(s) && strings.HasPrefix(s, "-"):
+			return fmt.Errorf("%q is negative (valid: a duration of 0 or more, e.g. 250ms)", s)
+		case durationSyntax.MatchString(s):
+			return fmt.Errorf("%q overflows: the longest duration is %s (about 11 years)", s, longest)
+		}
 		return fmt.Errorf("%q is not a duration (valid: a number with a unit, e.g. 250ms, 2s, 1m30s)", s)
 	}
 	if v < 0 {
 		return fmt.Errorf("%q is negative (valid: a duration of 0 or more, e.g. 250ms)", s)
 	}
+	if Duration(v) > MaxDuration {
+		return fmt.Errorf("%q is too long: the longest duration is %s (about 11 years)", s, longest)
+	}
 	*d = Duration(v)
 	return nil
+}
+
+// longest prints MaxDuration as it would be written.
+const longest = "100000h"
+
+// durationSyntax is what time.ParseDuration accepts; text that matches it
+// but does not parse is too big for int64 nanoseconds.
+var durationSyntax = regexp.MustCompile(`^[-+]?(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$`)
+
+// Add returns the sum of ds, or MaxDuration and false when it is longer
+// than MaxDuration, so that a sum of durations never wraps around.
+func Add(ds ...Duration) (Duration, bool) {
+	var sum Duration
+	for _, d := range ds {
+		if d < 0 || d > MaxDuration || sum+d > MaxDuration {
+			return MaxDuration, false
+		}
+		sum += d
+	}
+	return sum, true
 }
 
 // MarshalText prints the duration as Go duration text.
