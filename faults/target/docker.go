@@ -45,13 +45,16 @@ type Docker struct {
 var _ Resolver = (*Docker)(nil)
 
 // Resolve implements Resolver: matches are running containers (paused ones
-// too), sorted by name so a seeded pick repeats.
+// too), sorted by name so a seeded pick repeats. A container or labels
+// target that matches more than one container needs an explicit pick; a
+// service keeps "all" (its replicas are meant to be hit whole).
 func (d *Docker) Resolve(ctx context.Context, spec Spec) ([]Target, error) {
 	return d.resolve(ctx, spec, false)
 }
 
 // ResolveAll is Resolve with stopped containers too (for checks that judge
-// whether a container runs).
+// whether a container runs), and every match without a pick: a check
+// judges them all.
 func (d *Docker) ResolveAll(ctx context.Context, spec Spec) ([]Target, error) {
 	return d.resolve(ctx, spec, true)
 }
@@ -88,11 +91,17 @@ func (d *Docker) resolve(ctx context.Context, spec Spec, all bool) ([]Target, er
 	if err != nil {
 		return nil, fmt.Errorf("target %s: list containers: %w", what, DockerError(err))
 	}
+	match := func(container.Summary) bool { return true }
+	if spec.Container != "" {
+		if match, err = containerMatch(cs, spec.Container); err != nil {
+			return nil, err
+		}
+	}
 	var out []Target
 	var down []string
 	for _, c := range cs {
 		name := containerName(c)
-		if spec.Container != "" && name != spec.Container && c.ID != spec.Container && !strings.HasPrefix(c.ID, spec.Container) {
+		if !match(c) {
 			continue
 		}
 		if !all && c.State != "running" && c.State != "paused" {
@@ -102,6 +111,13 @@ func (d *Docker) resolve(ctx context.Context, spec Spec, all bool) ([]Target, er
 		out = append(out, Target{Name: name, Service: c.Labels[LabelService], Container: c.ID})
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
+	if len(out) > 1 && spec.Service == "" && spec.Pick == "" && !all {
+		ms := make([]string, 0, len(out))
+		for _, t := range out {
+			ms = append(ms, t.Name+" ("+shortID(t.Container)+")")
+		}
+		return nil, Refusef("target %s matches %d containers (%s) and chaos does not guess (valid: pick: all to hit every one, pick: one, N or N%%, or container: to name one)", what, len(out), strings.Join(ms, ", "))
+	}
 	if len(out) > 0 {
 		return out, nil
 	}
@@ -110,6 +126,40 @@ func (d *Docker) resolve(ctx context.Context, spec Spec, all bool) ([]Target, er
 	}
 	return nil, fmt.Errorf("target %s matches no container (%s)", what, d.found(ctx, spec))
 }
+
+// minIDPrefix is the shortest container ID prefix a target may use: the
+// 12 characters `docker ps` shows. A shorter one ("2") matches by chance.
+const minIDPrefix = 12
+
+// containerMatch says which containers `container: ref` names: the one
+// whose name is ref, else those whose ID starts with ref when ref is an ID
+// prefix of at least 12 hex characters. A shorter hex ref that names no
+// container is refused rather than matched as a prefix.
+func containerMatch(cs []container.Summary, ref string) (func(container.Summary) bool, error) {
+	for _, c := range cs {
+		if containerName(c) == ref {
+			return func(c container.Summary) bool { return containerName(c) == ref }, nil
+		}
+	}
+	hex := strings.Trim(strings.ToLower(ref), "0123456789abcdef") == ""
+	if hex && len(ref) < minIDPrefix {
+		n := 0
+		for _, c := range cs {
+			if strings.HasPrefix(c.ID, strings.ToLower(ref)) {
+				n++
+			}
+		}
+		starts := ""
+		if n > 0 {
+			starts = fmt.Sprintf("; %d container IDs start with it", n)
+		}
+		return nil, Refusef("target container %q names no container, and as an ID prefix it is too short (%d of at least %d characters%s) (valid: a container's exact name, or at least %d characters of its ID as docker ps shows)", ref, len(ref), minIDPrefix, starts, minIDPrefix)
+	}
+	id := strings.ToLower(ref)
+	return func(c container.Summary) bool { return hex && strings.HasPrefix(c.ID, id) }, nil
+}
+
+func shortID(id string) string { return id[:min(12, len(id))] }
 
 // found lists what does exist, for the error of a target that matches
 // nothing: the project's services, or the compose projects running.
@@ -150,7 +200,7 @@ func containerName(c container.Summary) string {
 	if len(c.Names) > 0 {
 		return strings.TrimPrefix(c.Names[0], "/")
 	}
-	return c.ID[:min(12, len(c.ID))]
+	return shortID(c.ID)
 }
 
 func keys(m map[string]bool) []string {

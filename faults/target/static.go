@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -50,28 +48,14 @@ func (s *Static) Resolve(ctx context.Context, spec Spec) ([]Target, error) {
 				return []Target{t}, nil
 			}
 		}
-		pids, err := pidsByName(spec.Process)
-		if err != nil {
-			return nil, err
-		}
-		if len(pids) == 0 {
-			return nil, fmt.Errorf("target process %q matches nothing (no stack process of that name, no running process with that name; stack processes: %s)", spec.Process, strings.Join(s.names(), ", "))
-		}
-		out := make([]Target, 0, len(pids))
-		for _, pid := range pids {
-			out = append(out, Target{Name: spec.Process + "[" + strconv.Itoa(pid) + "]", Pid: pid})
-		}
-		return out, nil
-	case spec.Pid > 0:
+		return s.byName(spec)
+	case spec.Pid != 0:
 		for _, t := range s.Known {
 			if t.Pid == spec.Pid {
 				return []Target{t}, nil
 			}
 		}
-		if _, err := os.Stat("/proc/" + strconv.Itoa(spec.Pid)); err != nil {
-			return nil, fmt.Errorf("target pid %d: no such process", spec.Pid)
-		}
-		return []Target{{Name: "pid " + strconv.Itoa(spec.Pid), Pid: spec.Pid}}, nil
+		return guardPid(spec)
 	}
 	return nil, fmt.Errorf("target names nothing (valid: one of service, process, pid, url, proxy)")
 }
@@ -103,26 +87,43 @@ func (s *Static) names() []string {
 	return out
 }
 
-// pidsByName lists processes whose /proc/PID/comm equals name.
-func pidsByName(name string) ([]int, error) {
-	dirs, err := filepath.Glob("/proc/[0-9]*/comm")
+// byName resolves a process name no stack process has: chaos's own user's
+// processes of that name, refusing the host's runtime, chaos's ancestors and
+// kernel threads, and more than one match unless the spec picks.
+func (s *Static) byName(spec Spec) ([]Target, error) {
+	if field, why := StaticRefusal(spec); field == "process" {
+		return nil, Refusef("target process %s", why)
+	}
+	ps, others, err := procsByName(spec.Process, spec.AllowHost)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("target process %q: %w", spec.Process, err)
 	}
-	self := os.Getpid()
-	var pids []int
-	for _, d := range dirs {
-		b, err := os.ReadFile(d)
-		if err != nil || strings.TrimSpace(string(b)) != name {
-			continue
+	if len(ps) == 0 {
+		left := ""
+		if others > 0 {
+			left = fmt.Sprintf("; %d of other users' left out, allow_host: true includes them", others)
 		}
-		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(d)))
-		if pid != self {
-			pids = append(pids, pid)
-		}
+		return nil, fmt.Errorf("target process %q matches nothing (no stack process of that name, no running process of yours with that name%s; stack processes: %s)", spec.Process, left, strings.Join(s.names(), ", "))
 	}
-	sort.Ints(pids)
-	return pids, nil
+	mine := lineage()
+	out := make([]Target, 0, len(ps))
+	names := make([]string, 0, len(ps))
+	for _, p := range ps {
+		name := spec.Process + "[" + strconv.Itoa(p.pid) + "]"
+		if why := refusal(p, spec.AllowHost, mine); why != "" {
+			many := ""
+			if len(ps) > 1 {
+				many = fmt.Sprintf(" %d processes; one of them,", len(ps))
+			}
+			return nil, Refusef("target process %q matches%s %s, refused: %s", spec.Process, many, name, why)
+		}
+		out = append(out, Target{Name: name, Pid: p.pid})
+		names = append(names, name)
+	}
+	if len(out) > 1 && spec.Pick == "" {
+		return nil, Refusef("target process %q matches %d processes (%s) and chaos does not guess (valid: pick: all to hit every one, pick: one, N or N%%, or pid: to name one)", spec.Process, len(out), strings.Join(names, ", "))
+	}
+	return out, nil
 }
 
 // Pick chooses among matches: "all" (or empty), "one", a count "N", or a share

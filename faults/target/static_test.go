@@ -3,7 +3,6 @@ package target
 import (
 	"context"
 	"math/rand/v2"
-	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -51,13 +50,6 @@ func TestStaticResolve(t *testing.T) {
 			assert.Equal(t, tc.want, names)
 		})
 	}
-}
-
-func TestStaticResolveOwnPid(t *testing.T) {
-	s := &Static{}
-	got, err := s.Resolve(context.Background(), Spec{Pid: os.Getppid()})
-	require.NoError(t, err)
-	assert.Equal(t, os.Getppid(), got[0].Pid)
 }
 
 func TestPick(t *testing.T) {

@@ -24,7 +24,12 @@ type Spec struct {
 	Proxy string `yaml:"proxy,omitempty" json:"proxy,omitempty" jsonschema:"description=a fault proxy route by name (chaos proxy --listen …: the route is named by its listen address unless named with NAME=)"`
 	API   string `yaml:"api,omitempty" json:"api,omitempty" jsonschema:"description=the control API of the chaos proxy holding the route e.g. http://127.0.0.1:8474"`
 	Token string `yaml:"token,omitempty" json:"token,omitempty" jsonschema:"description=the control API token; ${NAME} reads the environment variable NAME (and the journal keeps only its name)"`
-	Pick  string `yaml:"pick,omitempty" json:"pick,omitempty" jsonschema:"description=all | one | N | N%,default=all"`
+	Pick  string `yaml:"pick,omitempty" json:"pick,omitempty" jsonschema:"description=all | one | N | N% of the matches (a service defaults to all; a process or container or labels target that matches several must say which),default=all"`
+	// AllowHost lets a process or pid target be init (pid 1), the host's
+	// init or container runtime (dockerd, containerd, systemd …) or another
+	// user's process. Chaos itself, its ancestors and kernel threads stay
+	// refused.
+	AllowHost bool `yaml:"allow_host,omitempty" json:"allow_host,omitempty" jsonschema:"description=allow a process or pid target that is pid 1 or the host's init or container runtime (dockerd; containerd; runc; systemd; kubelet; sshd …) or another user's process; off by default so a fault never hits the host by mistake (chaos itself; its ancestors and kernel threads are always refused)"`
 }
 
 // Target is one resolved thing a fault hits.
