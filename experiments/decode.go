@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -13,17 +12,29 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/chaos-sre/chaos/internal/safefile"
 	"github.com/chaos-sre/chaos/internal/units"
 )
 
 // LoadFile reads an experiment file and parses it with every registered
 // fault and check kind. (It is not named Load: that is the traffic type.)
 func LoadFile(path string) (*Experiment, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.Read(path, "experiment")
 	if err != nil {
-		return nil, Problems{{File: path, Msg: fmt.Sprintf("cannot read the experiment: %v", err)}}
+		return nil, fileProblem(path, err)
 	}
 	return Parse(path, data, DefaultRegistry())
+}
+
+// fileProblem turns an error reading path into a whole-file problem (one
+// line: "path: what is wrong (valid: …)").
+func fileProblem(path string, err error) Problems {
+	msg := err.Error()
+	var fe *safefile.Error
+	if errors.As(err, &fe) {
+		msg = fe.Msg
+	}
+	return Problems{{File: path, Msg: msg}}
 }
 
 // Parse decodes and validates one experiment. file names the input in
@@ -42,7 +53,9 @@ func Parse(file string, data []byte, reg Registry) (exp *Experiment, err error) 
 		}
 	}()
 	e := &Experiment{File: file}
-	if root := d.parseYAML(data); root != nil {
+	if root := d.parseYAML(data); root != nil && suiteKind(root) != nil {
+		d.errorf(suiteKind(root), "kind", "this file is a suite, not an experiment (valid: run it with `chaos gameday %s`; an experiment file has no kind)", file)
+	} else if root != nil {
 		d.nodes[""] = root
 		d.decodeFields(root, d.pairs(root, ""), reflect.ValueOf(e).Elem(), "", nil)
 		if !d.stop {
@@ -53,6 +66,17 @@ func Parse(file string, data []byte, reg Registry) (exp *Experiment, err error) 
 		return nil, d.problems.sorted()
 	}
 	return e, nil
+}
+
+// suiteKind returns the value node of `kind: suite` at the top of root, nil
+// when root is not a suite.
+func suiteKind(root *yaml.Node) *yaml.Node {
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if k, v := root.Content[i], resolved(root.Content[i+1]); k.Value == "kind" && v != nil && v.Kind == yaml.ScalarNode && v.Value == SuiteKind {
+			return v
+		}
+	}
+	return nil
 }
 
 // maxNodes bounds the work on one file, so aliases that expand a small

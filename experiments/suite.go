@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	cron "github.com/netresearch/go-cron"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/chaos-sre/chaos/internal/safefile"
 	"github.com/chaos-sre/chaos/internal/units"
 )
 
@@ -72,9 +74,9 @@ func (c *Cooldown) Gate() bool { return c == nil || c.SteadyState == nil || *c.S
 
 // LoadSuite reads a suite file and every experiment file it names.
 func LoadSuite(path string) (*Suite, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.Read(path, "suite")
 	if err != nil {
-		return nil, Problems{{File: path, Msg: fmt.Sprintf("cannot read the suite: %v", err)}}
+		return nil, fileProblem(path, err)
 	}
 	return ParseSuite(path, data, DefaultRegistry())
 }
@@ -216,14 +218,32 @@ func (d *decoder) inlineExperiment(n *yaml.Node, path string) *Experiment {
 }
 
 // experimentFile loads an experiment file relative to the suite's folder.
+// A suite is not an experiment: the suite itself, or another suite, listed
+// here is refused at the entry (suites do not nest, so no cycle can form).
 func (d *decoder) experimentFile(name, path string) *Experiment {
 	file := name
 	if !filepath.IsAbs(file) {
 		file = filepath.Join(filepath.Dir(d.file), file)
 	}
-	data, err := os.ReadFile(file)
-	if err != nil {
+	if sameFile(file, d.file) {
+		d.at(path, "%s is this suite itself (valid: an experiment file; a suite cannot include itself)", name)
+		return nil
+	}
+	data, err := safefile.Read(file, "experiment")
+	var fe *safefile.Error
+	switch {
+	case errors.As(err, &fe) && fe.Err == nil:
+		d.at(path, "%s %s", file, fe.Msg)
+		return nil
+	case errors.As(err, &fe):
+		d.at(path, "cannot read the experiment %s: %v", file, fe.Err)
+		return nil
+	case err != nil:
 		d.at(path, "cannot read the experiment %s: %v", file, err)
+		return nil
+	}
+	if IsSuite(data) {
+		d.at(path, "%s is a suite, not an experiment (valid: an experiment file; suites do not include suites — list that suite's experiments here instead)", name)
 		return nil
 	}
 	exp, err := Parse(file, data, d.reg)
@@ -235,6 +255,22 @@ func (d *decoder) experimentFile(name, path string) *Experiment {
 		return nil
 	}
 	return exp
+}
+
+// sameFile reports whether a and b name one file: the same path once
+// cleaned, or (through links and mounts) the same inode.
+func sameFile(a, b string) bool {
+	if aa, err := filepath.Abs(a); err == nil {
+		if bb, err := filepath.Abs(b); err == nil && aa == bb {
+			return true
+		}
+	}
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	sb, err := os.Stat(b)
+	return err == nil && os.SameFile(sa, sb)
 }
 
 func (d *decoder) validateSuite(s *Suite) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -101,4 +102,86 @@ func TestBundledSuitesAreValid(t *testing.T) {
 			assert.NotEmpty(t, s.Experiments)
 		})
 	}
+}
+
+// TestSuiteEntriesThatAreNotExperiments: the suite itself, another suite, a
+// FIFO, a folder or a file over the size limit listed as an experiment is
+// refused at its entry, with the file and what would be valid.
+func TestSuiteEntriesThatAreNotExperiments(t *testing.T) {
+	dir := t.TempDir()
+	head := "version: chaos/v1\nkind: suite\nname: x\nexperiments:\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "other.yaml"), []byte(head+"  - inline:"+inlineExp), 0o644))
+	require.NoError(t, syscall.Mkfifo(filepath.Join(dir, "fifo.yaml"), 0o644))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "folder.yaml"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "big.yaml"), nil, 0o644))
+	require.NoError(t, os.Truncate(filepath.Join(dir, "big.yaml"), 80<<20))
+	require.NoError(t, os.Symlink("suite.yaml", filepath.Join(dir, "alias.yaml")))
+	tests := []struct{ name, entry, want string }{
+		{"itself", "suite.yaml", `suite.yaml:5:5: experiments[0].file: suite.yaml is this suite itself (valid: an experiment file; a suite cannot include itself)`},
+		{"itself as a mapping", "{file: ./suite.yaml}", `suite.yaml:5:12: experiments[0].file: ./suite.yaml is this suite itself`},
+		{"itself through a link", "alias.yaml", `suite.yaml:5:5: experiments[0].file: alias.yaml is this suite itself`},
+		{"another suite", "other.yaml", `suite.yaml:5:5: experiments[0].file: other.yaml is a suite, not an experiment (valid: an experiment file; suites do not include suites`},
+		{"a FIFO", "fifo.yaml", `suite.yaml:5:5: experiments[0].file: ` + filepath.Join(dir, "fifo.yaml") + ` is a named pipe (FIFO), not a file (valid: the experiment as a regular file of at most 8 MiB)`},
+		{"a folder", "folder.yaml", `suite.yaml:5:5: experiments[0].file: ` + filepath.Join(dir, "folder.yaml") + ` is a directory, not a file`},
+		{"too big", "big.yaml", `suite.yaml:5:5: experiments[0].file: ` + filepath.Join(dir, "big.yaml") + ` is 80 MiB, over the 8 MiB limit`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := filepath.Join(dir, "suite.yaml")
+			src := head + "  - " + tt.entry + "\n"
+			require.NoError(t, os.WriteFile(file, []byte(src), 0o644))
+			s, err := LoadSuite(file)
+			require.Error(t, err)
+			assert.Nil(t, s)
+			var ps Problems
+			require.True(t, errors.As(err, &ps))
+			assert.Len(t, ps, 1, "%s", err)
+			assert.Contains(t, err.Error(), filepath.Join(dir, tt.want))
+		})
+	}
+}
+
+// TestLoadRefusesInputs: experiment and suite files that are not regular
+// files, or are over the size limit, are one whole-file problem.
+func TestLoadRefusesInputs(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.yaml")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o644))
+	big := filepath.Join(dir, "big.yaml")
+	require.NoError(t, os.WriteFile(big, nil, 0o644))
+	require.NoError(t, os.Truncate(big, 80<<20))
+	load := func(f string) error { _, err := LoadFile(f); return err }
+	suite := func(f string) error { _, err := LoadSuite(f); return err }
+	tests := []struct {
+		name string
+		load func(string) error
+		file string
+		want string
+	}{
+		{"experiment FIFO", load, fifo, fifo + ": is a named pipe (FIFO), not a file (valid: the experiment as a regular file of at most 8 MiB)"},
+		{"experiment too big", load, big, big + ": is 80 MiB, over the 8 MiB limit on input files (valid: the experiment as a regular file of at most 8 MiB)"},
+		{"experiment folder", load, dir, dir + ": is a directory, not a file"},
+		{"suite FIFO", suite, fifo, fifo + ": is a named pipe (FIFO), not a file (valid: the suite as a regular file"},
+		{"suite too big", suite, big, big + ": is 80 MiB, over the 8 MiB limit on input files (valid: the suite"},
+		{"suite missing", suite, filepath.Join(dir, "no.yaml"), filepath.Join(dir, "no.yaml") + ": cannot read the suite: no such file or directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.load(tt.file)
+			var ps Problems
+			require.True(t, errors.As(err, &ps), "%v", err)
+			require.Len(t, ps, 1)
+			assert.Equal(t, 0, ps[0].Line, "a problem with the whole file")
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
+
+// TestSuiteIsNotAnExperiment: `chaos run` on a suite says to use gameday,
+// in one problem at its kind.
+func TestSuiteIsNotAnExperiment(t *testing.T) {
+	exp, err := Parse("weekly.yaml", []byte("version: chaos/v1\nname: x\nkind: suite\nexperiments: [a.yaml]\n"), DefaultRegistry())
+	assert.Nil(t, exp)
+	require.Error(t, err)
+	assert.Equal(t, "weekly.yaml:3:7: kind: this file is a suite, not an experiment (valid: run it with `chaos gameday weekly.yaml`; an experiment file has no kind)", err.Error())
 }
