@@ -26,8 +26,9 @@ type Error struct {
 	Path string
 	// Msg says what is wrong and what is valid, without the path.
 	Msg string
-	// Err is the underlying error (a *fs.PathError), nil when the file was
-	// refused for its kind or size.
+	// Err is why the system could not stat, open or read the file (a
+	// syscall.Errno, without the path), nil when the file was refused for its
+	// kind or size.
 	Err error
 }
 
@@ -47,7 +48,7 @@ func (e *Error) Unwrap() error { return e.Err }
 func Read(path, what string) ([]byte, error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, &Error{Path: path, Msg: fmt.Sprintf("cannot read the %s: %v", what, unwrapPath(err)), Err: err}
+		return nil, &Error{Path: path, Msg: fmt.Sprintf("cannot read the %s: %v", what, unwrapPath(err)), Err: unwrapPath(err)}
 	}
 	if err := check(path, what, st); err != nil {
 		return nil, err
@@ -56,11 +57,11 @@ func Read(path, what string) ([]byte, error) {
 	// stat, opening it does not wait for a writer.
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, &Error{Path: path, Msg: fmt.Sprintf("cannot read the %s: %v", what, unwrapPath(err)), Err: err}
+		return nil, &Error{Path: path, Msg: fmt.Sprintf("cannot read the %s: %v", what, unwrapPath(err)), Err: unwrapPath(err)}
 	}
 	defer f.Close()
 	if st, err = f.Stat(); err != nil {
-		return nil, &Error{Path: path, Msg: fmt.Sprintf("cannot read the %s: %v", what, unwrapPath(err)), Err: err}
+		return nil, &Error{Path: path, Msg: fmt.Sprintf("cannot read the %s: %v", what, unwrapPath(err)), Err: unwrapPath(err)}
 	}
 	if err := check(path, what, st); err != nil {
 		return nil, err
@@ -68,7 +69,7 @@ func Read(path, what string) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(int(min(st.Size(), MaxSize)) + 1)
 	if _, err := buf.ReadFrom(io.LimitReader(f, MaxSize+1)); err != nil {
-		return nil, &Error{Path: path, Msg: fmt.Sprintf("cannot read the %s: %v", what, unwrapPath(err)), Err: err}
+		return nil, &Error{Path: path, Msg: fmt.Sprintf("cannot read the %s: %v", what, unwrapPath(err)), Err: unwrapPath(err)}
 	}
 	if buf.Len() > MaxSize {
 		return nil, tooBig(path, what, int64(buf.Len()))
