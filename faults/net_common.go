@@ -108,7 +108,8 @@ func openNetTargets(ctx context.Context, kind string, s NetScope, ts []target.Ta
 }
 
 // targetNS opens the network namespace of a container (through its pid
-// from the Docker API) or of a process, refusing the host's unless allowed.
+// from the Docker API) or of a process, refusing the host's unless allowed:
+// that refusal matches target.ErrRefused, an invalid experiment (exit 2).
 func targetNS(ctx context.Context, t target.Target, allowHost bool) (*network.NS, error) {
 	pid := t.Pid
 	if t.Container != "" {
@@ -124,7 +125,7 @@ func targetNS(ctx context.Context, t target.Target, allowHost bool) (*network.NS
 			return nil, fmt.Errorf("target %s: the container is not running, so it has no network namespace to enter", t.Name)
 		}
 		if c.HostConfig != nil && c.HostConfig.NetworkMode.IsHost() && !allowHost {
-			return nil, fmt.Errorf("target %s: the container uses the host's network (network_mode: host); refusing to change the host's network unless params allow_host: true", t.Name)
+			return nil, target.Refusef("target %s: the container uses the host's network (network_mode: host); refusing to change the host's network (valid: a container with its own network, or params allow_host: true)", t.Name)
 		}
 		pid = c.State.Pid
 	}
@@ -137,7 +138,7 @@ func targetNS(ctx context.Context, t target.Target, allowHost bool) (*network.NS
 	}
 	if ns.IsHost() && !allowHost {
 		ns.Close()
-		return nil, fmt.Errorf("target %s (pid %d) runs in the host's network namespace; refusing to change the host's network unless params allow_host: true", t.Name, pid)
+		return nil, target.Refusef("target %s (pid %d) runs in the host's network namespace; refusing to change the host's network (valid: a process in its own network namespace such as a container's, or params allow_host: true)", t.Name, pid)
 	}
 	return ns, nil
 }
