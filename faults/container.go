@@ -42,10 +42,30 @@ var Docker = func() (ContainerAPI, error) {
 }
 
 // containerRef is the journal data of a container change: enough for another
-// process to find the container again.
+// process to find the container again, and to tell it is the same one (an
+// ID with its creation time: a recreated container, or an entry planted
+// without the right time, is not acted on).
 type containerRef struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Created string `json:"created"`
+}
+
+// refOf inspects t's container for the identity its journal entry keeps.
+func refOf(ctx context.Context, api ContainerAPI, t target.Target) (containerRef, container.InspectResponse, error) {
+	c, err := api.ContainerInspect(ctx, t.Container)
+	if err != nil {
+		return containerRef{}, c, fmt.Errorf("inspect container %s: %w", t.Name, dockerErr(err))
+	}
+	if c.State == nil {
+		return containerRef{}, c, fmt.Errorf("inspect container %s: no state", t.Name)
+	}
+	return containerRef{ID: c.ID, Name: t.Name, Created: c.Created}, c, nil
+}
+
+// containerChange is the journal change of one container fault.
+func containerChange(t target.Target, action string, data any, undo func(context.Context) error) change {
+	return change{target: t.Name, key: containerKey(t.Container), action: action, data: data, undo: undo}
 }
 
 // containerTargets checks that every target is a container and returns the
@@ -69,14 +89,22 @@ func gone(err error) bool {
 	return errdefs.IsNotFound(err) || client.IsErrNotFound(err)
 }
 
-// inspectForUndo inspects ref's container; ok is false when it is gone.
+// inspectForUndo inspects ref's container; ok is false when it is gone. A
+// container that is not the one changed (another creation time) is a
+// NotSameError: nothing may be done to it.
 func inspectForUndo(ctx context.Context, api ContainerAPI, ref containerRef) (container.InspectResponse, bool, error) {
+	if len(ref.ID) != 64 {
+		return container.InspectResponse{}, false, &NotSameError{What: "container " + ref.Name, Why: fmt.Sprintf("the journal names %q, not a full container ID", ref.ID)}
+	}
 	c, err := api.ContainerInspect(ctx, ref.ID)
 	if gone(err) {
 		return c, false, nil
 	}
 	if err != nil {
 		return c, false, fmt.Errorf("inspect container %s: %w", ref.Name, target.DockerError(err))
+	}
+	if c.ID != ref.ID || c.Created != ref.Created {
+		return c, false, &NotSameError{What: "container " + ref.Name + " (" + ref.ID[:12] + ")", Why: fmt.Sprintf("created %s, the journal says %q", c.Created, ref.Created)}
 	}
 	return c, c.State != nil, nil
 }
@@ -112,6 +140,9 @@ func offlineDocker(f func(context.Context, ContainerAPI, containerRef) error) fu
 		if err != nil {
 			return err
 		}
+		if err := leasedBy(e, ref); err != nil {
+			return err
+		}
 		api, err := Docker()
 		if err != nil {
 			return err
@@ -138,4 +169,12 @@ func policy(h *container.HostConfig) string {
 		return "no"
 	}
 	return string(h.RestartPolicy.Name)
+}
+
+// leasedBy checks that an entry names the container its lease key names.
+func leasedBy(e journal.Entry, ref containerRef) error {
+	if e.Key != containerKey(ref.ID) {
+		return &NotSameError{What: "container " + ref.Name, Why: "the entry's lease key is " + e.Key}
+	}
+	return nil
 }

@@ -44,9 +44,9 @@ func (d *Disconnect) Inject(ctx context.Context, env Env) error {
 		return err
 	}
 	for _, t := range env.Targets {
-		c, err := api.ContainerInspect(ctx, t.Container)
+		ref, c, err := refOf(ctx, api, t)
 		if err != nil {
-			return fmt.Errorf("disconnect container %s: %w", t.Name, dockerErr(err))
+			return fmt.Errorf("disconnect: %w", err)
 		}
 		var names []string
 		if c.NetworkSettings != nil {
@@ -70,14 +70,14 @@ func (d *Disconnect) Inject(ctx context.Context, env Env) error {
 		}
 		for _, n := range hit {
 			s := c.NetworkSettings.Networks[n]
-			ep := endpoint{containerRef: containerRef{ID: c.ID, Name: t.Name}, Network: n, Aliases: s.Aliases}
+			ep := endpoint{containerRef: ref, Network: n, Aliases: s.Aliases}
 			if s.IPAMConfig != nil {
 				ep.IPv4, ep.IPv6 = s.IPAMConfig.IPv4Address, s.IPAMConfig.IPv6Address
 			}
-			if err := d.record(env, t.Name, "docker-connect", ep, func(ctx context.Context) error { return connect(ctx, api, ep) }); err != nil {
-				return err
-			}
-			if err := api.NetworkDisconnect(ctx, n, c.ID, true); err != nil {
+			undo := func(ctx context.Context) error { return connect(ctx, api, ep) }
+			if err := d.apply(env, containerChange(t, "docker-connect", ep, undo), func() error {
+				return api.NetworkDisconnect(ctx, n, c.ID, true)
+			}); err != nil {
 				return fmt.Errorf("disconnect container %s from network %s: %w", t.Name, n, dockerErr(err))
 			}
 			fmt.Fprintf(env.Log, "  disconnected container %s from network %s\n", t.Name, n)
@@ -113,6 +113,9 @@ func connect(ctx context.Context, api ContainerAPI, ep endpoint) error {
 func undoConnect(ctx context.Context, e journal.Entry) error {
 	ep, err := decode[endpoint](e)
 	if err != nil {
+		return err
+	}
+	if err := leasedBy(e, ep.containerRef); err != nil {
 		return err
 	}
 	api, err := Docker()

@@ -50,28 +50,27 @@ func (k *Kill) Inject(ctx context.Context, env Env) error {
 	}
 	sig := strings.ToUpper(strings.TrimPrefix(k.Signal, "SIG"))
 	for _, t := range env.Targets {
-		ref := containerRef{ID: t.Container, Name: t.Name}
+		ref, c, err := refOf(ctx, api, t)
+		if err != nil {
+			return fmt.Errorf("kill: %w", err)
+		}
 		if k.Restart {
-			if err := k.record(env, t.Name, "docker-start", ref, func(ctx context.Context) error { return start(ctx, api, ref) }); err != nil {
-				return err
-			}
-			if err := api.ContainerKill(ctx, t.Container, sig); err != nil {
+			undo := func(ctx context.Context) error { return start(ctx, api, ref) }
+			if err := k.apply(env, containerChange(t, "docker-start", ref, undo), func() error {
+				return api.ContainerKill(ctx, ref.ID, sig)
+			}); err != nil {
 				return fmt.Errorf("kill container %s: %w", t.Name, dockerErr(err))
 			}
 			fmt.Fprintf(env.Log, "  sent SIG%s to container %s (rollback starts it)\n", sig, t.Name)
 			continue
 		}
-		c, err := api.ContainerInspect(ctx, t.Container)
-		if err != nil {
-			return fmt.Errorf("kill container %s: %w", t.Name, dockerErr(err))
-		}
-		if c.State == nil || c.State.Pid <= 0 || !ownedBy(c.State.Pid, c.ID) {
+		if c.State.Pid <= 0 || !ownedBy(c.State.Pid, c.ID) {
 			return fmt.Errorf("kill container %s with restart: false: its process is not visible from here (the Docker daemon runs elsewhere); use restart: true", t.Name)
 		}
-		if err := k.record(env, t.Name, "left-alone", crashData{ref, sig}, func(context.Context) error { return nil }); err != nil {
-			return err
-		}
-		if err := syscall.Kill(c.State.Pid, killSignals[sig]); err != nil {
+		noop := func(context.Context) error { return nil }
+		if err := k.apply(env, containerChange(t, "left-alone", crashData{ref, sig}, noop), func() error {
+			return syscall.Kill(c.State.Pid, killSignals[sig])
+		}); err != nil {
 			return fmt.Errorf("kill container %s (pid %d): %w", t.Name, c.State.Pid, err)
 		}
 		fmt.Fprintf(env.Log, "  sent SIG%s to container %s (pid %d; left to its restart policy %q)\n", sig, t.Name, c.State.Pid, policy(c.HostConfig))

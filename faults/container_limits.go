@@ -65,12 +65,15 @@ func (l *Limits) Inject(ctx context.Context, env Env) error {
 	}
 	mem, _ := parseBytes(l.Memory)
 	for _, t := range env.Targets {
-		c, err := api.ContainerInspect(ctx, t.Container)
-		if err != nil || c.HostConfig == nil {
-			return fmt.Errorf("limits on container %s: %w", t.Name, dockerErr(err))
+		ref, c, err := refOf(ctx, api, t)
+		if err != nil {
+			return fmt.Errorf("limits: %w", err)
+		}
+		if c.HostConfig == nil {
+			return fmt.Errorf("limits on container %s: no host config", t.Name)
 		}
 		h := c.HostConfig.Resources
-		was := resources{containerRef: containerRef{ID: c.ID, Name: t.Name}, NanoCPUs: h.NanoCPUs, CPUQuota: h.CPUQuota,
+		was := resources{containerRef: ref, NanoCPUs: h.NanoCPUs, CPUQuota: h.CPUQuota,
 			CPUPeriod: h.CPUPeriod, Memory: h.Memory, MemorySwap: h.MemorySwap, SetCPU: l.CPUs > 0, SetMemory: mem > 0}
 		var u container.UpdateConfig
 		if l.CPUs > 0 {
@@ -83,10 +86,11 @@ func (l *Limits) Inject(ctx context.Context, env Env) error {
 		if mem > 0 {
 			u.Memory, u.MemorySwap = mem, -1
 		}
-		if err := l.record(env, t.Name, "docker-update", was, func(ctx context.Context) error { return restore(ctx, api, was) }); err != nil {
+		undo := func(ctx context.Context) error { return restore(ctx, api, was) }
+		if err := l.apply(env, containerChange(t, "docker-update", was, undo), func() error {
+			_, err := api.ContainerUpdate(ctx, c.ID, u)
 			return err
-		}
-		if _, err := api.ContainerUpdate(ctx, c.ID, u); err != nil {
+		}); err != nil {
 			return fmt.Errorf("limits on container %s: %w", t.Name, dockerErr(err))
 		}
 		fmt.Fprintf(env.Log, "  limited container %s to cpus %g, memory %s\n", t.Name, l.CPUs, cmpOr(l.Memory, "unchanged"))
@@ -123,6 +127,9 @@ func restore(ctx context.Context, api ContainerAPI, r resources) error {
 func undoUpdate(ctx context.Context, e journal.Entry) error {
 	r, err := decode[resources](e)
 	if err != nil {
+		return err
+	}
+	if err := leasedBy(e, r.containerRef); err != nil {
 		return err
 	}
 	api, err := Docker()

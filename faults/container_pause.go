@@ -26,11 +26,17 @@ func (p *Pause) Inject(ctx context.Context, env Env) error {
 		return err
 	}
 	for _, t := range env.Targets {
-		ref := containerRef{ID: t.Container, Name: t.Name}
-		if err := p.record(env, t.Name, "docker-unpause", ref, func(ctx context.Context) error { return unpause(ctx, api, ref) }); err != nil {
-			return err
+		ref, c, err := refOf(ctx, api, t)
+		if err != nil {
+			return fmt.Errorf("pause: %w", err)
 		}
-		if err := api.ContainerPause(ctx, t.Container); err != nil {
+		if c.State.Paused {
+			return fmt.Errorf("pause container %s: it is already paused, not by this run; refusing to pause it (and so to unpause it at rollback)", t.Name)
+		}
+		undo := func(ctx context.Context) error { return unpause(ctx, api, ref) }
+		if err := p.apply(env, containerChange(t, "docker-unpause", ref, undo), func() error {
+			return api.ContainerPause(ctx, ref.ID)
+		}); err != nil {
 			return fmt.Errorf("pause container %s: %w", t.Name, dockerErr(err))
 		}
 		fmt.Fprintf(env.Log, "  paused container %s\n", t.Name)

@@ -36,11 +36,14 @@ func (r *Restart) Inject(ctx context.Context, env Env) error {
 	}
 	secs := int(r.Grace.D().Seconds())
 	for _, t := range env.Targets {
-		ref := containerRef{ID: t.Container, Name: t.Name}
-		if err := r.record(env, t.Name, "docker-start", ref, func(ctx context.Context) error { return start(ctx, api, ref) }); err != nil {
-			return err
+		ref, _, err := refOf(ctx, api, t)
+		if err != nil {
+			return fmt.Errorf("restart: %w", err)
 		}
-		if err := api.ContainerRestart(ctx, t.Container, container.StopOptions{Timeout: &secs}); err != nil {
+		undo := func(ctx context.Context) error { return start(ctx, api, ref) }
+		if err := r.apply(env, containerChange(t, "docker-start", ref, undo), func() error {
+			return api.ContainerRestart(ctx, ref.ID, container.StopOptions{Timeout: &secs})
+		}); err != nil {
 			return fmt.Errorf("restart container %s: %w", t.Name, dockerErr(err))
 		}
 		fmt.Fprintf(env.Log, "  restarted container %s\n", t.Name)

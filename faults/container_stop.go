@@ -36,11 +36,14 @@ func (s *Stop) Inject(ctx context.Context, env Env) error {
 	}
 	secs := int(s.Grace.D().Seconds())
 	for _, t := range env.Targets {
-		ref := containerRef{ID: t.Container, Name: t.Name}
-		if err := s.record(env, t.Name, "docker-start", ref, func(ctx context.Context) error { return start(ctx, api, ref) }); err != nil {
-			return err
+		ref, _, err := refOf(ctx, api, t)
+		if err != nil {
+			return fmt.Errorf("stop: %w", err)
 		}
-		if err := api.ContainerStop(ctx, t.Container, container.StopOptions{Timeout: &secs}); err != nil {
+		undo := func(ctx context.Context) error { return start(ctx, api, ref) }
+		if err := s.apply(env, containerChange(t, "docker-start", ref, undo), func() error {
+			return api.ContainerStop(ctx, ref.ID, container.StopOptions{Timeout: &secs})
+		}); err != nil {
 			return fmt.Errorf("stop container %s: %w", t.Name, dockerErr(err))
 		}
 		fmt.Fprintf(env.Log, "  stopped container %s\n", t.Name)

@@ -3,6 +3,7 @@ package faults
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 
@@ -28,7 +29,7 @@ func newFakeDocker(t *testing.T, ids ...string) *fakeDocker {
 	f := &fakeDocker{cs: map[string]*container.InspectResponse{}}
 	for _, id := range ids {
 		f.cs[id] = &container.InspectResponse{
-			ContainerJSONBase: &container.ContainerJSONBase{ID: id, Name: "/" + id,
+			ContainerJSONBase: &container.ContainerJSONBase{ID: id64(id), Name: "/" + id, Created: "2026-12-01T10:00:00.000000001Z",
 				State:      &container.State{Running: true, Status: "running"},
 				HostConfig: &container.HostConfig{}},
 			Config: &container.Config{Labels: map[string]string{target.LabelProject: "inf"}},
@@ -45,12 +46,19 @@ func newFakeDocker(t *testing.T, ids ...string) *fakeDocker {
 func (f *fakeDocker) get(id string) (*container.InspectResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	c, ok := f.cs[id]
-	if !ok {
-		return nil, errdefs.NotFound(errors.New("No such container: " + id))
+	if c, ok := f.cs[id]; ok {
+		return c, nil
 	}
-	return c, nil
+	for _, c := range f.cs {
+		if c.ID == id {
+			return c, nil
+		}
+	}
+	return nil, errdefs.NotFound(errors.New("No such container: " + id))
 }
+
+// id64 is the fake's full container ID of a container named name.
+func id64(name string) string { return name + strings.Repeat("0", 64-len(name)) }
 
 func (f *fakeDocker) change(call string, id string, do func(c *container.InspectResponse)) error {
 	c, err := f.get(id)
@@ -113,7 +121,7 @@ func (f *fakeDocker) NetworkDisconnect(_ context.Context, n, id string, _ bool) 
 	return f.change("disconnect "+n, id, func(c *container.InspectResponse) { delete(c.NetworkSettings.Networks, n) })
 }
 
-func ct(id string) target.Target { return target.Target{Name: id, Container: id} }
+func ct(name string) target.Target { return target.Target{Name: name, Container: id64(name)} }
 
 // crash forgets the live undo closures, as a process that died would, so
 // Undo goes through the offline undoers.
@@ -204,10 +212,66 @@ func TestContainerFaultErrors(t *testing.T) {
 
 	f.fail = errors.New("boom")
 	env, j = testEnv(t, ct("c1"))
-	err = (&Pause{}).Inject(context.Background(), env)
+	p := &Pause{}
+	err = p.Inject(context.Background(), env)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "pause container c1: boom")
-	assert.Len(t, j.Pending(), 1, "journaled even when the change failed: rollback still looks")
+	assert.Empty(t, j.Pending(), "a change that failed is journaled as failed: nothing to undo")
+	f.cs["c1"].State.Paused = true // someone else's pause
+	require.NoError(t, p.Rollback(context.Background()))
+	assert.True(t, f.cs["c1"].State.Paused, "rollback undoes only what took effect")
+	assert.NotContains(t, f.calls, "unpause "+id64("c1"))
+}
+
+// TestPauseRefusesAPausedContainer: a container paused by someone else
+// (another run, a person) is refused before anything is journaled, and
+// its pause is never undone by this run.
+func TestPauseRefusesAPausedContainer(t *testing.T) {
+	f := newFakeDocker(t, "c1")
+	f.cs["c1"].State.Paused = true
+	env, j := testEnv(t, ct("c1"))
+	p := &Pause{}
+	err := p.Inject(context.Background(), env)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "already paused, not by this run")
+	assert.Empty(t, j.Pending())
+	require.NoError(t, p.Rollback(context.Background()))
+	assert.True(t, f.cs["c1"].State.Paused)
+	assert.Empty(t, f.calls)
+}
+
+// TestUndoChecksIdentity: an undo whose container was recreated (another
+// creation time), or whose entry names a container its lease key does not,
+// does nothing and says why.
+func TestUndoChecksIdentity(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		fault  Fault
+		change func(f *fakeDocker, e *journal.Entry)
+		want   string
+	}{
+		{"recreated container", &Pause{}, func(f *fakeDocker, _ *journal.Entry) { f.cs["c1"].Created = "2026-12-01T11:00:00Z" }, "is not the target that was changed (created 2026-12-01T11:00:00Z"},
+		{"entry for another container", &Limits{CPUs: 0.2}, func(_ *fakeDocker, e *journal.Entry) { e.Key = containerKey(id64("c2")) }, "lease key is container:c2"},
+		{"short id", &Stop{}, func(_ *fakeDocker, e *journal.Entry) {
+			e.Data = []byte(`{"id":"c1","name":"c1","created":"2026-12-01T10:00:00.000000001Z"}`)
+			e.Key = containerKey("c1")
+		}, "not a full container ID"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeDocker(t, "c1", "c2")
+			env, j := testEnv(t, ct("c1"))
+			require.NoError(t, tc.fault.Inject(context.Background(), env))
+			calls := len(f.calls)
+			for _, e := range crash(j) {
+				tc.change(f, &e)
+				err := Undo(context.Background(), e)
+				require.Error(t, err)
+				assert.True(t, IsNotSame(err), err.Error())
+				assert.Contains(t, err.Error(), tc.want)
+			}
+			assert.Len(t, f.calls, calls, "nothing was done to the container")
+		})
+	}
 }
 
 func TestContainerParamsValidate(t *testing.T) {

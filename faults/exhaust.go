@@ -94,12 +94,16 @@ func (f *Exhaust) Inject(ctx context.Context, env Env) error {
 			return fmt.Errorf("exhaust fault: target %s has no address (valid: a stack service, a url target, or params.addr)", t.Name)
 		}
 		h := &held{stop: make(chan struct{})}
-		if err := f.record(env, t.Name, "in-process", map[string]any{"exhaust": addr, "count": f.Count}, h.close); err != nil {
+		var n int
+		var lastErr error
+		ch := change{target: t.Name, action: "in-process", data: map[string]any{"exhaust": addr, "count": f.Count}, undo: h.close, owned: true}
+		if err := f.apply(env, ch, func() error {
+			if n, lastErr = h.open(ctx, addr, f.Count, f.Mode, f.Interval.D()); n == 0 {
+				return fmt.Errorf("exhaust fault on %s: no connection opened: %w", addr, lastErr)
+			}
+			return nil
+		}); err != nil {
 			return err
-		}
-		n, lastErr := h.open(ctx, addr, f.Count, f.Mode, f.Interval.D())
-		if n == 0 {
-			return fmt.Errorf("exhaust fault on %s: no connection opened: %w", addr, lastErr)
 		}
 		if n < f.Count {
 			fmt.Fprintf(env.Log, "  exhaust %s: holding %d of %d connections (%v)\n", addr, n, f.Count, lastErr)

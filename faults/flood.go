@@ -118,11 +118,14 @@ func (f *Flood) Inject(ctx context.Context, env Env) error {
 			fmt.Fprintf(env.Log, "  flood on %s stopped: %d sent, %.0f%% errors\n", name, st.Sent, 100*sum.ErrorRate)
 			return nil
 		}
-		if err := f.record(env, t.Name, "in-process", map[string]any{"flood": t.URL, "rate": f.Rate.String()}, stop); err != nil {
+		ch := change{target: t.Name, action: "in-process", data: map[string]any{"flood": t.URL, "rate": f.Rate.String()}, undo: stop, owned: true}
+		if err := f.apply(env, ch, func() error {
+			go func() { defer close(done); _ = g.Run(runCtx) }()
+			return nil
+		}); err != nil {
 			cancel()
 			return err
 		}
-		go func() { defer close(done); _ = g.Run(runCtx) }()
 		f.mu.Lock()
 		f.gens = append(f.gens, g)
 		f.mu.Unlock()

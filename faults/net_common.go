@@ -217,20 +217,19 @@ func (n *netFault) addRules(env Env, t netTarget, rules []network.Rule, q *netwo
 		}
 		return err
 	}
-	if err := n.record(env, t.t.Name, "nft-table", ref, undo); err != nil {
-		return err
-	}
-	return network.AddTable(ns, ref.Table, "chaos run "+env.Journal.Run()+" fault "+env.Fault, rules)
+	ch := change{target: t.t.Name, key: netnsKey(t.ns.Inode), action: "nft-table", data: ref, undo: undo, owned: true}
+	return n.apply(env, ch, func() error {
+		return network.AddTable(ns, ref.Table, "chaos run "+env.Journal.Run()+" fault "+env.Fault, rules)
+	})
 }
 
 // addQdisc journals, then adds, a root qdisc on one link of t's namespace.
 func (n *netFault) addQdisc(env Env, t netTarget, link string, q any) error {
 	ref := nsRef{Pid: t.ns.Pid, Inode: t.ns.Inode, Link: link}
 	ns := t.ns
-	if err := n.record(env, t.t.Name, "tc-qdisc", ref, func(context.Context) error { return network.DelRootQdisc(ns, link) }); err != nil {
-		return err
-	}
-	return network.AddRootQdisc(ns, link, q)
+	undo := func(context.Context) error { return network.DelRootQdisc(ns, link) }
+	ch := change{target: t.t.Name, key: netnsKey(t.ns.Inode), action: "tc-qdisc", data: ref, undo: undo}
+	return n.apply(env, ch, func() error { return network.AddRootQdisc(ns, link, q) })
 }
 
 // queueRules opens an NFQUEUE consumer with shape in t's namespace and adds
@@ -291,6 +290,12 @@ func undoTable(_ context.Context, e journal.Entry) error {
 	if err != nil {
 		return err
 	}
+	if !strings.HasPrefix(ref.Table, network.TablePrefix+e.Run+"-") {
+		return &NotSameError{What: "nftables table " + ref.Table, Why: "its name is not one run " + e.Run + " makes (" + network.TablePrefix + e.Run + "-N)"}
+	}
+	if e.Key != netnsKey(ref.Inode) {
+		return &NotSameError{What: fmt.Sprintf("network namespace %d", ref.Inode), Why: "the entry's lease key is " + e.Key}
+	}
 	ns, ok, err := network.Find(ref.Pid, ref.Inode)
 	if err != nil || !ok {
 		return err // the namespace is gone, and the table with it
@@ -303,6 +308,9 @@ func undoQdisc(_ context.Context, e journal.Entry) error {
 	ref, err := decode[nsRef](e)
 	if err != nil {
 		return err
+	}
+	if e.Key != netnsKey(ref.Inode) {
+		return &NotSameError{What: fmt.Sprintf("network namespace %d", ref.Inode), Why: "the entry's lease key is " + e.Key}
 	}
 	ns, ok, err := network.Find(ref.Pid, ref.Inode)
 	if err != nil || !ok {

@@ -57,29 +57,31 @@ func (p *Process) Inject(ctx context.Context, env Env) error {
 		if err != nil {
 			return fmt.Errorf("process fault: target %s (pid %d): %w", t.Name, t.Pid, err)
 		}
+		if sig == "STOP" && procState(t.Pid) == "T" {
+			return fmt.Errorf("process fault: %s (pid %d) is already stopped, not by this run; refusing to stop it (and so to continue it at rollback)", t.Name, t.Pid)
+		}
+		ch := change{target: t.Name, key: pidKey(t.Pid, start), action: "in-process"}
 		switch {
 		case sig == "STOP":
 			u := signalUndo{Pid: t.Pid, StartTime: start, Signal: "CONT"}
-			if err := p.record(env, t.Name, "signal", u, func(ctx context.Context) error { return sendIfSame(u) }); err != nil {
-				return err
-			}
+			ch.action, ch.data, ch.undo = "signal", u, func(ctx context.Context) error { return sendIfSame(u) }
 		case sig != "CONT" && p.Restart && t.Restart != nil:
-			restart := t.Restart
-			if err := p.record(env, t.Name, "in-process", map[string]any{"restart": t.Name}, restart); err != nil {
-				return err
-			}
+			ch.data, ch.undo = map[string]any{"restart": t.Name}, t.Restart
 		default:
 			// CONT, or a kill left to a supervisor: nothing to undo, but the
 			// change is still journaled so the report and recover show it.
-			if err := p.record(env, t.Name, "in-process", map[string]any{"signal": sig, "pid": t.Pid}, func(context.Context) error { return nil }); err != nil {
-				return err
+			ch.data, ch.undo = map[string]any{"signal": sig, "pid": t.Pid}, func(context.Context) error { return nil }
+		}
+		if err := p.apply(env, ch, func() error {
+			if err := syscall.Kill(t.Pid, signals[sig]); err != nil {
+				return fmt.Errorf("process fault: send SIG%s to %s (pid %d): %w", sig, t.Name, t.Pid, err)
 			}
-		}
-		if err := syscall.Kill(t.Pid, signals[sig]); err != nil {
-			return fmt.Errorf("process fault: send SIG%s to %s (pid %d): %w", sig, t.Name, t.Pid, err)
-		}
-		if sig == "STOP" && !stopped(t.Pid, time.Second) {
-			return fmt.Errorf("process fault: %s (pid %d) did not stop within 1s of SIGSTOP", t.Name, t.Pid)
+			if sig == "STOP" && !stopped(t.Pid, time.Second) {
+				return fmt.Errorf("process fault: %s (pid %d) did not stop within 1s of SIGSTOP", t.Name, t.Pid)
+			}
+			return nil
+		}); err != nil {
+			return err
 		}
 		fmt.Fprintf(env.Log, "  sent SIG%s to %s (pid %d)\n", sig, t.Name, t.Pid)
 	}
@@ -94,18 +96,28 @@ func undoSignal(_ context.Context, e journal.Entry) error {
 	if err != nil {
 		return err
 	}
+	if u.Signal != "CONT" {
+		return &NotSameError{What: fmt.Sprintf("pid %d", u.Pid), Why: fmt.Sprintf("an undo only ever sends SIGCONT, the journal asks for SIG%s", u.Signal)}
+	}
+	if e.Key != pidKey(u.Pid, u.StartTime) {
+		return &NotSameError{What: fmt.Sprintf("pid %d", u.Pid), Why: "the entry's lease key is " + e.Key}
+	}
 	return sendIfSame(u)
 }
 
-// sendIfSame signals u.Pid only if it is still the process that was hit; a
-// process that is gone, or a reused pid, counts as already undone.
+// sendIfSame signals u.Pid only if it is still the process that was hit: a
+// process that is gone counts as already undone, a reused pid (another start
+// time) is a NotSameError and is not signalled.
 func sendIfSame(u signalUndo) error {
 	start, err := startTime(u.Pid)
-	if errors.Is(err, os.ErrNotExist) || (err == nil && start != u.StartTime) {
+	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return err
+	}
+	if start != u.StartTime || u.Pid <= 1 {
+		return &NotSameError{What: fmt.Sprintf("pid %d", u.Pid), Why: fmt.Sprintf("started at tick %d, the journal says %d", start, u.StartTime)}
 	}
 	if err := syscall.Kill(u.Pid, signals[u.Signal]); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("send SIG%s to pid %d: %w", u.Signal, u.Pid, err)

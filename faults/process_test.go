@@ -2,12 +2,14 @@ package faults
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -37,7 +39,7 @@ func state(pid int) string {
 
 func testEnv(t *testing.T, targets ...target.Target) (Env, *journal.Journal) {
 	t.Helper()
-	j, err := journal.Open(t.TempDir(), "test")
+	j, err := journal.Open(t.TempDir(), journal.Meta{Run: "test"})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = j.Close() })
 	return Env{Fault: "f", Targets: targets, Journal: j, Rand: rand.New(rand.NewPCG(1, 1)), Log: io.Discard}, j
@@ -89,9 +91,53 @@ func TestProcessUndoSkipsReusedPid(t *testing.T) {
 	pid := cmd.Process.Pid
 	start, err := startTime(pid)
 	require.NoError(t, err)
-	require.NoError(t, sendIfSame(signalUndo{Pid: pid, StartTime: start + 1, Signal: "STOP"}))
-	assert.NotEqual(t, "T", state(pid), "a different start time means another process: left alone")
+	err = sendIfSame(signalUndo{Pid: pid, StartTime: start + 1, Signal: "STOP"})
+	require.Error(t, err)
+	assert.True(t, IsNotSame(err), "a different start time means another process: reported")
+	assert.NotEqual(t, "T", state(pid), "and left alone")
 	require.NoError(t, sendIfSame(signalUndo{Pid: 1 << 22, Signal: "CONT"}), "a process that is gone counts as undone")
+}
+
+// TestPlantedSignalEntryDoesNothing: entries a run never wrote — another
+// signal than CONT, a pid its lease key does not name, pid 1 — are refused
+// by the offline undoer and nothing is sent.
+func TestPlantedSignalEntryDoesNothing(t *testing.T) {
+	cmd := child(t)
+	pid := cmd.Process.Pid
+	start, err := startTime(pid)
+	require.NoError(t, err)
+	init1, err := startTime(1)
+	require.NoError(t, err)
+	for name, e := range map[string]journal.Entry{
+		"SIGKILL asked":      {Run: "r", Action: "signal", Key: pidKey(pid, start), Data: []byte(fmt.Sprintf(`{"pid":%d,"start_time":%d,"signal":"KILL"}`, pid, start))},
+		"key of another pid": {Run: "r", Action: "signal", Key: pidKey(pid+1, start), Data: []byte(fmt.Sprintf(`{"pid":%d,"start_time":%d,"signal":"CONT"}`, pid, start))},
+		"no start time":      {Run: "r", Action: "signal", Key: pidKey(pid, 0), Data: []byte(fmt.Sprintf(`{"pid":%d,"signal":"CONT"}`, pid))},
+		"pid 1":              {Run: "r", Action: "signal", Key: pidKey(1, init1), Data: []byte(fmt.Sprintf(`{"pid":1,"start_time":%d,"signal":"CONT"}`, init1))},
+	} {
+		err := Undo(context.Background(), e)
+		require.Error(t, err, name)
+		assert.True(t, IsNotSame(err), "%s: %v", name, err)
+	}
+	require.NoError(t, syscall.Kill(pid, 0), "the process lives")
+	assert.NotEqual(t, "T", state(pid))
+}
+
+// TestStopRefusesAStoppedProcess: a process someone else stopped is not
+// stopped again, and so never continued by this run's rollback.
+func TestStopRefusesAStoppedProcess(t *testing.T) {
+	cmd := child(t)
+	pid := cmd.Process.Pid
+	require.NoError(t, syscall.Kill(pid, syscall.SIGSTOP))
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
+	require.Eventually(t, func() bool { return state(pid) == "T" }, 5*time.Second, time.Millisecond)
+	env, j := testEnv(t, target.Target{Name: "sleeper", Pid: pid})
+	p := &Process{Signal: "STOP"}
+	err := p.Inject(context.Background(), env)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "already stopped, not by this run")
+	assert.Empty(t, j.Pending())
+	require.NoError(t, p.Rollback(context.Background()))
+	assert.Equal(t, "T", state(pid), "someone else's stop stays")
 }
 
 func TestProcessValidate(t *testing.T) {

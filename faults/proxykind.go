@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/chaos-sre/chaos/faults/journal"
@@ -75,12 +76,11 @@ func addProxyFault(env Env, c *changes, kind string, build func() any) error {
 		}
 		route := t.Proxy
 		if rr, ok := route.(remoteRoute); ok {
-			id := fmt.Sprintf("chaos-%s-%d", env.Fault, time.Now().UnixNano())
+			id := proxyFaultID(env, time.Now().UnixNano())
+			d := rr.Journal(id)
 			undo := func(context.Context) error { return route.Remove(id) }
-			if err := c.record(env, t.Name, "proxy-api", rr.Journal(id), undo); err != nil {
-				return err
-			}
-			if _, err := rr.AddID(id, build()); err != nil {
+			ch := change{target: t.Name, key: proxyKey(d["api"], d["route"]), action: "proxy-api", data: d, undo: undo, owned: true}
+			if err := c.apply(env, ch, func() error { _, err := rr.AddID(id, build()); return err }); err != nil {
 				return fmt.Errorf("%s fault on %s: %w", kind, t.Name, err)
 			}
 			fmt.Fprintf(env.Log, "  %s on proxy %s (fault %s)\n", kind, route.Name(), id)
@@ -93,11 +93,8 @@ func addProxyFault(env Env, c *changes, kind string, build func() any) error {
 			}
 			return route.Remove(id)
 		}
-		if err := c.record(env, t.Name, "in-process", map[string]string{"proxy": route.Name(), "fault": kind}, undo); err != nil {
-			return err
-		}
-		var err error
-		if id, err = route.Add(build()); err != nil {
+		ch := change{target: t.Name, action: "in-process", data: map[string]string{"proxy": route.Name(), "fault": kind}, undo: undo, owned: true}
+		if err := c.apply(env, ch, func() (err error) { id, err = route.Add(build()); return err }); err != nil {
 			return fmt.Errorf("%s fault on %s: %w", kind, t.Name, err)
 		}
 		fmt.Fprintf(env.Log, "  %s on proxy %s\n", kind, route.Name())
@@ -136,4 +133,28 @@ func validateDelay(delay, jitter units.Duration, example string) []units.Problem
 		ps = append(ps, units.Problemf("jitter", "%s is more than delay %s (valid: 0 to delay)", jitter, delay))
 	}
 	return ps
+}
+
+// proxyFaultID names a fault in a `chaos proxy` after its run, so an undo
+// from a journal can only ever remove a fault its own run added.
+func proxyFaultID(env Env, n int64) string {
+	return fmt.Sprintf("chaos-%s-%d", env.Journal.Run(), n)
+}
+
+// ownProxyFault guards the offline undo of a proxy fault: the fault id must
+// be one the entry's run made, on the route it leased.
+func ownProxyFault(undo func(context.Context, journal.Entry) error) func(context.Context, journal.Entry) error {
+	return func(ctx context.Context, e journal.Entry) error {
+		d, err := decode[map[string]string](e)
+		if err != nil {
+			return err
+		}
+		if !strings.HasPrefix(d["id"], "chaos-"+e.Run+"-") {
+			return &NotSameError{What: "proxy fault " + d["id"], Why: "its id is not one run " + e.Run + " makes"}
+		}
+		if e.Key != proxyKey(d["api"], d["route"]) {
+			return &NotSameError{What: "proxy route " + d["route"] + " at " + d["api"], Why: "the entry's lease key is " + e.Key}
+		}
+		return undo(ctx, e)
+	}
 }

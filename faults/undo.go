@@ -23,7 +23,7 @@ func liveKey(e journal.Entry) string { return e.Run + "#" + strconv.Itoa(e.ID) }
 var offline = map[string]func(ctx context.Context, e journal.Entry) error{
 	"signal":     undoSignal,
 	"in-process": goneWithProcess,
-	"proxy-api":  undoProxyAPI, // a fault in a `chaos proxy`, removed through its API
+	"proxy-api":  ownProxyFault(undoProxyAPI), // a fault in a `chaos proxy`, removed through its API
 	// container faults (container*.go)
 	"docker-unpause": undoUnpause,
 	"docker-start":   undoStart,
@@ -54,33 +54,59 @@ func Undo(ctx context.Context, e journal.Entry) error {
 }
 
 // changes is embedded by fault kinds: it journals each change before it is
-// made and rolls them all back, newest first.
+// made and its outcome after, and rolls back the ones that took effect,
+// newest first.
 type changes struct {
 	mu      sync.Mutex
 	journal *journal.Journal
 	entries []journal.Entry
 }
 
-// record journals a change (fsynced) before the caller makes it. action names
-// the offline undoer; undo is the in-process way back.
-func (c *changes) record(env Env, targetName, action string, data any, undo func(context.Context) error) error {
+// change is one change a fault is about to make to a target.
+type change struct {
+	target string // the target's name, for reports
+	// key is the lease key of the target (see LeaseKeys); entryKey(t) for
+	// a container or process, netnsKey for a namespace.
+	key    string
+	action string // the offline undoer (see offline)
+	data   any    // what the offline undoer needs, identity included
+	undo   func(context.Context) error
+	// owned says the change carries a name unique to this run (a table
+	// chaos-RUN-N, a proxy fault id): undoing it when unsure whether it was
+	// made cannot touch anything else, so a failed attempt is undone too.
+	owned bool
+}
+
+// apply journals ch's intent (fsynced), makes the change with do, and
+// journals the outcome. A change that failed is not undone at rollback
+// (unless owned): what it would "undo" may be another's.
+func (c *changes) apply(env Env, ch change, do func() error) error {
 	if env.Journal == nil {
 		return errors.New("no journal: refusing to make an unjournaled change")
 	}
-	e, err := env.Journal.Record(env.Fault, targetName, action, data)
+	e, err := env.Journal.Record(env.Fault, ch.target, ch.key, ch.action, ch.data)
 	if err != nil {
 		return err
 	}
-	live.Store(liveKey(e), undo)
+	derr := do()
+	if derr != nil && !ch.owned {
+		return errors.Join(derr, env.Journal.Failed(e.ID, derr))
+	}
+	live.Store(liveKey(e), ch.undo)
 	c.mu.Lock()
 	c.journal = env.Journal
 	c.entries = append(c.entries, e)
 	c.mu.Unlock()
-	return nil
+	if derr != nil {
+		return derr
+	}
+	return env.Journal.Done(e.ID)
 }
 
-// rollback undoes every recorded change, newest first, and marks each
-// undone. It keeps going past errors and returns them all.
+// rollback undoes every change that took effect, newest first, and marks
+// each undone. A target found replaced (NotSameError) is left alone: the
+// change went with the old one. It keeps going past errors and returns
+// them all.
 func (c *changes) rollback(ctx context.Context) error {
 	c.mu.Lock()
 	entries := slices.Clone(c.entries)
@@ -90,7 +116,7 @@ func (c *changes) rollback(ctx context.Context) error {
 	var errs []error
 	for i := len(entries) - 1; i >= 0; i-- {
 		e := entries[i]
-		if err := Undo(ctx, e); err != nil {
+		if err := Undo(ctx, e); err != nil && !IsNotSame(err) {
 			errs = append(errs, fmt.Errorf("undo %s on %s: %w", e.Action, e.Target, err))
 			continue
 		}

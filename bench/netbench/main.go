@@ -226,7 +226,7 @@ func injectTimes(p *nettest.Pair, cycles int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	j, err := journal.Open(dir, "bench")
+	j, err := journal.Open(dir, journal.Meta{Run: "bench"})
 	if err != nil {
 		return err
 	}

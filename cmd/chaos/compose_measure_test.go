@@ -64,7 +64,7 @@ func TestMeasureContainerFaults(t *testing.T) {
 	for _, kind := range []string{"pause", "kill"} {
 		var on, back []time.Duration
 		for i := range 10 {
-			j, err := journal.Open(t.TempDir(), fmt.Sprintf("measure-%s-%d", kind, i))
+			j, err := journal.Open(t.TempDir(), journal.Meta{Run: fmt.Sprintf("measure-%s-%d", kind, i)})
 			require.NoError(t, err)
 			f := faults.Kinds[kind].New()
 			env := faults.Env{Fault: kind, Targets: []target.Target{tg}, Journal: j, Rand: rand.New(rand.NewPCG(1, 1)), Log: io.Discard}

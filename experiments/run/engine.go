@@ -20,6 +20,7 @@ import (
 	"github.com/chaos-sre/chaos/experiments"
 	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/journal"
+	"github.com/chaos-sre/chaos/faults/lease"
 	"github.com/chaos-sre/chaos/faults/target"
 	"github.com/chaos-sre/chaos/verify"
 	"github.com/chaos-sre/chaos/verify/load"
@@ -89,6 +90,7 @@ type engine struct {
 	faults []*plannedFault
 	checks []*plannedCheck
 	j      *journal.Journal
+	leases *lease.Set
 	log    io.Writer
 
 	mu          sync.Mutex
@@ -157,9 +159,7 @@ func (e *engine) progress(format string, args ...any) {
 
 func (e *engine) run(ctx context.Context, runID string) error {
 	e.progress("preflight (seed %d)", e.o.Seed)
-	if left, _ := journal.Scan(JournalDir(e.o.StateDir)); len(left) > 0 {
-		e.progress("warning: %d unfinished journal(s) in %s from runs that did not finish; run `chaos recover`", len(left), JournalDir(e.o.StateDir))
-	}
+	e.warnLeftovers()
 	if e.o.DryRun {
 		return e.dryRun(ctx)
 	}
@@ -187,16 +187,13 @@ func (e *engine) run(ctx context.Context, runID string) error {
 		return invalid("load: %v", err)
 	}
 	e.gen = gen
-	j, err := journal.Open(JournalDir(e.o.StateDir), runID)
-	if err != nil {
-		return toolErr(err)
+	if err := e.openJournal(runID); err != nil {
+		return err
 	}
-	e.j = j
-	defer func() {
-		if cerr := j.Close(); cerr != nil {
-			e.progress("closing journal: %v", cerr)
-		}
-	}()
+	defer e.closeOwnership()
+	if err := e.takeLeases(ctx); err != nil {
+		return err
+	}
 	return e.phases(ctx)
 }
 
