@@ -17,7 +17,7 @@ const inlineExp = `
       name: inline-stop
       load: {url: "http://127.0.0.1:1/", method: GET, rate: 5/s}
       faults:
-        - {name: pause, kind: process, target: {pid: 1}, params: {signal: STOP}, for: 5s}
+        - {name: pause, kind: process, target: {pid: 4242}, params: {signal: STOP}, for: 5s}
 `
 
 func TestParseSuite(t *testing.T) {
