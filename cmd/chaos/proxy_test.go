@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -23,7 +24,16 @@ import (
 // route's address and the control API's URL.
 func startProxy(t *testing.T, args ...string) (route, api string, stop func() (int, string)) {
 	t.Helper()
+	route, api, _, stop = startProxyEnv(t, nil, args...)
+	return route, api, stop
+}
+
+// startProxyEnv is startProxy with more environment variables; it also
+// returns the child, whose /proc/PID/cmdline is what ps shows.
+func startProxyEnv(t *testing.T, env []string, args ...string) (route, api string, cmd *exec.Cmd, stop func() (int, string)) {
+	t.Helper()
 	cmd, out, errb := chaosCmd(t, append([]string{"proxy"}, args...)...)
+	cmd.Env = append(cmd.Env, env...)
 	require.NoError(t, cmd.Start())
 	routeRE := regexp.MustCompile(`listening on (\S+)`)
 	apiRE := regexp.MustCompile(`control API on (\S+)`)
@@ -46,7 +56,7 @@ func startProxy(t *testing.T, args ...string) (route, api string, stop func() (i
 			_ = cmd.Wait()
 		}
 	})
-	return route, api, stop
+	return route, api, cmd, stop
 }
 
 func okUpstream(t *testing.T) string {
@@ -59,9 +69,21 @@ func okUpstream(t *testing.T) string {
 }
 
 func apiCall(t *testing.T, method, u, token, body string) (int, string) {
+	return apiSend(t, method, u, token, body, map[string]string{"Content-Type": "application/json"})
+}
+
+// apiSend is apiCall with the caller's headers only ("Host" sets the Host).
+func apiSend(t *testing.T, method, u, token, body string, hdr map[string]string) (int, string) {
 	req, _ := http.NewRequest(method, u, strings.NewReader(body))
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range hdr {
+		if k == "Host" {
+			req.Host = v
+		} else if body != "" || k != "Content-Type" {
+			req.Header.Set(k, v)
+		}
 	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
@@ -203,4 +225,117 @@ checks:
 	assert.JSONEq(t, `[]`, body)
 	_ = url.PathEscape
 	_ = time.Second
+}
+
+// cmdline is what ps shows of a process: its argv.
+func cmdline(t *testing.T, pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	require.NoError(t, err)
+	require.NotEmpty(t, b)
+	return strings.ReplaceAll(string(b), "\x00", " ")
+}
+
+// TestProxyTokenFromFileOrEnvironmentStaysOutOfPs: --token-file and
+// CHAOS_PROXY_TOKEN set the token, and the argv ps shows does not hold it.
+func TestProxyTokenFromFileOrEnvironmentStaysOutOfPs(t *testing.T) {
+	const secret = "f1le-t0ken-9d2c"
+	file := filepath.Join(t.TempDir(), "token")
+	require.NoError(t, os.WriteFile(file, []byte(secret+"\n"), 0o600))
+	for _, tc := range []struct {
+		name   string
+		env    []string
+		args   []string
+		secret string
+	}{
+		{"token file", nil, []string{"--token-file", file}, secret},
+		{"environment", []string{"CHAOS_PROXY_TOKEN=env-t0ken-77aa"}, nil, "env-t0ken-77aa"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"--listen", "m=127.0.0.1:0", "--upstream", okUpstream(t), "--api", "127.0.0.1:0"}, tc.args...)
+			_, api, cmd, stop := startProxyEnv(t, tc.env, args...)
+			defer stop()
+			ps := cmdline(t, cmd.Process.Pid)
+			assert.Contains(t, ps, "proxy --listen", "this is the proxy's argv")
+			assert.NotContains(t, ps, tc.secret, "the token is not in ps")
+			code, body := apiCall(t, "GET", api+"/routes", "", "")
+			assert.Equal(t, 401, code, "the token is required: %s", body)
+			code, _ = apiCall(t, "GET", api+"/routes", "wrong", "")
+			assert.Equal(t, 403, code)
+			code, body = apiCall(t, "GET", api+"/routes", tc.secret, "")
+			assert.Equal(t, 200, code, body)
+			code, body = apiCall(t, "POST", api+"/routes/m/faults", tc.secret, `{"id":"x","kind":"ttfb","params":{"delay":"10ms"}}`)
+			assert.Equal(t, 201, code, body)
+		})
+	}
+	t.Run("--token shows in ps, as documented", func(t *testing.T) {
+		_, _, cmd, stop := startProxyEnv(t, nil, "--listen", "m=127.0.0.1:0", "--upstream", okUpstream(t), "--api", "127.0.0.1:0", "--token", "visible-tok")
+		defer stop()
+		assert.Contains(t, cmdline(t, cmd.Process.Pid), "visible-tok")
+	})
+}
+
+func TestProxyTokenFileMistakes(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty")
+	require.NoError(t, os.WriteFile(empty, []byte("\n"), 0o600))
+	two := filepath.Join(dir, "two")
+	require.NoError(t, os.WriteFile(two, []byte("a\nb\n"), 0o600))
+	base := []string{"proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--api", "127.0.0.1:0"}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing file", []string{"--token-file", filepath.Join(dir, "nope")}, "no such file"},
+		{"empty file", []string{"--token-file", empty}, "is empty"},
+		{"two lines", []string{"--token-file", two}, "more than one line"},
+		{"both flags", []string{"--token-file", empty, "--token", "t"}, "exclusive"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := chaos(t, append(base, tc.args...)...)
+			assert.Equal(t, 2, code, stderr)
+			assert.Contains(t, stderr, tc.want)
+		})
+	}
+	code, out, _ := chaos(t, "proxy", "--help")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, out, "--token-file")
+	assert.Contains(t, out, "visible to every local user in ps")
+}
+
+// TestProxyCommandRefusesBrowserRequests: the served API, on loopback and
+// without a token, refuses a cross-origin request, a rebinding Host and a
+// body that is not declared JSON; --api-host adds a name.
+func TestProxyCommandRefusesBrowserRequests(t *testing.T) {
+	_, api, stop := startProxy(t, "--listen", "m=127.0.0.1:0", "--upstream", okUpstream(t), "--api", "127.0.0.1:0", "--api-host", "chaos-proxy")
+	defer stop()
+	add := `{"kind":"http-error","params":{"status":503}}`
+	ct := func(kv ...string) map[string]string {
+		h := map[string]string{"Content-Type": "application/json"}
+		for i := 0; i < len(kv); i += 2 {
+			h[kv[i]] = kv[i+1]
+		}
+		return h
+	}
+	_, port, _ := strings.Cut(strings.TrimPrefix(api, "http://"), ":")
+	for _, tc := range []struct {
+		name string
+		hdr  map[string]string
+		want int
+	}{
+		{"cross-origin", ct("Origin", "http://evil.example"), 403},
+		{"rebinding Host", ct("Host", "evil.example:"+port), 403},
+		{"no Content-Type", map[string]string{}, 415},
+		{"form", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 415},
+		{"--api-host name", ct("Host", "chaos-proxy:"+port), 201},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := apiSend(t, "POST", api+"/routes/m/faults", "", add, tc.hdr)
+			assert.Equal(t, tc.want, code, body)
+			assert.True(t, json.Valid([]byte(body)), body)
+		})
+	}
+	code, body := apiCall(t, "GET", api+"/routes/m/faults", "", "")
+	assert.Equal(t, 200, code)
+	assert.Equal(t, 1, strings.Count(body, `"id"`), "only the accepted request added a fault: %s", body)
 }
