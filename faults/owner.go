@@ -50,7 +50,9 @@ func LeaseKeys(ctx context.Context, kind string, t target.Target) ([]string, err
 	}
 	family := k.Targets[0]
 	var keys []string
-	if r, ok := t.Proxy.(interface{ Journal(string) map[string]string }); ok && family == "proxy" {
+	if r, ok := t.Proxy.(interface {
+		Journal(string) map[string]string
+	}); ok && family == "proxy" {
 		d := r.Journal("")
 		keys = append(keys, proxyKey(d["api"], d["route"]))
 	}
