@@ -224,6 +224,7 @@ func TestParseMergeKeysAndAnchors(t *testing.T) {
   - &base {name: a, kind: latency, target: {service: s}, for: 10s, params: {delay: 3s}}
   - <<: *base
     name: b
+    at: 10s
     for: 5s
 `
 	exp, err := Parse("t.yaml", []byte(doc), fakeRegistry())

@@ -29,7 +29,38 @@ func (d *decoder) validateFaults(fs []FaultSpec) []string {
 			d.validateTarget(join(p, "target"), f.Target)
 		}
 	}
+	d.checkOverlaps(fs)
 	return names
+}
+
+// checkOverlaps refuses two faults of one kind on the same target whose
+// windows overlap: the second would save the first's change (a limit, a
+// pause) as the state to restore, and leave it on for good. Targets that
+// only turn out the same once resolved are refused by the engine.
+func (d *decoder) checkOverlaps(fs []FaultSpec) {
+	for j := range fs {
+		for i := range j {
+			a, b := fs[i], fs[j]
+			if a.Kind != b.Kind || a.Kind == "" || !sameTarget(a.Target, b.Target) {
+				continue
+			}
+			if a.At < b.At+b.For && b.At < a.At+a.For {
+				d.at(join(index("faults", j), "at"), "overlaps faults[%d] (%s): both are %s on the same target from +%s to +%s and +%s to +%s (valid: one %s per target at a time; merge them, or start %s at +%s or later)",
+					i, a.Name, a.Kind, a.At, a.At+a.For, b.At, b.At+b.For, a.Kind, b.Name, a.At+a.For)
+			}
+		}
+	}
+}
+
+// sameTarget reports whether two specs name the same targets for sure:
+// equal selectors, each picking all of them.
+func sameTarget(a, b target.Spec) bool {
+	all := func(p string) bool { return p == "" || p == "all" }
+	if !all(a.Pick) || !all(b.Pick) {
+		return false
+	}
+	a.Pick, b.Pick = "", ""
+	return reflect.DeepEqual(a, b)
 }
 
 // checkName checks a fault or check name: set and unique; a fault name,
