@@ -110,7 +110,9 @@ func undoProxyAPI(ctx context.Context, e journal.Entry) error {
 	if err != nil {
 		return err
 	}
-	token := d["token"]
+	// Only token_env is read: a token itself is never journaled (an old
+	// journal's "token" field is ignored; export its variable instead).
+	var token string
 	if env := d["token_env"]; env != "" {
 		token = os.Getenv(env)
 	}

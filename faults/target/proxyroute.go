@@ -12,7 +12,8 @@ import (
 // APIProxy is a route of a `chaos proxy` in another process, driven through
 // its control API. Journal gives `chaos recover` what it needs to remove a
 // fault from yet another process: the API, the route, the fault id and the
-// token — or only the name of the environment variable holding it.
+// name of the environment variable holding the token — never the token, as
+// journals and reports are files others read.
 type APIProxy struct {
 	*proxy.Client
 	TokenEnv string
@@ -21,21 +22,33 @@ type APIProxy struct {
 // Journal is the journal data of fault id on this route.
 func (p *APIProxy) Journal(id string) map[string]string {
 	d := map[string]string{"api": p.API, "route": p.Route, "id": id}
-	switch {
-	case p.TokenEnv != "":
+	if p.TokenEnv != "" {
 		d["token_env"] = p.TokenEnv
-	case p.Token != "":
-		d["token"] = p.Token
 	}
 	return d
 }
 
 var envRef = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
 
-// ResolveProxy resolves `target: {proxy: ROUTE, api: URL, token: T}`: a
-// remote route when api is set, otherwise a route of this process. expand
-// (may be nil) replaces ${var}s of the stack first; a token left as
-// ${NAME} is read from the environment.
+// TokenHint is how to give a control API token, for messages refusing one
+// written in a file.
+const TokenHint = "write ${NAME} and export NAME=…, so the token stays out of files and journals"
+
+// TokenRef returns NAME when token is exactly ${NAME}, the only form a
+// target's token may take.
+func TokenRef(token string) (string, bool) {
+	m := envRef.FindStringSubmatch(token)
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
+}
+
+// ResolveProxy resolves `target: {proxy: ROUTE, api: URL, token: ${NAME}}`:
+// a remote route when api is set, otherwise a route of this process. expand
+// (may be nil) replaces ${var}s of the stack in api; the token is read from
+// the environment variable NAME (stack vars are written in the file, so
+// they never stand for a token), and a literal token is refused.
 func ResolveProxy(spec Spec, expand func(string) string) ([]Target, error) {
 	if expand == nil {
 		expand = func(s string) string { return s }
@@ -55,14 +68,17 @@ func ResolveProxy(spec Spec, expand func(string) string) ([]Target, error) {
 		return []Target{{Name: "proxy " + spec.Proxy, Addr: rt.Upstream(), Proxy: rt}}, nil
 	}
 	api := expand(spec.API)
-	token, tokenEnv := expand(spec.Token), ""
-	if m := envRef.FindStringSubmatch(token); m != nil {
-		tokenEnv = m[1]
-		v, ok := os.LookupEnv(tokenEnv)
+	var token, tokenEnv string
+	if spec.Token != "" {
+		name, ok := TokenRef(spec.Token)
 		if !ok {
-			return nil, fmt.Errorf("target proxy %q: token ${%s}: no such environment variable", spec.Proxy, tokenEnv)
+			return nil, Refusef("target proxy %q: token is written in the file (valid: %s)", spec.Proxy, TokenHint)
 		}
-		token = v
+		v, ok := os.LookupEnv(name)
+		if !ok {
+			return nil, fmt.Errorf("target proxy %q: token ${%s}: no such environment variable (export %s=…)", spec.Proxy, name, name)
+		}
+		token, tokenEnv = v, name
 	}
 	c := proxy.NewClient(api, spec.Proxy, token)
 	return []Target{{Name: "proxy " + spec.Proxy, Proxy: &APIProxy{Client: c, TokenEnv: tokenEnv}}}, nil
