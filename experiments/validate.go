@@ -39,6 +39,7 @@ func (d *decoder) validateExperiment(e *Experiment) {
 		}
 	}
 	faultNames := d.validateFaults(e.Faults)
+	d.validateTokens(e)
 	d.validateGuards(e.Faults)
 	d.validateChecks(e, faultNames, classes)
 	d.validateAborts(e, classes)
