@@ -139,7 +139,7 @@ func TestNetBadInput(t *testing.T) {
 		{"loss over 100%", "net-loss", "{loss: 140%}", "", 2, "out of range"},
 		{"bad rate", "net-bandwidth", "{rate: fast}", "", 2, "not a rate"},
 		{"peer resolves to nothing", "partition", "{peers: [no-such-service.invalid]}", "", 4, "resolves to nothing"},
-		{"host namespace", "net-loss", "{loss: 10%}", fmt.Sprintf("{pid: %d}", os.Getpid()), 4, "host's network namespace"},
+		{"host namespace", "net-loss", "{loss: 10%}", fmt.Sprintf("{pid: %d}", hostSleep(t)), 2, "host's network namespace"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
