@@ -158,7 +158,7 @@ func (e *engine) progress(format string, args ...any) {
 }
 
 func (e *engine) run(ctx context.Context, runID string) error {
-	e.progress("preflight (seed %d)", e.o.Seed)
+	e.progress("preflight (run %s, seed %d)", runID, e.o.Seed)
 	e.warnLeftovers()
 	if e.o.DryRun {
 		return e.dryRun(ctx)
