@@ -29,7 +29,8 @@ func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 			}
 			bad := 0
 			for _, f := range files {
-				load := func(f string) error { _, err := experiments.LoadFile(f); return err }
+				var exp *experiments.Experiment // set for an experiment (not a suite), to show its command checks
+				load := func(f string) (err error) { exp, err = experiments.LoadFile(f); return err }
 				if b, rerr := os.ReadFile(f); rerr == nil && experiments.IsSuite(b) {
 					load = func(f string) error { _, err := experiments.LoadSuite(f); return err }
 				}
@@ -44,6 +45,9 @@ func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 					continue
 				}
 				fmt.Fprintf(stdout, "%s: valid\n", f)
+				if exp != nil {
+					runpkg.WritePrograms(stdout, exp)
+				}
 			}
 			if bad > 0 {
 				fmt.Fprintf(stderr, "%d of %d experiment file(s) invalid\n", bad, len(files))
