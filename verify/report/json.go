@@ -3,12 +3,14 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"os"
 	"reflect"
 
 	"github.com/invopop/jsonschema"
+
+	"github.com/chaos-sre/chaos/internal/safefile"
 )
 
 // WriteJSON writes one report as an object, several as an array, indented.
@@ -22,40 +24,58 @@ func WriteJSON(w io.Writer, reps ...*Report) error {
 	return enc.Encode(reps)
 }
 
-// ReadJSON reads what WriteJSON wrote: one report or an array of them. It
-// refuses other schema versions.
+// ReadJSON reads what WriteJSON wrote: one report or a non-empty array of
+// them. It refuses other schema versions, null entries, exit codes that do
+// not exist and input over safefile.MaxSize, so that what it returns can be
+// rendered and its exit codes trusted.
 func ReadJSON(r io.Reader) ([]*Report, error) {
-	b, err := io.ReadAll(r)
+	b, err := io.ReadAll(io.LimitReader(r, safefile.MaxSize+1))
 	if err != nil {
 		return nil, err
 	}
+	if len(b) > safefile.MaxSize {
+		return nil, fmt.Errorf("not a chaos report: more than %d MiB", safefile.MaxSize>>20)
+	}
 	var reps []*Report
-	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '[' {
+	t := bytes.TrimSpace(b)
+	list := len(t) > 0 && t[0] == '['
+	if list {
 		err = json.Unmarshal(t, &reps)
 	} else {
-		var one Report
+		var one *Report
 		err = json.Unmarshal(t, &one)
-		reps = []*Report{&one}
+		reps = []*Report{one}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("not a chaos report: %w", err)
 	}
-	for _, r := range reps {
-		if r.Schema != Schema {
-			return nil, fmt.Errorf("report schema %q is not %q", r.Schema, Schema)
+	if len(reps) == 0 {
+		return nil, errors.New("not a chaos report: an empty list, no runs (valid: one report or a list of them)")
+	}
+	for i, r := range reps {
+		which := ""
+		if list {
+			which = fmt.Sprintf("run %d of %d: ", i+1, len(reps))
+		}
+		switch {
+		case r == nil:
+			return nil, fmt.Errorf("not a chaos report: %snull (valid: a report object with schema %q)", which, Schema)
+		case r.Schema != Schema:
+			return nil, fmt.Errorf("%sreport schema %q is not %q", which, r.Schema, Schema)
+		case r.ExitCode < 0 || r.ExitCode > 4:
+			return nil, fmt.Errorf("%sexit_code %d does not exist (valid: 0 to 4)", which, r.ExitCode)
 		}
 	}
 	return reps, nil
 }
 
-// ReadFile reads a result.json.
+// ReadFile reads a result.json: a regular file of at most safefile.MaxSize.
 func ReadFile(path string) ([]*Report, error) {
-	f, err := os.Open(path)
+	b, err := safefile.Read(path, "result")
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	reps, err := ReadJSON(f)
+	reps, err := ReadJSON(bytes.NewReader(b))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -16,7 +16,7 @@ func WriteMarkdown(w io.Writer, reps ...*Report) error {
 		fmt.Fprintf(&b, "# %s chaos: exit %d — %s\n\n", icon(code), code, ExitMeaning(code))
 		b.WriteString("| | Experiment | Verdict | Checks held | Time to recover |\n|---|---|---|---|---|\n")
 		for _, r := range reps {
-			fmt.Fprintf(&b, "| %s | %s | %s (exit %d) | %d/%d | %s |\n", icon(r.ExitCode), cell(r.Experiment), r.Verdict, r.ExitCode,
+			fmt.Fprintf(&b, "| %s | %s | %s (exit %d) | %d/%d | %s |\n", icon(r.ExitCode), cell(r.Experiment), inline(r.Verdict), r.ExitCode,
 				len(r.Checks)-len(r.Failed()), len(r.Checks), ttr(r))
 		}
 		b.WriteString("\n")
@@ -33,7 +33,7 @@ func WriteMarkdown(w io.Writer, reps ...*Report) error {
 }
 
 func markdownRun(b *strings.Builder, level string, r *Report) {
-	fmt.Fprintf(b, "%s %s %s: %s\n\n", level, icon(r.ExitCode), r.Experiment, strings.ToUpper(r.Verdict))
+	fmt.Fprintf(b, "%s %s %s: %s\n\n", level, icon(r.ExitCode), cell(r.Experiment), inline(strings.ToUpper(r.Verdict)))
 	fmt.Fprintf(b, "**Exit %d** — %s.<br>%s\n\n", r.ExitCode, ExitMeaning(r.ExitCode), runFacts(r))
 	if r.Reason != "" && r.Verdict != "failed" {
 		fmt.Fprintf(b, "> %s\n\n", oneLine(r.Reason))
@@ -45,12 +45,12 @@ func markdownRun(b *strings.Builder, level string, r *Report) {
 			if !c.Held {
 				mark = "❌"
 			}
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", mark, cell(c.Name), c.Kind, cell(c.Window), cell(c.Measured), cell(c.Bound))
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", mark, cell(c.Name), cell(c.Kind), cell(c.Window), cell(c.Measured), cell(c.Bound))
 		}
 		b.WriteString("\n")
 	}
 	for _, c := range r.Failed() {
-		fmt.Fprintf(b, "- ❌ **%s**: %s\n", c.Name, oneLine(c.Reason))
+		fmt.Fprintf(b, "- ❌ **%s**: %s\n", cell(c.Name), oneLine(c.Reason))
 	}
 	if len(r.Failed()) > 0 {
 		b.WriteString("\n")
@@ -62,7 +62,7 @@ func markdownRun(b *strings.Builder, level string, r *Report) {
 			if f.Injected {
 				win = fmt.Sprintf("+%.1fs → +%.1fs", float64(f.Start), float64(f.End))
 			}
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", cell(f.Name), f.Kind, cell(strings.Join(f.Targets, ", ")), cell(f.Mechanism), win)
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", cell(f.Name), cell(f.Kind), cell(strings.Join(f.Targets, ", ")), cell(f.Mechanism), win)
 		}
 		b.WriteString("\n</details>\n\n")
 	}
@@ -85,15 +85,29 @@ func ttr(r *Report) string {
 	return FormatDuration(r.TimeToRecover.Duration())
 }
 
-// cell escapes text for a Markdown table cell.
+// cell escapes text for a Markdown table cell; empty text is a dash.
 func cell(s string) string {
 	if s == "" {
 		return "—"
 	}
-	return strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;").Replace(s)
+	return inline(s)
 }
 
 // oneLine keeps text on one Markdown line and shows HTML as text.
-func oneLine(s string) string {
-	return strings.NewReplacer("\n", " ", "<", "&lt;", ">", "&gt;").Replace(s)
-}
+func oneLine(s string) string { return inline(s) }
+
+// inline escapes text from a report (names, reasons, measured values) for
+// one line of GitHub-flavoured Markdown: it stays on its line and in its
+// table cell, shows as the same characters, and cannot add emphasis, code,
+// links, images or HTML — a result.json is input, and a step summary is
+// rendered for everyone who opens the CI run. Escaping [ and ] is enough
+// to stop links and images; # and list markers only matter at the start of
+// a line, where report text never is.
+func inline(s string) string { return mdEscaper.Replace(s) }
+
+var mdEscaper = strings.NewReplacer(
+	"\r\n", " ", "\n", " ", "\r", " ",
+	"&", "&amp;", "<", "&lt;", ">", "&gt;",
+	`\`, `\\`, "|", `\|`, "`", "\\`", "*", `\*`, "_", `\_`, "~", `\~`,
+	"[", `\[`, "]", `\]`,
+)
