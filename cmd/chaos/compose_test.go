@@ -231,6 +231,10 @@ faults:
 		killedRunIsRecovered(t, s, state)
 	})
 
+	t.Run("runs own their faults", func(t *testing.T) {
+		ownershipOnContainers(t, s, state)
+	})
+
 	t.Run("no-breaker gateway fails the slow primary", func(t *testing.T) {
 		s.variant("no-breaker")
 		defer s.variant("")
