@@ -14,6 +14,7 @@ import (
 
 	"github.com/chaos-sre/chaos/experiments"
 	runpkg "github.com/chaos-sre/chaos/experiments/run"
+	"github.com/chaos-sre/chaos/internal/safefile"
 )
 
 func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -29,12 +30,8 @@ func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 			}
 			bad := 0
 			for _, f := range files {
-				var exp *experiments.Experiment // set for an experiment (not a suite), to show its command checks
-				load := func(f string) (err error) { exp, err = experiments.LoadFile(f); return err }
-				if b, rerr := os.ReadFile(f); rerr == nil && experiments.IsSuite(b) {
-					load = func(f string) error { _, err := experiments.LoadSuite(f); return err }
-				}
-				if err := load(f); err != nil {
+				exp, err := validateFile(f) // exp is set for an experiment (not a suite), to show its command checks
+				if err != nil {
 					bad++
 					var probs experiments.Problems
 					if errors.As(err, &probs) {
@@ -56,6 +53,24 @@ func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// validateFile reads f once (through safefile: a regular file of at most
+// 8 MiB) and parses it as a suite when it says kind: suite, else as an
+// experiment, which it returns.
+func validateFile(f string) (*experiments.Experiment, error) {
+	data, err := safefile.Read(f, "experiment")
+	var fe *safefile.Error
+	if errors.As(err, &fe) {
+		return nil, experiments.Problems{{File: f, Msg: fe.Msg}}
+	} else if err != nil {
+		return nil, err
+	}
+	if experiments.IsSuite(data) {
+		_, err = experiments.ParseSuite(f, data, experiments.DefaultRegistry())
+		return nil, err
+	}
+	return experiments.Parse(f, data, experiments.DefaultRegistry())
 }
 
 // experimentFiles expands folders into the YAML files below them.
