@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -125,4 +128,52 @@ func ownershipOnContainers(t *testing.T, s *composeStack, state string) {
 	assert.Contains(t, out, "its run never leased container:"+c.ID[:12])
 	assert.NotContains(t, out, "undid")
 	assert.Equal(t, before, limitsOf(fallback()), "nothing was done to the container")
+}
+
+// killMatrixContainers: two runs at once on different containers (a pause
+// of one primary replica by name, limits on the fallback), both killed with
+// SIGKILL at random points, then one `chaos recover`: no container is left
+// paused or limited, and no journal or lease is left.
+func killMatrixContainers(t *testing.T, s *composeStack) {
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(uint64(seed), 11))
+	state, leases := t.TempDir(), t.TempDir()
+	primary := s.containers("model-primary")[0]
+	fallback := func() container.InspectResponse { return s.containers("model-fallback")[0] }
+	before := limitsOf(fallback())
+	for round := range 3 {
+		files := []string{
+			composeFaults(t, fmt.Sprintf("pause-%d", round), `
+  - {name: hang, kind: pause, target: {container: `+strings.TrimPrefix(primary.Name, "/")+`}, for: 2s}
+`),
+			composeFaults(t, fmt.Sprintf("squeeze-%d", round), `
+  - {name: squeeze, kind: limits, target: {service: model-fallback}, params: {cpus: 0.4, memory: 80m}, for: 2s}
+`),
+		}
+		var cmds []*exec.Cmd
+		for i, f := range files {
+			cmd, _, _ := chaosCmd(t, "run", f, "--state-dir", state)
+			cmd.Env = append(cmd.Env, "COMPOSE_PROJECT_NAME="+s.project, "CHAOS_LEASE_DIR="+leases)
+			require.NoError(t, cmd.Start())
+			at := time.Duration(rng.Int64N(int64(4 * time.Second)))
+			t.Logf("round %d run %d killed at +%s", round, i, at)
+			go func() { time.Sleep(at); _ = cmd.Process.Kill() }()
+			cmds = append(cmds, cmd)
+		}
+		for _, cmd := range cmds {
+			_ = cmd.Wait()
+		}
+		cmd, out, errb := chaosCmd(t, "recover", "--state-dir", state)
+		cmd.Env = append(cmd.Env, "CHAOS_LEASE_DIR="+leases)
+		require.NoError(t, cmd.Run(), out.String()+errb.String())
+		p, err := dockerAPI(t).ContainerInspect(context.Background(), primary.ID)
+		require.NoError(t, err)
+		assert.False(t, p.State.Paused, "round %d: the replica is not left paused\n%s", round, out.String())
+		assert.Equal(t, before, limitsOf(fallback()), "round %d: the fallback's limits are back\n%s", round, out.String())
+		left, _ := filepath.Glob(filepath.Join(state, "journal", "*"))
+		assert.Empty(t, left, "round %d: journals", round)
+		held, _ := filepath.Glob(filepath.Join(leases, "*"))
+		assert.Empty(t, held, "round %d: leases", round)
+	}
 }

@@ -235,6 +235,11 @@ faults:
 		ownershipOnContainers(t, s, state)
 	})
 
+	t.Run("kill -9 of two concurrent runs, then recover", func(t *testing.T) {
+		killMatrixContainers(t, s)
+		s.waitHealthy()
+	})
+
 	t.Run("no-breaker gateway fails the slow primary", func(t *testing.T) {
 		s.variant("no-breaker")
 		defer s.variant("")

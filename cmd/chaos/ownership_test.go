@@ -198,11 +198,28 @@ func TestRecoverIgnoresPlantedEntries(t *testing.T) {
 	assert.Equal(t, "T", procState(stopped), "someone else's stop stays")
 }
 
+// proxyFaultFor writes an experiment that puts an http-error fault on the
+// route of a `chaos proxy` at api for d.
+func proxyFaultFor(t *testing.T, name, route, api string, d time.Duration) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), name+".yaml")
+	require.NoError(t, os.WriteFile(file, []byte(fmt.Sprintf(`version: chaos/v1
+name: %s
+load: {url: "http://%s/v1/chat/completions", rate: 20/s}
+steady_state: {for: 700ms, slo: {error_rate: 1%%}}
+faults:
+  - {name: busy, kind: http-error, target: {proxy: m, api: "%s"}, params: {status: 503}, for: %s}
+`, name, route, api, d)), 0o644))
+	return file
+}
+
 // TestKillMatrixTwoConcurrentRuns: two runs at once on different targets
-// (a process STOP and a namespace's net-latency each), both killed with
-// SIGKILL at random points of their lives (preflight, baseline, fault on,
-// rollback), then one `chaos recover`: nothing of either is left — no
-// stopped process, no table, no qdisc, no journal, no lease.
+// in each family — a process STOP, a namespace's net-latency, a `chaos
+// proxy` route's http-error — all killed with SIGKILL at random points of
+// their lives (preflight, baseline, fault on, rollback), then one `chaos
+// recover`: nothing of any is left — no stopped process, no table, no qdisc,
+// no proxy fault, no journal, no lease. (The container family runs the same
+// matrix in TestCompose.)
 func TestKillMatrixTwoConcurrentRuns(t *testing.T) {
 	nettest.Require(t)
 	seed := time.Now().UnixNano()
@@ -216,9 +233,13 @@ func TestKillMatrixTwoConcurrentRuns(t *testing.T) {
 		pairs := []*nettest.Pair{nettest.New(t), nettest.New(t)}
 		var cmds []*exec.Cmd
 		var errs []*syncBuffer
+		var apis []string
 		for i := range 2 {
+			route, api, _ := startProxy(t, "--listen", "m=127.0.0.1:0", "--upstream", okUpstream(t), "--api", "127.0.0.1:0")
+			apis = append(apis, api)
 			files := []string{stopFor(t, fmt.Sprintf("stop-%d-%d", round, i), pids[i], 1500*time.Millisecond),
-				netExperiment(t, pairs[i], "net-latency", "{delay: 20ms}")}
+				netExperiment(t, pairs[i], "net-latency", "{delay: 20ms}"),
+				proxyFaultFor(t, fmt.Sprintf("proxy-%d-%d", round, i), route, api, 2*time.Second)}
 			for _, f := range files {
 				cmd, _, errb := chaosCmd(t, "run", f, "--state-dir", state)
 				cmd.Env = append(cmd.Env, "CHAOS_LEASE_DIR="+leases)
@@ -250,6 +271,11 @@ func TestKillMatrixTwoConcurrentRuns(t *testing.T) {
 			assert.Empty(t, tables, "round %d\n%s", round, out)
 			assert.Empty(t, qdiscs, "round %d", round)
 			assert.Empty(t, queues, "round %d", round)
+		}
+		for _, api := range apis {
+			c, body := apiCall(t, "GET", api+"/routes/m/faults", "", "")
+			assert.Equal(t, 200, c)
+			assert.JSONEq(t, `[]`, body, "round %d: no proxy fault left", round)
 		}
 		left, _ := filepath.Glob(filepath.Join(state, "journal", "*"))
 		assert.Empty(t, left, "round %d: journals", round)
