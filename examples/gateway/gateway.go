@@ -187,6 +187,7 @@ func (g *Gateway) tryPrimary(ctx context.Context, hdr http.Header, body []byte) 
 		if n > 0 {
 			g.m.retries.Inc()
 		}
+		g.m.attempts.WithLabelValues("primary").Inc()
 		resp, err := g.send(ctx, rep.Addr, hdr, body)
 		if err != nil && ctx.Err() == context.Canceled {
 			g.pool.Release(rep)
@@ -236,6 +237,7 @@ func (g *Gateway) tryFallback(ctx context.Context, hdr http.Header, body []byte)
 	if !ok {
 		return nil, fmt.Errorf("fallback breaker open")
 	}
+	g.m.attempts.WithLabelValues("fallback").Inc()
 	resp, err := g.send(ctx, g.cfg.Fallback, hdr, body)
 	if err != nil && ctx.Err() == context.Canceled {
 		g.fallbackBreaker.Release(probe)

@@ -10,6 +10,7 @@ type metrics struct {
 	degraded prometheus.Counter
 	shed     *prometheus.CounterVec
 	retries  prometheus.Counter
+	attempts *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 }
 
@@ -23,9 +24,13 @@ func newMetrics(g *Gateway) *metrics {
 		Help: "Requests refused by the token bucket, by priority class."}, []string{"class"})
 	m.retries = prometheus.NewCounter(prometheus.CounterOpts{Name: "gateway_retries_total",
 		Help: "Retries sent to the primary pool."})
+	m.attempts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_upstream_attempts_total",
+		Help: "Requests sent to an upstream, first attempts and retries alike, whatever their answer."}, []string{"upstream"})
 	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gateway_request_duration_seconds",
 		Help:    "Chat request duration by priority class.",
 		Buckets: []float64{.01, .025, .05, .1, .2, .3, .5, .75, 1, 1.5, 2, 3, 5, 10, 30}}, []string{"class"})
+	m.attempts.WithLabelValues("primary")
+	m.attempts.WithLabelValues("fallback")
 	for _, c := range []string{"high", "low"} {
 		m.shed.WithLabelValues(c)
 		m.duration.WithLabelValues(c)
@@ -38,7 +43,7 @@ func newMetrics(g *Gateway) *metrics {
 			Help:        "Circuit breaker state: 0 closed, 1 open, 2 half-open.",
 			ConstLabels: prometheus.Labels{"upstream": upstream}}, func() float64 { return float64(b.State()) })
 	}
-	m.reg.MustRegister(m.requests, m.degraded, m.shed, m.retries, m.duration,
+	m.reg.MustRegister(m.requests, m.degraded, m.shed, m.retries, m.attempts, m.duration,
 		breaker("primary", g.primaryBreaker), breaker("fallback", g.fallbackBreaker),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gateway_queue_depth",
 			Help: "Chat requests in the gateway now."}, func() float64 { return float64(g.inflight.Load()) }),
