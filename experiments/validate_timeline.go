@@ -85,13 +85,14 @@ func (d *decoder) validateTarget(path string, t target.Spec) {
 	for _, s := range []struct {
 		name string
 		on   bool
-	}{{"service", t.Service != ""}, {"process", t.Process != ""}, {"pid", t.Pid != 0}, {"url", t.URL != ""},
-		{"container", t.Container != ""}, {"labels", len(t.Labels) > 0}, {"proxy", t.Proxy != ""}} {
+	}{{"service", t.Service != ""}, {"process", t.Process != ""}, {"pid", t.Pid != 0},
+		{"cmdline", t.Cmdline != ""}, {"pidfile", t.Pidfile != "" || d.present(join(path, "pidfile"))}, {"port", t.Port != 0 || d.present(join(path, "port"))},
+		{"url", t.URL != ""}, {"container", t.Container != ""}, {"labels", len(t.Labels) > 0}, {"proxy", t.Proxy != ""}} {
 		if s.on {
 			set = append(set, s.name)
 		}
 	}
-	const valid = "(valid: exactly one of service, process, pid, url, container, labels, proxy)"
+	const valid = "(valid: exactly one of service, process, pid, cmdline, pidfile, port, url, container, labels, proxy)"
 	switch {
 	case len(set) == 0:
 		d.at(path, "names no target %s", valid)
@@ -103,6 +104,17 @@ func (d *decoder) validateTarget(path string, t target.Spec) {
 	}
 	if t.Pid < 0 {
 		d.at(join(path, "pid"), "%d is not a process id", t.Pid)
+	}
+	if t.Cmdline != "" {
+		if _, err := regexp.Compile(t.Cmdline); err != nil {
+			d.at(join(path, "cmdline"), "%q is not a regular expression: %v (valid: a Go regular expression, e.g. ^nginx: master)", t.Cmdline, err)
+		}
+	}
+	if d.present(join(path, "pidfile")) && strings.TrimSpace(t.Pidfile) == "" {
+		d.at(join(path, "pidfile"), "must not be empty (valid: the path of a pid file, e.g. /run/nginx.pid)")
+	}
+	if (t.Port != 0 || d.present(join(path, "port"))) && (t.Port < 1 || t.Port > 65535) {
+		d.at(join(path, "port"), "%d is not a TCP port (valid: 1 to 65535)", t.Port)
 	}
 	if (t.API != "" || t.Token != "") && t.Proxy == "" {
 		d.at(join(path, map[bool]string{true: "api", false: "token"}[t.API != ""]), "needs proxy (api and token name a chaos proxy's control API)")

@@ -84,6 +84,12 @@ func describeTarget(s target.Spec) string {
 		return "process " + s.Process
 	case s.Pid > 0:
 		return fmt.Sprintf("pid %d", s.Pid)
+	case s.Cmdline != "":
+		return fmt.Sprintf("cmdline %q", s.Cmdline)
+	case s.Pidfile != "":
+		return "pidfile " + s.Pidfile
+	case s.Port > 0:
+		return fmt.Sprintf("port %d", s.Port)
 	case s.URL != "":
 		return "url " + s.URL
 	case s.Container != "":

@@ -10,8 +10,8 @@ import (
 )
 
 // Static resolves specs against a fixed list of known targets (the processes
-// of a local stack), then against local processes by pid or name, and turns
-// URLs into URL targets. It is the resolver of stacks run as local processes.
+// of a local stack), then against local processes by pid, name, command
+// line, pid file or listening port, and turns URLs into URL targets. It is the resolver of stacks run as local processes.
 type Static struct {
 	Known []Target
 	// Expand replaces ${name} variables in URLs; nil leaves them as they are.
@@ -56,8 +56,14 @@ func (s *Static) Resolve(ctx context.Context, spec Spec) ([]Target, error) {
 			}
 		}
 		return guardPid(spec)
+	case spec.Cmdline != "":
+		return s.byCmdline(spec)
+	case spec.Pidfile != "":
+		return s.byPidfile(spec)
+	case spec.Port != 0:
+		return s.byPort(spec)
 	}
-	return nil, fmt.Errorf("target names nothing (valid: one of service, process, pid, url, proxy)")
+	return nil, fmt.Errorf("target names nothing (valid: one of service, process, pid, cmdline, pidfile, port, url, proxy)")
 }
 
 func (s *Static) services() []string {
@@ -105,23 +111,34 @@ func (s *Static) byName(spec Spec) ([]Target, error) {
 		}
 		return nil, fmt.Errorf("target process %q matches nothing (no stack process of that name, no running process of yours with that name%s; stack processes: %s)", spec.Process, left, strings.Join(s.names(), ", "))
 	}
+	return s.guarded(fmt.Sprintf("process %q", spec.Process), spec, ps, func(p proc) Target {
+		return Target{Name: spec.Process + "[" + strconv.Itoa(p.pid) + "]", Pid: p.pid}
+	})
+}
+
+// guarded turns the processes a selector (what, e.g. `process "x"`)
+// matched into targets through mk. It refuses them all when one is refused
+// (chaos itself or an ancestor, a kernel thread, and without allow_host
+// init, the host's runtime or another user's process), and more than one
+// match unless the spec picks, listing them.
+func (s *Static) guarded(what string, spec Spec, ps []proc, mk func(proc) Target) ([]Target, error) {
 	mine := lineage()
 	out := make([]Target, 0, len(ps))
 	names := make([]string, 0, len(ps))
 	for _, p := range ps {
-		name := spec.Process + "[" + strconv.Itoa(p.pid) + "]"
+		t := mk(p)
 		if why := refusal(p, spec.AllowHost, mine); why != "" {
 			many := ""
 			if len(ps) > 1 {
 				many = fmt.Sprintf(" %d processes; one of them,", len(ps))
 			}
-			return nil, Refusef("target process %q matches%s %s, refused: %s", spec.Process, many, name, why)
+			return nil, Refusef("target %s matches%s %s, refused: %s", what, many, t.Name, why)
 		}
-		out = append(out, Target{Name: name, Pid: p.pid})
-		names = append(names, name)
+		out = append(out, t)
+		names = append(names, t.Name)
 	}
 	if len(out) > 1 && spec.Pick == "" {
-		return nil, Refusef("target process %q matches %d processes (%s) and chaos does not guess (valid: pick: all to hit every one, pick: one, N or N%%, or pid: to name one)", spec.Process, len(out), strings.Join(names, ", "))
+		return nil, Refusef("target %s matches %d processes (%s) and chaos does not guess (valid: pick: all to hit every one, pick: one, N or N%%, or pid: to name one)", what, len(out), strings.Join(first(names, 20), ", "))
 	}
 	return out, nil
 }

@@ -14,6 +14,12 @@ type Spec struct {
 	Service string `yaml:"service,omitempty" json:"service,omitempty" jsonschema:"description=a stack service (local stack or compose service) e.g. model-primary"`
 	Process string `yaml:"process,omitempty" json:"process,omitempty" jsonschema:"description=a local process by name (as in /proc/PID/comm) or a stack process name such as model-primary-0"`
 	Pid     int    `yaml:"pid,omitempty" json:"pid,omitempty" jsonschema:"description=a local process id"`
+	// Cmdline, Pidfile and Port name local processes by what they run, the
+	// pid file they keep, or the TCP port they listen on; the guards of
+	// process and pid targets apply to what they match.
+	Cmdline string `yaml:"cmdline,omitempty" json:"cmdline,omitempty" jsonschema:"description=local processes whose command line (the arguments of /proc/PID/cmdline joined by spaces) matches this Go regular expression; unanchored: use ^ and $ to anchor"`
+	Pidfile string `yaml:"pidfile,omitempty" json:"pidfile,omitempty" jsonschema:"description=the local process whose pid a pid file holds e.g. /run/nginx.pid (a small regular file holding one number)"`
+	Port    int    `yaml:"port,omitempty" json:"port,omitempty" jsonschema:"description=the local processes listening on this TCP port of this host (IPv4 or IPv6),minimum=1,maximum=65535"`
 	URL     string `yaml:"url,omitempty" json:"url,omitempty" jsonschema:"description=a URL (for load-style faults such as flood); ${gateway} expands to the stack gateway"`
 	// Container, Labels and Project select Docker containers (see Docker).
 	Container string            `yaml:"container,omitempty" json:"container,omitempty" jsonschema:"description=a Docker container by name or id"`
@@ -24,7 +30,7 @@ type Spec struct {
 	Proxy string `yaml:"proxy,omitempty" json:"proxy,omitempty" jsonschema:"description=a fault proxy route by name (chaos proxy --listen …: the route is named by its listen address unless named with NAME=)"`
 	API   string `yaml:"api,omitempty" json:"api,omitempty" jsonschema:"description=the control API of the chaos proxy holding the route e.g. http://127.0.0.1:8474"`
 	Token string `yaml:"token,omitempty" json:"token,omitempty" jsonschema:"description=the control API token; ${NAME} reads the environment variable NAME (and the journal keeps only its name)"`
-	Pick  string `yaml:"pick,omitempty" json:"pick,omitempty" jsonschema:"description=all | one | N | N% of the matches (a service defaults to all; a process or container or labels target that matches several must say which),default=all"`
+	Pick  string `yaml:"pick,omitempty" json:"pick,omitempty" jsonschema:"description=all | one | N | N% of the matches (a service defaults to all; a process or cmdline or port or container or labels target that matches several must say which),default=all"`
 	// AllowHost lets a process or pid target be init (pid 1), the host's
 	// init or container runtime (dockerd, containerd, systemd …) or another
 	// user's process. Chaos itself, its ancestors and kernel threads stay
