@@ -16,6 +16,9 @@ const (
 	ModeIncrease = "increase"
 	ModeMax      = "max"
 	ModeMin      = "min"
+	// ModePerRequest is the increase over the window divided by the client
+	// requests the run's load sent in it (perrequest.go).
+	ModePerRequest = "per_request"
 )
 
 // PrometheusCheck scrapes a metric from a Prometheus text endpoint on every
@@ -23,14 +26,20 @@ const (
 // series matching the labels are summed: value is the sum at the last scrape
 // in the window, max and min the largest and smallest sum over the scrapes,
 // increase the growth over the window of each series (a drop is a counter
-// reset: the new value counts as growth) added up.
+// reset: the new value counts as growth) added up, per_request that growth
+// divided by the client requests the load sent in the window (upstream
+// attempts per request: retry amplification), optionally bounded by its
+// value over the baseline too.
 type PrometheusCheck struct {
 	URL    string            `yaml:"url" jsonschema:"description=Prometheus text endpoint e.g. ${gateway}/metrics"`
 	Metric string            `yaml:"metric" jsonschema:"description=metric name (a summary or histogram's _count or _sum works too)"`
 	Labels map[string]string `yaml:"labels,omitempty" jsonschema:"description=labels the series must have; matching series are summed"`
-	Mode   string            `yaml:"mode,omitempty" jsonschema:"description=what to judge over the window,enum=value,enum=increase,enum=max,enum=min,default=value"`
+	Mode   string            `yaml:"mode,omitempty" jsonschema:"description=what to judge over the window; per_request: the increase divided by the client requests sent in the window,enum=value,enum=increase,enum=max,enum=min,enum=per_request,default=value"`
 	Min    *float64          `yaml:"min,omitempty" jsonschema:"description=the number at least"`
 	Max    *float64          `yaml:"max,omitempty" jsonschema:"description=the number at most"`
+	// MaxOverBaseline bounds a per_request number by its own value over the
+	// baseline (from the first scrape to the first fault) times this factor.
+	MaxOverBaseline *float64 `yaml:"max_over_baseline,omitempty" jsonschema:"description=per_request only: the number at most this many times its value over the baseline (before the first fault) e.g. 1.5"`
 
 	scrapes *metricSampler // created on first use
 }
@@ -47,12 +56,20 @@ func (c *PrometheusCheck) Validate() []units.Problem {
 		ps = append(ps, units.Problemf("metric", "is empty; want a metric name, e.g. gateway_requests_total"))
 	}
 	switch c.Mode {
-	case "", ModeValue, ModeIncrease, ModeMax, ModeMin:
+	case "", ModeValue, ModeIncrease, ModeMax, ModeMin, ModePerRequest:
 	default:
-		ps = append(ps, units.Problemf("mode", "%q is not a mode (valid: value, increase, max, min)", c.Mode))
+		ps = append(ps, units.Problemf("mode", "%q is not a mode (valid: value, increase, max, min, per_request)", c.Mode))
 	}
-	if c.Min == nil && c.Max == nil {
-		ps = append(ps, units.Problemf("", "has no bound; set min, max or both"))
+	if c.Min == nil && c.Max == nil && c.MaxOverBaseline == nil {
+		ps = append(ps, units.Problemf("", "has no bound; set min, max or both (or max_over_baseline with mode per_request)"))
+	}
+	if f := c.MaxOverBaseline; f != nil {
+		if c.Mode != ModePerRequest {
+			ps = append(ps, units.Problemf("max_over_baseline", "needs mode: per_request (a count per client request is what compares across windows)"))
+		}
+		if *f <= 0 {
+			ps = append(ps, units.Problemf("max_over_baseline", "%s is not a factor (valid: more than 0, e.g. 1.5)", fmtNum(*f)))
+		}
 	}
 	if c.Min != nil && c.Max != nil && *c.Min > *c.Max {
 		ps = append(ps, units.Problemf("min", "%s is above max %s", fmtNum(*c.Min), fmtNum(*c.Max)))
@@ -88,6 +105,9 @@ func (c *PrometheusCheck) Evaluate(_ context.Context, ev Evidence) Result {
 	if r, bad := windowProblem(w, "", bound); bad {
 		return r
 	}
+	if c.mode() == ModePerRequest {
+		return c.evaluatePerRequest(ev, name, bound)
+	}
 	got, lastErr := lazy(&c.scrapes).between(w.From, w.To.Add(-time.Nanosecond))
 	var found []scrape
 	for _, sc := range got {
@@ -103,15 +123,7 @@ func (c *PrometheusCheck) Evaluate(_ context.Context, ev Evidence) Result {
 	}
 	series := found
 	if c.mode() == ModeIncrease {
-		// Growth is measured from the last good scrape before the window, so
-		// a counter born in the first moments of the window counts whole.
-		before, _ := lazy(&c.scrapes).between(w.From.Add(-5*time.Second), w.From.Add(-time.Nanosecond))
-		for i := len(before) - 1; i >= 0; i-- {
-			if before[i].Err == nil {
-				series = append([]scrape{before[i]}, found...)
-				break
-			}
-		}
+		series = c.fromBefore(w.From, found)
 	}
 	v := c.reduce(series)
 	measured := fmt.Sprintf("%s %s (%d scrapes)", name, fmtNum(v), len(found))
@@ -122,6 +134,19 @@ func (c *PrometheusCheck) Evaluate(_ context.Context, ev Evidence) Result {
 		return failed(measured, bound, "%s %s > %s over %s (%d scrapes)", name, fmtNum(v), fmtNum(*c.Max), w, len(found))
 	}
 	return held(measured, bound)
+}
+
+// fromBefore puts the last good scrape of the 5 s before from ahead of
+// found, so growth is measured from there and a counter born in the first
+// moments of the window counts whole.
+func (c *PrometheusCheck) fromBefore(from time.Time, found []scrape) []scrape {
+	before, _ := lazy(&c.scrapes).between(from.Add(-5*time.Second), from.Add(-time.Nanosecond))
+	for i := len(before) - 1; i >= 0; i-- {
+		if before[i].Err == nil {
+			return append([]scrape{before[i]}, found...)
+		}
+	}
+	return found
 }
 
 // reduce computes the mode's number over scrapes in time order.

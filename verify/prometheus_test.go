@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 )
@@ -138,6 +139,9 @@ func TestPrometheusValidate(t *testing.T) {
 		{"nothing", PrometheusCheck{}, []string{"url", "metric", ""}},
 		{"bad mode", PrometheusCheck{URL: "http://x/metrics", Metric: "x", Mode: "rate", Min: num(0)}, []string{"mode"}},
 		{"min above max", PrometheusCheck{URL: "http://x/metrics", Metric: "x", Min: num(2), Max: num(1)}, []string{"min"}},
+		{"per request against the baseline", PrometheusCheck{URL: "http://x/metrics", Metric: "x", Mode: ModePerRequest, MaxOverBaseline: num(1.5)}, nil},
+		{"baseline factor needs per_request", PrometheusCheck{URL: "http://x/metrics", Metric: "x", Mode: ModeIncrease, MaxOverBaseline: num(1.5)}, []string{"max_over_baseline"}},
+		{"baseline factor not positive", PrometheusCheck{URL: "http://x/metrics", Metric: "x", Mode: ModePerRequest, MaxOverBaseline: num(0)}, []string{"max_over_baseline"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -161,4 +165,92 @@ func TestIncreaseCountsASeriesBornInTheWindow(t *testing.T) {
 		{Series: map[string]float64{`status="503"`: 20}},
 	}
 	assert.Equal(t, 8.0, increase(present))
+}
+
+// attemptsText is a gateway's /metrics page at second s of a run whose load
+// sends 10 requests a second from second 0: before second 5 every request
+// costs one upstream attempt; in [5, 15) each costs perReq; after 15, one
+// again.
+func attemptsText(s, perReq float64) string {
+	at := 10 * min(s, 5)
+	at += 10 * perReq * max(0, min(s, 15)-5)
+	at += 10 * max(0, s-15)
+	return fmt.Sprintf("# TYPE gateway_upstream_attempts_total counter\ngateway_upstream_attempts_total{upstream=\"primary\"} %g\ngateway_upstream_attempts_total{upstream=\"fallback\"} 7\n", at)
+}
+
+func TestPrometheusPerRequest(t *testing.T) {
+	w := win("brownout +0s", 5, 15)
+	faults := map[string]Window{"brownout": win("brownout", 5, 15)}
+	clients := traffic(0, 20, 10, 100*time.Millisecond, 200, false, "")
+	primary := map[string]string{"upstream": "primary"}
+	tests := []struct {
+		name       string
+		check      PrometheusCheck
+		perReq     float64
+		load       Load
+		held       bool
+		measured   string
+		wantReason string
+	}{
+		{
+			name:     "budgeted retries hold",
+			check:    PrometheusCheck{Metric: "gateway_upstream_attempts_total", Labels: primary, Mode: ModePerRequest, Max: num(1.5), MaxOverBaseline: num(1.5)},
+			perReq:   1.3,
+			held:     true,
+			measured: `per_request of gateway_upstream_attempts_total{upstream="primary"} 1.30 (130 over 100 client requests, 41 scrapes); baseline 1.00 (50 over 50 client requests, 21 scrapes)`,
+		},
+		{
+			name:       "a retry storm passes the bound",
+			check:      PrometheusCheck{Metric: "gateway_upstream_attempts_total", Labels: primary, Mode: ModePerRequest, Max: num(1.5), MaxOverBaseline: num(1.5)},
+			perReq:     1.75,
+			wantReason: `per_request of gateway_upstream_attempts_total{upstream="primary"} 1.75 > 1.5 over brownout +0s (175 over 100 client requests)`,
+		},
+		{
+			name:       "a rise over the baseline",
+			check:      PrometheusCheck{Metric: "gateway_upstream_attempts_total", Labels: primary, Mode: ModePerRequest, Max: num(1.5), MaxOverBaseline: num(1.2)},
+			perReq:     1.3,
+			wantReason: `per_request of gateway_upstream_attempts_total{upstream="primary"} 1.30 > 1.2 × baseline 1.00 = 1.20 over brownout +0s (130 over 100 client requests)`,
+		},
+		{
+			name:       "too few attempts",
+			check:      PrometheusCheck{Metric: "gateway_upstream_attempts_total", Labels: primary, Mode: ModePerRequest, Min: num(1.1)},
+			perReq:     1,
+			wantReason: `per_request of gateway_upstream_attempts_total{upstream="primary"} 1.00 < 1.1 over brownout +0s (100 over 100 client requests)`,
+		},
+		{
+			name:       "no load to count requests with",
+			check:      PrometheusCheck{Metric: "gateway_upstream_attempts_total", Labels: primary, Mode: ModePerRequest, Max: num(1.5)},
+			perReq:     1,
+			load:       fakeLoad{},
+			wantReason: "no client requests completed",
+		},
+		{
+			name:       "no such series",
+			check:      PrometheusCheck{Metric: "gateway_upstream_attempts_total", Labels: map[string]string{"upstream": "tertiary"}, Mode: ModePerRequest, Max: num(1.5)},
+			perReq:     1,
+			wantReason: `series gateway_upstream_attempts_total{upstream="tertiary"} found in 0 of 81 scrapes`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newMetricsServer(t)
+			c := &tt.check
+			c.URL = srv.URL + "/metrics"
+			assert.Empty(t, c.Validate())
+			for s := 0.0; s <= 20; s += 0.25 { // the engine samples every 250 ms
+				srv.set(http.StatusOK, attemptsText(s, tt.perReq))
+				sampleAt(t, c, s, w)
+			}
+			load := tt.load
+			if load == nil {
+				load = clients
+			}
+			r := c.Evaluate(context.Background(), Evidence{Window: w, Faults: faults, Timeline: load})
+			assert.Equal(t, tt.held, r.Held, "reason: %s", r.Reason)
+			if tt.measured != "" {
+				assert.Equal(t, tt.measured, r.Measured)
+			}
+			assert.Contains(t, r.Reason, tt.wantReason)
+		})
+	}
 }
