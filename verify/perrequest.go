@@ -77,12 +77,24 @@ func (c *PrometheusCheck) baselineSpan(ev Evidence) (from, to time.Time, ok bool
 
 // evaluatePerRequest judges the per_request mode: the number over the
 // window against min and max, and against max_over_baseline times its value
-// over the baseline.
-func (c *PrometheusCheck) evaluatePerRequest(ev Evidence, name, bound string) Result {
-	if c.MaxOverBaseline != nil {
-		bound = strings.TrimPrefix(bound+fmt.Sprintf(", %s ≤ %s × baseline", name, fmtNum(*c.MaxOverBaseline)), ", ")
+// over the baseline, which is measured whenever it is asked for so that the
+// report shows it beside any failure.
+func (c *PrometheusCheck) evaluatePerRequest(ev Evidence, name string) Result {
+	var b []string
+	if c.Min != nil {
+		b = append(b, "≥ "+fmtNum(*c.Min))
 	}
+	if c.Max != nil {
+		b = append(b, "≤ "+fmtNum(*c.Max))
+	}
+	if c.MaxOverBaseline != nil {
+		b = append(b, "≤ "+fmtNum(*c.MaxOverBaseline)+" × baseline")
+	}
+	bound := name + " " + strings.Join(b, " and ")
 	w := ev.Window
+	if r, bad := windowProblem(w, "", bound); bad {
+		return r
+	}
 	if ev.Timeline == nil {
 		return failed("no load", bound, "per_request needs the run's load to count client requests; this run sent none")
 	}
@@ -91,27 +103,26 @@ func (c *PrometheusCheck) evaluatePerRequest(ev Evidence, name, bound string) Re
 		return failed("no measurement", bound, "%s over %s: %v", name, w, err)
 	}
 	measured := name + " " + now.String()
+	var base perRequest
+	if c.MaxOverBaseline != nil {
+		from, to, ok := c.baselineSpan(ev)
+		if !ok {
+			return failed(measured, bound, "no baseline to compare with: no scrape before the first fault")
+		}
+		if base, err = c.measurePerRequest(ev.Timeline, from, to); err != nil {
+			return failed(measured, bound, "baseline of %s: %v", name, err)
+		}
+		measured += "; baseline " + base.String()
+	}
+	what := fmt.Sprintf("over %s (%s over %d client requests)", w, fmtNum(now.growth), now.requests)
 	switch {
 	case c.Min != nil && now.value < *c.Min:
-		return failed(measured, bound, "%s %s < %s over %s (%s over %d client requests)", name, fmtRatio(now.value), fmtNum(*c.Min), w, fmtNum(now.growth), now.requests)
+		return failed(measured, bound, "%s %s < %s %s", name, fmtRatio(now.value), fmtNum(*c.Min), what)
 	case c.Max != nil && now.value > *c.Max:
-		return failed(measured, bound, "%s %s > %s over %s (%s over %d client requests)", name, fmtRatio(now.value), fmtNum(*c.Max), w, fmtNum(now.growth), now.requests)
-	}
-	if c.MaxOverBaseline == nil {
-		return held(measured, bound)
-	}
-	from, to, ok := c.baselineSpan(ev)
-	if !ok {
-		return failed(measured, bound, "no baseline to compare with: no scrape before the first fault")
-	}
-	base, err := c.measurePerRequest(ev.Timeline, from, to)
-	if err != nil {
-		return failed(measured, bound, "baseline of %s: %v", name, err)
-	}
-	measured += "; baseline " + base.String()
-	if limit := base.value * *c.MaxOverBaseline; now.value > limit {
-		return failed(measured, bound, "%s %s > %s × baseline %s = %s over %s (%s over %d client requests)", name, fmtRatio(now.value),
-			fmtNum(*c.MaxOverBaseline), fmtRatio(base.value), fmtRatio(limit), w, fmtNum(now.growth), now.requests)
+		return failed(measured, bound, "%s %s > %s %s", name, fmtRatio(now.value), fmtNum(*c.Max), what)
+	case c.MaxOverBaseline != nil && now.value > base.value**c.MaxOverBaseline:
+		return failed(measured, bound, "%s %s > %s × baseline %s = %s %s", name, fmtRatio(now.value),
+			fmtNum(*c.MaxOverBaseline), fmtRatio(base.value), fmtRatio(base.value**c.MaxOverBaseline), what)
 	}
 	return held(measured, bound)
 }

@@ -93,6 +93,9 @@ func (c *PrometheusCheck) Sample(ctx context.Context, now time.Time, _ Window) {
 func (c *PrometheusCheck) Evaluate(_ context.Context, ev Evidence) Result {
 	sel := selector(c.Metric, c.Labels)
 	name := c.mode() + " of " + sel
+	if c.mode() == ModePerRequest {
+		return c.evaluatePerRequest(ev, name)
+	}
 	var b []string
 	if c.Min != nil {
 		b = append(b, fmt.Sprintf("%s ≥ %s", name, fmtNum(*c.Min)))
@@ -104,9 +107,6 @@ func (c *PrometheusCheck) Evaluate(_ context.Context, ev Evidence) Result {
 	w := ev.Window
 	if r, bad := windowProblem(w, "", bound); bad {
 		return r
-	}
-	if c.mode() == ModePerRequest {
-		return c.evaluatePerRequest(ev, name, bound)
 	}
 	got, lastErr := lazy(&c.scrapes).between(w.From, w.To.Add(-time.Nanosecond))
 	var found []scrape

@@ -190,6 +190,7 @@ func TestPrometheusPerRequest(t *testing.T) {
 		load       Load
 		held       bool
 		measured   string
+		bound      string
 		wantReason string
 	}{
 		{
@@ -198,6 +199,7 @@ func TestPrometheusPerRequest(t *testing.T) {
 			perReq:   1.3,
 			held:     true,
 			measured: `per_request of gateway_upstream_attempts_total{upstream="primary"} 1.30 (130 over 100 client requests, 41 scrapes); baseline 1.00 (50 over 50 client requests, 21 scrapes)`,
+			bound:    `per_request of gateway_upstream_attempts_total{upstream="primary"} ≤ 1.5 and ≤ 1.5 × baseline`,
 		},
 		{
 			name:       "a retry storm passes the bound",
@@ -251,6 +253,12 @@ func TestPrometheusPerRequest(t *testing.T) {
 				assert.Equal(t, tt.measured, r.Measured)
 			}
 			assert.Contains(t, r.Reason, tt.wantReason)
+			if tt.bound != "" {
+				assert.Equal(t, tt.bound, r.Bound)
+			}
+			if tt.bound != "" {
+				assert.Equal(t, tt.bound, r.Bound)
+			}
 		})
 	}
 }
