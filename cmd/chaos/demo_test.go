@@ -15,15 +15,17 @@ func TestDemo(t *testing.T) {
 	}
 	code, out, stderr := chaos(t, "demo", "-q", "--seed", "11")
 	assert.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
-	for _, kind := range []string{"breaker", "degraded", "slo", "recover"} {
+	for _, kind := range []string{"breaker", "degraded", "slo", "recover", "prometheus"} {
 		assert.Regexp(t, `(?m)^\S+\s+.+\s+`+kind+`\s+held\s`, out)
 	}
+	assert.Regexp(t, `(?m)^brownout-no-retry-storm\s+no retry storm\s+prometheus\s+held\s`, out, "the budget bounds retry amplification")
 
 	caught := map[string]string{
-		"no-breaker":  "breaker opens",
-		"no-fallback": "fallback answers",
-		"no-shedding": "high priority served",
-		"no-ejection": "replica ejected",
+		"no-breaker":      "breaker opens",
+		"no-fallback":     "fallback answers",
+		"no-shedding":     "high priority served",
+		"no-ejection":     "replica ejected",
+		"no-retry-budget": "no retry storm",
 	}
 	for variant, check := range caught {
 		t.Run(variant, func(t *testing.T) {
