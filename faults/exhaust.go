@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -15,8 +16,11 @@ import (
 
 // Exhaust opens and holds connections to the target's address until
 // rollback: idle ones, or slowloris ones that trickle a never-ending request
-// header so the server keeps waiting for it. It checks the file-descriptor
-// limit first and opens nothing if the count does not fit.
+// header so the server keeps waiting for it. It keeps its count: a
+// connection the server closes or resets is opened again (paced, backing
+// off while opens are refused), and each second it counts what it holds
+// (see ExhaustSeries). It checks the file-descriptor limit first and opens
+// nothing if the count does not fit.
 type Exhaust struct {
 	Count    int            `yaml:"count" json:"count" jsonschema:"description=connections to hold,default=100,minimum=1,maximum=100000"`
 	Mode     string         `yaml:"mode,omitempty" json:"mode,omitempty" jsonschema:"enum=idle,enum=slowloris,default=idle"`
@@ -24,6 +28,8 @@ type Exhaust struct {
 	Addr     string         `yaml:"addr,omitempty" json:"addr,omitempty" jsonschema:"description=host:port to exhaust instead of the target's own address"`
 
 	changes
+	mu    sync.Mutex
+	holds []*hold // one per target address
 }
 
 var _ Fault = (*Exhaust)(nil)
@@ -82,7 +88,8 @@ func (f *Exhaust) addrOf(addr, rawURL string) string {
 	return ""
 }
 
-// Inject implements Fault.
+// Inject implements Fault: it opens the connections of every target, then
+// keeps them open until rollback (see hold).
 func (f *Exhaust) Inject(ctx context.Context, env Env) error {
 	room, err := fdRoom()
 	if err == nil && f.Count*len(env.Targets) > room {
@@ -93,20 +100,24 @@ func (f *Exhaust) Inject(ctx context.Context, env Env) error {
 		if addr == "" {
 			return fmt.Errorf("exhaust fault: target %s has no address (valid: a stack service, a url target, or params.addr)", t.Name)
 		}
-		h := &held{stop: make(chan struct{})}
+		h := newHold(addr, f.Count, f.Mode, f.Interval.D(), env.Log)
+		f.mu.Lock()
+		f.holds = append(f.holds, h)
+		f.mu.Unlock()
 		var n int
 		var lastErr error
 		ch := change{target: t.Name, action: "in-process", data: map[string]any{"exhaust": addr, "count": f.Count}, undo: h.close, owned: true}
 		if err := f.apply(env, ch, func() error {
-			if n, lastErr = h.open(ctx, addr, f.Count, f.Mode, f.Interval.D()); n == 0 {
+			if n, lastErr = h.fill(ctx); n == 0 {
 				return fmt.Errorf("exhaust fault on %s: no connection opened: %w", addr, lastErr)
 			}
+			h.start()
 			return nil
 		}); err != nil {
 			return err
 		}
 		if n < f.Count {
-			fmt.Fprintf(env.Log, "  exhaust %s: holding %d of %d connections (%v)\n", addr, n, f.Count, lastErr)
+			fmt.Fprintf(env.Log, "  exhaust %s: holding %d of %d connections (%v); opening the rest until rollback\n", addr, n, f.Count, lastErr)
 		} else {
 			fmt.Fprintf(env.Log, "  exhaust %s: holding %d %s connections\n", addr, n, f.Mode)
 		}
@@ -114,76 +125,40 @@ func (f *Exhaust) Inject(ctx context.Context, env Env) error {
 	return nil
 }
 
-// Rollback implements Fault.
+// Rollback implements Fault: it closes every held connection and writes one
+// summary line per address.
 func (f *Exhaust) Rollback(ctx context.Context) error { return f.rollback(ctx) }
 
-// held is the set of connections one exhaust fault holds on one address.
-type held struct {
-	mu    sync.Mutex
-	conns []net.Conn
-	stop  chan struct{}
-	once  sync.Once
-	wg    sync.WaitGroup
+// ExhaustPoint is one second of an exhaust fault on one address: the
+// connections held at its end, the opens refused or timed out during it,
+// and the held connections the server closed or reset during it.
+type ExhaustPoint struct {
+	Time    time.Time `json:"time"`
+	Addr    string    `json:"addr"`
+	Held    int       `json:"held"`
+	Refused int       `json:"refused"`
+	Reset   int       `json:"reset"`
 }
 
-func (h *held) open(ctx context.Context, addr string, n int, mode string, every time.Duration) (int, error) {
-	d := net.Dialer{Timeout: 2 * time.Second}
-	var lastErr error
-	for i := 0; i < n && ctx.Err() == nil; i++ {
-		c, err := d.DialContext(ctx, "tcp", addr)
-		if err != nil {
-			lastErr = err
-			if i > 0 && len(h.conns) == 0 {
-				break
-			}
-			continue
-		}
-		h.mu.Lock()
-		h.conns = append(h.conns, c)
-		h.mu.Unlock()
-		if mode == "slowloris" {
-			_, _ = fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n", addr)
-		}
-	}
-	if mode == "slowloris" {
-		h.wg.Add(1)
-		go h.trickle(every)
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.conns), lastErr
+// ExhaustSeries is an optional ability of a fault: the per-second series of
+// the connections it holds, so a report can show whether the server was
+// really held at N or fought back. The engine finds it by type assertion.
+type ExhaustSeries interface {
+	// Series returns the points so far, oldest first (safe during the run).
+	Series() []ExhaustPoint
 }
 
-// trickle sends one more header line on every held connection each tick.
-func (h *held) trickle(every time.Duration) {
-	defer h.wg.Done()
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for i := 0; ; i++ {
-		select {
-		case <-h.stop:
-			return
-		case <-t.C:
-		}
-		h.mu.Lock()
-		for _, c := range h.conns {
-			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
-			_, _ = fmt.Fprintf(c, "X-Chaos-%d: 1\r\n", i)
-		}
-		h.mu.Unlock()
-	}
-}
+var _ ExhaustSeries = (*Exhaust)(nil)
 
-func (h *held) close(context.Context) error {
-	h.once.Do(func() {
-		close(h.stop)
-		h.wg.Wait()
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		for _, c := range h.conns {
-			_ = c.Close()
-		}
-		h.conns = nil
-	})
-	return nil
+// Series implements ExhaustSeries: every target's points, by time.
+func (f *Exhaust) Series() []ExhaustPoint {
+	f.mu.Lock()
+	holds := slices.Clone(f.holds)
+	f.mu.Unlock()
+	var out []ExhaustPoint
+	for _, h := range holds {
+		out = append(out, h.points()...)
+	}
+	slices.SortStableFunc(out, func(a, b ExhaustPoint) int { return a.Time.Compare(b.Time) })
+	return out
 }
