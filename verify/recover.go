@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -11,12 +12,12 @@ import (
 )
 
 // Recover defaults. RecoverStep is the resolution of time-to-recover: the
-// load timeline keeps whole seconds, so finer steps would only repeat its
-// rounding.
+// load timeline's bucket width (100 ms), so finer steps would only repeat
+// its rounding.
 const (
 	DefaultRecoverWithin = 30 * time.Second
 	DefaultRecoverStable = 3 * time.Second
-	RecoverStep          = time.Second
+	RecoverStep          = load.Resolution
 	// minSettle is the least time a window's requests get to complete before
 	// it is judged (see RecoverCheck.settle).
 	minSettle = time.Second
@@ -143,7 +144,7 @@ func (c *RecoverCheck) Evaluate(_ context.Context, ev Evidence) Result {
 		last = s
 		if s.ok {
 			ttr := s.at
-			r := held(fmt.Sprintf("recovered after %s: %s", fmtDur(ttr), s.measured), bound)
+			r := held(fmt.Sprintf("recovered after %s: %s", FormatTTR(ttr), s.measured), bound)
 			r.TimeToRecover = &ttr
 			return r
 		}
@@ -158,6 +159,12 @@ func (c *RecoverCheck) Evaluate(_ context.Context, ev Evidence) Result {
 	}
 	return failed("last "+c.stable().String()+": "+last.measured, bound, "not recovered within %s%s: last %s %s%s (%d requests)",
 		c.within(), observed, c.stable(), last.reason, classSuffix(c.Class), last.sum.Completed)
+}
+
+// FormatTTR prints a time-to-recover at its resolution, 0.1 s: 0s, 0.3s,
+// 1.1s, 12s.
+func FormatTTR(d time.Duration) string {
+	return strconv.FormatFloat(d.Round(RecoverStep).Seconds(), 'f', -1, 64) + "s"
 }
 
 func orDefault(d units.Duration, def time.Duration) time.Duration {

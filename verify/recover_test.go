@@ -33,6 +33,20 @@ func TestRecoverCheck(t *testing.T) {
 			measured: "recovered after 4s: p99 100ms, error rate 0%, 60 requests",
 		},
 		{
+			// HAProxy's own log put these recoveries at +0.26s and +1.06s.
+			name:     "recovers after 0.26s, reported at 0.1s resolution",
+			load:     join(traffic(0, 30.26, 100, 2100*ms, 200, false, ""), traffic(30.26, 60, 100, 100*ms, 200, false, "")),
+			now:      90,
+			held:     true,
+			ttr:      300 * ms,
+			measured: "recovered after 0.3s: p99 100ms, error rate 0%, 300 requests",
+		},
+		{
+			name: "recovers after 1.06s",
+			load: join(traffic(0, 31.06, 100, 2100*ms, 200, false, ""), traffic(31.06, 60, 100, 100*ms, 200, false, "")),
+			now:  90, held: true, ttr: 1100 * ms,
+		},
+		{
 			name:     "recovered at once",
 			load:     join(slow(0, 30), ok(30, 60)),
 			now:      90,
@@ -169,7 +183,8 @@ func TestRecoverValidate(t *testing.T) {
 		{"slo", RecoverCheck{SLO: SLO{P99: dur("1s")}}, nil},
 		{"no slo", RecoverCheck{}, []string{"slo"}},
 		{"bad slo", RecoverCheck{SLO: SLO{P99: dur("1s"), MinCount: -1}}, []string{"slo.min_requests"}},
-		{"stable below a second", RecoverCheck{SLO: SLO{P99: dur("1s")}, Stable: *dur("500ms")}, []string{"stable"}},
+		{"stable of half a second", RecoverCheck{SLO: SLO{P99: dur("1s")}, Stable: *dur("500ms")}, nil},
+		{"stable below the 100ms resolution", RecoverCheck{SLO: SLO{P99: dur("1s")}, Stable: *dur("50ms")}, []string{"stable"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -108,7 +108,9 @@ func (e *engine) phases(ctx context.Context) error {
 	e.setPhase("faults")
 	runErr := e.timeline(ctx)
 	e.mu.Lock()
-	e.rollbackAt = time.Now()
+	done := time.Now()
+	e.rollbackAt = e.rollbackStartLocked(done)
+	e.rep.Phases.RollbackDone = report.SecondsSince(e.start, done)
 	e.mu.Unlock()
 	if runErr != nil {
 		stopAll()
@@ -141,7 +143,8 @@ func (e *engine) finish() {
 	defer e.mu.Unlock()
 	e.end = time.Now()
 	s := func(t time.Time) report.Seconds { return report.SecondsSince(e.start, t) }
-	e.rep.Phases = report.Phases{Baseline: 0, Inject: s(e.baselineEnd), Rollback: s(e.rollbackAt), Recovery: s(e.rollbackAt), End: s(e.end)}
+	e.rep.Phases = report.Phases{Baseline: 0, Inject: s(e.baselineEnd), Rollback: s(e.rollbackAt), Recovery: s(e.rollbackAt),
+		RollbackDone: e.rep.Phases.RollbackDone, End: s(e.end)}
 	e.rep.Started = e.start
 	e.rep.Load = report.LoadOf(e.rep.Load.URL, e.gen.Stats().Sent, e.gen.Timeline(), e.start, e.end.Add(time.Second))
 	for i, f := range e.faults {
@@ -157,6 +160,24 @@ func (e *engine) finish() {
 			}
 		}
 	}
+}
+
+// rollbackStartLocked is when the last fault's rollback began: the end of
+// the latest fault window. The report's fault windows, its rollback line,
+// the faults and recovery windows and time-to-recover's zero are all this
+// one instant; how long the rollbacks themselves took is reported apart
+// (Phases.RollbackDone). Without an injected fault it is now.
+func (e *engine) rollbackStartLocked(now time.Time) time.Time {
+	var last time.Time
+	for _, f := range e.faults {
+		if f.end.After(last) {
+			last = f.end
+		}
+	}
+	if last.IsZero() {
+		return now
+	}
+	return last
 }
 
 func (e *engine) interrupted(err error) error {

@@ -29,6 +29,11 @@ type Class struct {
 	Name    string
 	Share   float64
 	Headers map[string]string
+	// FreshConnections sends this class's requests as new clients do: each
+	// one dials its own connection, goes with Connection: close, and the
+	// connection is closed after the answer. Connect time, time to first
+	// byte and connect failures are then measured per request.
+	FreshConnections bool
 }
 
 // Marker says how to recognise a degraded answer: a response header whose
@@ -57,9 +62,13 @@ type Config struct {
 	// Timeout bounds each request, default 10s.
 	Timeout time.Duration
 	// Connections is both the maximum number of connections and of concurrent
-	// requests (the worker pool), default 256.
+	// requests (the worker pool), default 256. Fresh connections (below)
+	// count against it while they are open.
 	Connections int
-	Degraded    *Marker
+	// FreshConnections makes every class send as new clients do (see
+	// Class.FreshConnections).
+	FreshConnections bool
+	Degraded         *Marker
 	// MaxDuration is a hard stop for Run; it is required.
 	MaxDuration time.Duration
 	// Seed makes the class choice repeatable.

@@ -38,11 +38,16 @@ type Generator struct {
 	cfg    Config
 	tl     *Timeline
 	client *http.Client
-	raw    *rawClient // the default sender for http:// URLs; nil = net/http
-	conns  *connCounter
-	trace  func(context.Context) context.Context // counts new connections of a custom Client
-	reqs   []*http.Request                       // one template per class, shared read-only
-	shares []float64                             // cumulative class shares
+	// freshClient sends fresh-connection requests when raw is nil: a
+	// transport without idle connections (or Config.Client as is).
+	freshClient *http.Client
+	fresh       []bool          // per class: a fresh connection per request
+	closeReqs   []*http.Request // per class: reqs with Connection: close
+	raw         *rawClient      // the default sender for http:// URLs; nil = net/http
+	conns       *connCounter
+	trace       func(context.Context) context.Context // counts new connections of a custom Client
+	reqs        []*http.Request                       // one template per class, shared read-only
+	shares      []float64                             // cumulative class shares
 
 	markHeader              string
 	markJSON                jsonPath
@@ -100,6 +105,10 @@ func New(cfg Config) (*Generator, error) {
 			}
 		}
 		g.reqs = append(g.reqs, req)
+		closeReq := req.Clone(req.Context())
+		closeReq.Close = true
+		g.closeReqs = append(g.closeReqs, closeReq)
+		g.fresh = append(g.fresh, cfg.FreshConnections || c.FreshConnections)
 	}
 	g.tl = newTimeline(names, cfg.Timeout)
 	if m := cfg.Degraded; m != nil {
@@ -122,6 +131,10 @@ func New(cfg Config) (*Generator, error) {
 		g.raw = raw
 	default:
 		g.client = &http.Client{Transport: newTransport(cfg, g.conns)}
+	}
+	g.freshClient = g.client
+	if cfg.Client == nil && g.raw == nil {
+		g.freshClient = &http.Client{Transport: newFreshTransport(cfg, g.conns)}
 	}
 	return g, nil
 }
@@ -174,7 +187,7 @@ func (g *Generator) Run(ctx context.Context) error {
 		w := &worker{g: g, base: base} // buffers come with the first request: LIFO dispatch leaves many workers unused
 		ch := make(chan item, 1)
 		wg.Go(func() {
-			defer w.closeRaw()
+			defer w.closeConns()
 			for {
 				it, ok := d.next(ch)
 				if !ok {

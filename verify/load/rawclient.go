@@ -19,10 +19,11 @@ import (
 // the pool's locks and the per-request header maps: about half the CPU per
 // request. HTTPS and a custom Config.Client go through net/http.
 type rawClient struct {
-	addr   string
-	reqs   [][]byte // per class
-	dialer net.Dialer
-	conns  *connCounter
+	addr      string
+	reqs      [][]byte // per class
+	closeReqs [][]byte // per class, with Connection: close (fresh connections)
+	dialer    net.Dialer
+	conns     *connCounter
 }
 
 // newRawClient serialises each class's request template.
@@ -44,6 +45,13 @@ func newRawClient(g *Generator) (*rawClient, error) {
 			return nil, fmt.Errorf("load: serialising the request: %w", err)
 		}
 		rc.reqs = append(rc.reqs, buf.Bytes())
+		r.Close = true
+		b.Reset(g.cfg.Body)
+		var cbuf bytes.Buffer
+		if err := r.Write(&cbuf); err != nil {
+			return nil, fmt.Errorf("load: serialising the request: %w", err)
+		}
+		rc.closeReqs = append(rc.closeReqs, cbuf.Bytes())
 	}
 	return rc, nil
 }
@@ -83,59 +91,104 @@ type head struct {
 
 var errMalformed = errors.New("load: malformed HTTP response")
 
+// dialRaw opens a connection for the current request and records that it
+// did, how long the TCP connect took, or that it failed.
+func (w *worker) dialRaw() (net.Conn, error) {
+	rc, r := w.g.raw, &w.res
+	t0 := time.Now()
+	c, err := rc.conns.dial(w.base, &rc.dialer, "tcp", rc.addr)
+	r.dialed = true
+	if err != nil {
+		r.connectFail = true
+		return nil, err
+	}
+	r.connect = time.Since(t0)
+	return c, nil
+}
+
+// doFresh sends the request of class the way a new client does: it dials,
+// sends it with Connection: close, and finishRaw closes the connection.
+func (w *worker) doFresh(class int) (h head, body io.Reader, err error) {
+	w.cur = &w.fc
+	c, err := w.dialRaw()
+	if err != nil {
+		return h, nil, err
+	}
+	w.fc.c = c
+	if w.fc.br == nil {
+		w.fc.br = bufio.NewReaderSize(c, 16<<10)
+	}
+	w.fc.br.Reset(c)
+	_ = c.SetDeadline(time.Now().Add(w.g.cfg.Timeout))
+	if _, err = c.Write(w.g.raw.closeReqs[class]); err == nil {
+		h, err = w.readHead()
+	}
+	if err != nil {
+		w.closeRaw()
+		return h, nil, err
+	}
+	h.keepAlive = false
+	return h, w.bodyOf(h), nil
+}
+
 // doRaw sends the request of class over the worker's connection, retrying once
 // on a fresh connection when a reused one turns out to be closed.
 func (w *worker) doRaw(class int) (h head, body io.Reader, err error) {
 	rc := w.g.raw
+	w.cur = &w.rc
 	for attempt := 0; attempt < 2; attempt++ {
-		if w.rc.c == nil {
-			c, err := rc.conns.dial(w.base, &rc.dialer, "tcp", rc.addr)
+		if w.cur.c == nil {
+			c, err := w.dialRaw()
 			if err != nil {
 				return h, nil, err
 			}
-			w.rc.c, w.rc.fresh = c, true
-			if w.rc.br == nil {
-				w.rc.br = bufio.NewReaderSize(c, 16<<10)
+			w.cur.c, w.cur.fresh = c, true
+			if w.cur.br == nil {
+				w.cur.br = bufio.NewReaderSize(c, 16<<10)
 			}
-			w.rc.br.Reset(c)
+			w.cur.br.Reset(c)
 		}
-		reused := !w.rc.fresh
-		w.rc.fresh = false
-		_ = w.rc.c.SetDeadline(time.Now().Add(w.g.cfg.Timeout))
-		if _, err = w.rc.c.Write(rc.reqs[class]); err == nil {
+		reused := !w.cur.fresh
+		w.cur.fresh = false
+		_ = w.cur.c.SetDeadline(time.Now().Add(w.g.cfg.Timeout))
+		if _, err = w.cur.c.Write(rc.reqs[class]); err == nil {
 			h, err = w.readHead()
 		}
 		if err == nil {
 			break
 		}
 		w.closeRaw()
-		if !reused || w.rc.br.Buffered() > 0 || classify(err) == failTimeout {
+		if !reused || w.cur.br.Buffered() > 0 || classify(err) == failTimeout {
 			return h, nil, err
 		}
 	}
 	if err != nil {
 		return h, nil, err
 	}
+	return h, w.bodyOf(h), nil
+}
+
+// bodyOf frames the answer's body on the current connection.
+func (w *worker) bodyOf(h head) io.Reader {
 	switch {
 	case h.chunked:
-		w.rc.eof = eofReader{r: httputil.NewChunkedReader(w.rc.br)}
+		w.cur.eof = eofReader{r: httputil.NewChunkedReader(w.cur.br)}
 	case h.length >= 0:
-		w.rc.lr = io.LimitedReader{R: w.rc.br, N: h.length}
-		w.rc.eof = eofReader{r: &w.rc.lr}
+		w.cur.lr = io.LimitedReader{R: w.cur.br, N: h.length}
+		w.cur.eof = eofReader{r: &w.cur.lr}
 	default:
-		w.rc.eof = eofReader{r: w.rc.br}
-		h.keepAlive = false
+		w.cur.eof = eofReader{r: w.cur.br}
 	}
-	return h, &w.rc.eof, nil
+	return &w.cur.eof
 }
 
 // finishRaw keeps the connection for the next request when the answer was
 // read to its end and the server allows it.
 func (w *worker) finishRaw(h head) {
-	if h.chunked && w.rc.eof.eof && h.keepAlive {
+	if h.chunked && w.cur.eof.eof && h.keepAlive {
 		// The chunked reader stops after the last chunk; skip the trailer.
 		for {
-			line, err := w.rc.br.ReadSlice('\n')
+			line, err := w.cur.br.ReadSlice('\n')
 			if err != nil {
 				h.keepAlive = false
 				break
@@ -145,24 +198,39 @@ func (w *worker) finishRaw(h head) {
 			}
 		}
 	}
-	if !h.keepAlive || !w.rc.eof.eof || w.rc.lr.N > 0 {
+	untilEOF := !h.chunked && h.length < 0
+	if !h.keepAlive || untilEOF || w.cur != &w.rc || !w.cur.eof.eof || w.cur.lr.N > 0 {
 		w.closeRaw()
 	}
-	w.rc.lr = io.LimitedReader{}
+	w.cur.lr = io.LimitedReader{}
 }
 
+// closeRaw closes the current connection.
 func (w *worker) closeRaw() {
-	if w.rc.c != nil {
-		_ = w.rc.c.Close()
-		w.rc.c = nil
+	if w.cur != nil && w.cur.c != nil {
+		_ = w.cur.c.Close()
+		w.cur.c = nil
+	}
+}
+
+// closeConns closes the worker's connections when it stops.
+func (w *worker) closeConns() {
+	for _, c := range []*rawConn{&w.rc, &w.fc} {
+		if c.c != nil {
+			_ = c.c.Close()
+			c.c = nil
+		}
 	}
 }
 
 // readHead parses the status line and the headers the sender needs.
 func (w *worker) readHead() (h head, err error) {
-	br := w.rc.br
+	br := w.cur.br
 	for {
 		line, err := br.ReadSlice('\n')
+		if r := &w.res; r.ttfb < 0 && (err == nil || len(line) > 0) {
+			r.ttfb = w.g.since() - r.intended
+		}
 		if err != nil {
 			if err == io.EOF && br.Buffered() == 0 {
 				return h, io.EOF
@@ -196,7 +264,7 @@ func (w *worker) readHead() (h head, err error) {
 func (w *worker) readHeaders(h *head) error {
 	mark := w.g.markHeader
 	for {
-		line, err := w.rc.br.ReadSlice('\n')
+		line, err := w.cur.br.ReadSlice('\n')
 		if err != nil {
 			return err
 		}

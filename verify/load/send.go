@@ -28,7 +28,9 @@ type worker struct {
 	g    *Generator
 	base context.Context // not cancelled by Run's ctx: in-flight requests finish within Timeout
 	br   *bufio.Reader   // SSE lines
-	rc   rawConn         // the raw client's connection
+	rc   rawConn         // the raw client's keep-alive connection
+	fc   rawConn         // a fresh connection: one request, then closed
+	cur  *rawConn        // the connection of the request in progress
 	buf  []byte
 	gaps []time.Duration
 	res  result
@@ -38,7 +40,7 @@ type worker struct {
 func (w *worker) do(it item) *result {
 	g := w.g
 	r := &w.res
-	*r = result{class: int(it.class), intended: it.at, fail: failNone, ttftEv: -1, ttftCont: -1, gaps: w.gaps[:0]}
+	*r = result{class: int(it.class), intended: it.at, fail: failNone, ttftEv: -1, ttftCont: -1, ttfb: -1, gaps: w.gaps[:0]}
 	r.sent = g.since()
 	if r.sent < r.intended {
 		// Handed out up to earlyBy before its time (see earlyBy): the request
@@ -52,12 +54,19 @@ func (w *worker) do(it item) *result {
 		err  error
 		resp *http.Response
 	)
-	if g.raw != nil {
+	fresh := g.fresh[it.class]
+	var tr *connTrace
+	switch {
+	case g.raw != nil && fresh:
+		h, body, err = w.doFresh(int(it.class))
+	case g.raw != nil:
 		h, body, err = w.doRaw(int(it.class))
-	} else {
+	default:
 		ctx, cancel := context.WithTimeout(w.base, g.cfg.Timeout)
 		defer cancel()
-		resp, err = w.doHTTP(ctx, int(it.class))
+		tr = &connTrace{}
+		resp, err = w.doHTTP(tr.context(ctx), int(it.class), fresh)
+		tr.into(r, g.start)
 		if err == nil {
 			h = head{status: resp.StatusCode, json: isJSON(resp.Header)}
 			if g.markHeader != "" {
@@ -70,6 +79,9 @@ func (w *worker) do(it item) *result {
 	if err != nil {
 		r.end = g.since()
 		r.fail = classify(err)
+		if r.dialed && r.ttfb < 0 && (r.fail == failReset || r.fail == failRefused) {
+			r.connectFail = true // connected, then reset before any byte of an answer
+		}
 		return r
 	}
 	r.status = h.status
@@ -99,17 +111,23 @@ func (w *worker) do(it item) *result {
 	return r
 }
 
-// doHTTP sends the request of class through the net/http client.
-func (w *worker) doHTTP(ctx context.Context, class int) (*http.Response, error) {
+// doHTTP sends the request of class through the net/http client; a fresh
+// one goes with Connection: close through a client that keeps no idle
+// connections (a custom Config.Client decides for itself).
+func (w *worker) doHTTP(ctx context.Context, class int, fresh bool) (*http.Response, error) {
 	g := w.g
 	if g.trace != nil {
 		ctx = g.trace(ctx)
 	}
-	req := g.reqs[class].WithContext(ctx)
+	tmpl, client := g.reqs[class], g.client
+	if fresh {
+		tmpl, client = g.closeReqs[class], g.freshClient
+	}
+	req := tmpl.WithContext(ctx)
 	body := &bodyReader{}
 	body.Reset(g.cfg.Body)
 	req.Body = body
-	return g.client.Do(req)
+	return client.Do(req)
 }
 
 // isJSON tells a plain JSON answer to a streaming request (some fallbacks answer so).

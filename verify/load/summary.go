@@ -12,9 +12,10 @@ type Quantiles struct {
 
 // Summary aggregates the completed requests whose intended send time lies in
 // a window. Latency, Service and SendLag cover every completed request,
-// errors included; TTFT and InterToken only the answers that had them.
+// errors included; TTFT and InterToken only the answers that had them;
+// Connect only the requests that opened a connection.
 type Summary struct {
-	From, To               time.Time // the window actually covered, on whole seconds from Start
+	From, To               time.Time // the window actually covered, on whole ticks (Resolution) from Start
 	Completed, OK, Errors  int64
 	ErrorRate              float64          // Errors/Completed, 0 when none
 	Degraded               int64            // OK answers with the degraded marker
@@ -26,9 +27,18 @@ type Summary struct {
 	SendLag                Quantiles        // actual send − intended send (queueing inside the tool)
 	TTFTEvent, TTFTContent Quantiles        // from intended send to the first SSE event / first non-empty delta.content; non-stream: = Latency
 	InterToken             Quantiles        // gaps between content events
+	TTFB                   Quantiles        // from intended send to the first byte of the answer
 	Tokens                 int64            // content events (stream) or usage.completion_tokens (non-stream)
 	Rate                   float64          // Completed / window seconds
 	Unsent                 int64            // due in the window but never sent (stopped or backlogged)
+	// Connects counts the requests that opened a TCP connection (every one
+	// with fresh connections; with pooled ones only those that found none
+	// idle); ConnectErrors those whose connection failed before any byte of
+	// an answer: refused, timed out, or reset. Connect is the TCP connect
+	// time of those that connected.
+	Connects, ConnectErrors int64
+	ConnectErrorRate        float64 // ConnectErrors/Connects, 0 when none
+	Connect                 Quantiles
 }
 
 // Second is the summary of one second of intended send times.
@@ -38,9 +48,9 @@ type Second struct {
 }
 
 // Summary aggregates requests whose intended send time is in [from, to);
-// class "" means all classes. Buckets are whole seconds from Start; a second
-// belongs to the window when its midpoint does, so adjacent windows never
-// count a request twice. Only completed requests count.
+// class "" means all classes. Buckets are ticks of Resolution (100 ms) from
+// Start; a tick belongs to the window when its midpoint does, so adjacent
+// windows never count a request twice. Only completed requests count.
 func (t *Timeline) Summary(from, to time.Time, class string) Summary {
 	t.mu.Lock()
 	start := t.start
@@ -48,10 +58,10 @@ func (t *Timeline) Summary(from, to time.Time, class string) Summary {
 	if start.IsZero() {
 		return Summary{From: from, To: to}
 	}
-	half := time.Second / 2
-	s0 := ceilSec(from.Sub(start) - half)
-	s1 := ceilSec(to.Sub(start) - half)
-	return t.summarize(max(s0, 0), s1, class)
+	half := Resolution / 2
+	k0 := ceilTick(from.Sub(start) - half)
+	k1 := ceilTick(to.Sub(start) - half)
+	return t.summarize(max(k0, 0), k1, class)
 }
 
 // Seconds returns one summary per elapsed second since Start.
@@ -59,14 +69,15 @@ func (t *Timeline) Seconds(class string) []Second {
 	t.mu.Lock()
 	start, n := t.start, t.elapsedLocked()
 	t.mu.Unlock()
-	out := make([]Second, 0, n)
-	for s := 0; s < n; s++ {
-		out = append(out, Second{At: start.Add(time.Duration(s) * time.Second), Summary: t.summarize(s, s+1, class)})
+	secs := (n + ticksPerSec - 1) / ticksPerSec
+	out := make([]Second, 0, secs)
+	for s := 0; s < secs; s++ {
+		out = append(out, Second{At: start.Add(time.Duration(s) * time.Second), Summary: t.summarize(s*ticksPerSec, (s+1)*ticksPerSec, class)})
 	}
 	return out
 }
 
-// elapsedLocked is the number of seconds begun since Start (until the end of the run).
+// elapsedLocked is the number of ticks begun since Start (until the end of the run).
 func (t *Timeline) elapsedLocked() int {
 	if t.start.IsZero() {
 		return 0
@@ -75,89 +86,113 @@ func (t *Timeline) elapsedLocked() int {
 	if end.IsZero() {
 		end = time.Now()
 	}
-	return max(ceilSec(end.Sub(t.start)), len(t.secs))
+	return max(ceilTick(end.Sub(t.start)), len(t.ticks))
 }
 
-// ceilSec rounds d up to whole seconds.
-func ceilSec(d time.Duration) int {
-	s := int(d / time.Second)
-	if d > 0 && d%time.Second != 0 {
-		s++
+// ceilTick rounds d up to whole ticks.
+func ceilTick(d time.Duration) int {
+	k := int(d / Resolution)
+	if d > 0 && d%Resolution != 0 {
+		k++
 	}
-	return s
+	return k
 }
 
-// summarize aggregates seconds [s0, s1) for class ("" = all).
-func (t *Timeline) summarize(s0, s1 int, class string) Summary {
+// dense is the per-metric dense counts of a summary, allocated on first use.
+type dense [nMetrics][]int64
+
+func (d *dense) of(m int) []int64 {
+	if d[m] == nil {
+		d[m] = make([]int64, countsLen)
+	}
+	return d[m]
+}
+
+// summarize aggregates ticks [k0, k1) for class ("" = all).
+func (t *Timeline) summarize(k0, k1 int, class string) Summary {
 	ci := -1
 	for i, c := range t.classes {
 		if c == class {
 			ci = i
 		}
 	}
-	var counts [nMetrics][]int64
-	for m := range counts {
-		counts[m] = make([]int64, countsLen)
-	}
+	var counts dense
 	sum := Summary{Status: map[int]int64{}, Failures: map[string]int64{}}
-	var packed [nMetrics][]sparse // compacted data never changes in place: decode it unlocked
+	var n [nCounters]int64
+	var frozen [][]byte // immutable once written: decoded without the lock
 	t.mu.Lock()
 	start, elapsed := t.start, t.elapsedLocked()
-	for s := s0; s < s1 && s < len(t.secs); s++ {
-		for i, b := range t.secs[s] {
-			if b == nil || (class != "" && i != ci) {
+	for k := k0; k < k1 && k < len(t.ticks); k++ {
+		for i, s := range t.ticks[k] {
+			if class != "" && i != ci {
 				continue
 			}
-			b.addTo(&sum, &counts)
-			for m := range packed {
-				if len(b.packed[m].b) > 0 {
-					packed[m] = append(packed[m], b.packed[m])
-				}
+			switch {
+			case s.live != nil:
+				s.live.addTo(&n, sum.Status, &counts)
+			case s.frozen != nil:
+				frozen = append(frozen, s.frozen)
 			}
 		}
 	}
 	t.mu.Unlock()
-	for m := range packed {
-		for i := range packed[m] {
-			packed[m][i].addTo(counts[m])
+	for _, b := range frozen {
+		f := decode(b)
+		for i, v := range f.n {
+			n[i] += v
+		}
+		for _, st := range f.status {
+			sum.Status[int(st[0])] += st[1]
+		}
+		for m, h := range f.hists {
+			if len(h) > 0 {
+				h.addTo(counts.of(m))
+			}
 		}
 	}
-	sum.From = start.Add(time.Duration(s0) * time.Second)
-	sum.To = start.Add(time.Duration(s1) * time.Second)
+	sum.Completed, sum.OK, sum.Errors, sum.Degraded = n[cCompleted], n[cOK], n[cErrors], n[cDegraded]
+	sum.Tokens, sum.Unsent, sum.Connects, sum.ConnectErrors = n[cTokens], n[cUnsent], n[cConnects], n[cConnectErrors]
+	for k := range nFailures {
+		if v := n[cFailures+int(k)]; v > 0 {
+			sum.Failures[failureNames[k]] = v
+		}
+	}
+	sum.From = start.Add(time.Duration(k0) * Resolution)
+	sum.To = start.Add(time.Duration(k1) * Resolution)
 	if sum.Completed > 0 {
 		sum.ErrorRate = float64(sum.Errors) / float64(sum.Completed)
 		sum.DegradedShare = float64(sum.Degraded) / float64(sum.Completed)
 	}
-	if secs := min(s1, elapsed) - s0; secs > 0 {
-		sum.Rate = float64(sum.Completed) / float64(secs)
+	if sum.Connects > 0 {
+		sum.ConnectErrorRate = float64(sum.ConnectErrors) / float64(sum.Connects)
+	}
+	if ticks := min(k1, elapsed) - k0; ticks > 0 {
+		sum.Rate = float64(sum.Completed) / (float64(ticks) * Resolution.Seconds())
 	}
 	q := func(m metric) Quantiles { return quantilesOf(counts[m]) }
 	sum.Latency, sum.Service, sum.SendLag = q(mLatency), q(mService), q(mSendLag)
 	sum.TTFTEvent, sum.TTFTContent, sum.InterToken = q(mTTFTEvent), q(mTTFTContent), q(mInterToken)
+	sum.TTFB, sum.Connect = q(mTTFB), q(mConnect)
 	return sum
 }
 
-// addTo adds the bucket's counters into sum and its live histograms into counts.
-func (b *bucket) addTo(sum *Summary, counts *[nMetrics][]int64) {
-	sum.Completed += b.completed
-	sum.OK += b.ok
-	sum.Errors += b.errors
-	sum.Degraded += b.degraded
-	sum.Tokens += b.tokens
-	sum.Unsent += b.unsent
+// addTo adds a live bucket's counters into n and status and its recorded
+// values (and earlier sparse ones) into counts.
+func (b *bucket) addTo(n *[nCounters]int64, status map[int]int64, counts *dense) {
+	for i, v := range b.n {
+		n[i] += v
+	}
 	for k, v := range b.status {
-		sum.Status[k] += v
+		status[k] += v
 	}
-	for k, v := range b.failures {
-		if v > 0 {
-			sum.Failures[failureNames[k]] += v
+	for m := range b.vals {
+		if len(b.vals[m]) == 0 && len(b.packed[m]) == 0 {
+			continue
 		}
-	}
-	for m := range b.live {
-		if h := b.live[m]; h != nil && h.TotalCount() > 0 {
-			for i, c := range h.Export().Counts {
-				counts[m][i] += c
-			}
+		c := counts.of(m)
+		for _, v := range b.vals[m] {
+			c[v]++
 		}
+		b.packed[m].addTo(c)
 	}
 }

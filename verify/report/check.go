@@ -26,7 +26,7 @@ type checkJSON struct {
 	Measured      string   `json:"measured" jsonschema:"description=what was measured with numbers"`
 	Bound         string   `json:"bound" jsonschema:"description=what the check required"`
 	Reason        string   `json:"reason,omitempty" jsonschema:"description=why it failed with numbers"`
-	TimeToRecover *Seconds `json:"time_to_recover_s,omitempty" jsonschema:"description=set by recover checks"`
+	TimeToRecover *Seconds `json:"time_to_recover_s,omitempty" jsonschema:"description=set by recover checks: seconds from rollback to recovery at 0.1 s resolution"`
 }
 
 // JSONSchemaAlias makes the JSON Schema describe the wire form.

@@ -11,14 +11,14 @@ import (
 // slow-primary experiment: 4 s baseline, a 12 s latency fault, recovery.
 func fixture() *Report {
 	start := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	ttr := 1234 * time.Millisecond
+	ttr := 1100 * time.Millisecond
 	ttrS := Seconds(ttr.Seconds())
 	r := &Report{
 		Schema: Schema, Experiment: "slow-primary-trips-breaker", File: "examples/experiments/local/slow-primary.yaml",
 		Run: "20250301T120000-11-4242", Seed: 11, Started: start, Ended: start.Add(24 * time.Second),
 		Verdict: "failed", ExitCode: 1,
 		Stack:  []string{"model-primary-1 127.0.0.1:40001 (pid 101)", "gateway 127.0.0.1:40000 (pid 103)"},
-		Phases: Phases{Baseline: 0, Inject: 4, Rollback: 16, Recovery: 16, End: 23.5},
+		Phases: Phases{Baseline: 0, Inject: 4, Rollback: 16.02, Recovery: 16.02, RollbackDone: 16.3, End: 23.5},
 		Faults: []FaultReport{{Name: "slow-primary", Kind: "latency", Targets: []string{"model-primary-1", "model-primary-2"},
 			Mechanism: "in-process HTTP fault proxy in front of the target (per request)", Start: 4.01, End: 16.02, Injected: true}},
 		Checks: []CheckReport{
@@ -26,14 +26,20 @@ func fixture() *Report {
 			{Name: "fallback answers", Kind: "degraded", Window: "slow-primary +5s", Result: verify.Result{Held: true, Measured: "degraded 97.0% (210 requests)", Bound: "degraded ≥ 50%"}},
 			{Name: "answers stay fast", Kind: "slo", Window: "slow-primary +5s", Result: verify.Result{Measured: "p95 812ms, error rate 0.4% (210 requests)", Bound: "p95 ≤ 500ms, error rate ≤ 1%",
 				Reason: "p95 812ms > 500ms over slow-primary +5s (210 requests) | piped <b>"}},
-			{Name: "recovers", Kind: "recover", Window: "recovery", Result: verify.Result{Held: true, Measured: "recovered after 1.23s", Bound: "p99 ≤ 500ms, error rate ≤ 1% within 15s", TimeToRecover: &ttr}},
+			{Name: "recovers", Kind: "recover", Window: "recovery", Result: verify.Result{Held: true, Measured: "recovered after 1.1s", Bound: "p99 ≤ 500ms, error rate ≤ 1% within 15s", TimeToRecover: &ttr}},
 		},
 		TimeToRecover: &ttrS,
 		Load: LoadReport{URL: "http://127.0.0.1:40000/v1/chat/completions", Sent: 720, Classes: []string{"high", "low"},
 			Total: Stats{Completed: 715, OK: 712, Errors: 3, Degraded: 300, Rate: 30, ErrorRate: 3.0 / 715, DegradedShare: 300.0 / 715,
 				Latency: Quantiles{P50: 40, P95: 700, P99: 2010.5, Max: 2100, Count: 715}, TTFT: Quantiles{P50: 20, P95: 500, P99: 2001, Max: 2050, Count: 715},
-				Status: map[string]int64{"200": 712, "503": 3}}},
+				Status: map[string]int64{"200": 712, "503": 3}, Connects: 148, ConnectErrors: 4, ConnectErrorRate: 4.0 / 148,
+				Connect: &Quantiles{P50: 0.2, P95: 3.1, P99: 1010, Max: 1030, Count: 144}, TTFB: &Quantiles{P50: 18, P95: 450, P99: 1900, Max: 2000, Count: 711}}},
 	}
+	r.Load.ClassTotals = map[string]Stats{
+		"high":        {Completed: 572, OK: 570, Errors: 2, Rate: 24, Connects: 4, Connect: &Quantiles{P50: 0.2, P95: 0.3, P99: 0.3, Max: 0.3, Count: 4}},
+		"new-clients": {Completed: 143, OK: 142, Errors: 1, Rate: 6, Connects: 144, ConnectErrors: 4, ConnectErrorRate: 4.0 / 144, Connect: &Quantiles{P50: 0.2, P95: 3.2, P99: 1010, Max: 1030, Count: 140}},
+	}
+	r.Load.Classes = []string{"high", "new-clients"}
 	for s := 0; s < 24; s++ {
 		t := float64(s)
 		lat, errs, degr := 40.0, int64(0), int64(0)
@@ -50,7 +56,12 @@ func fixture() *Report {
 			TTFT:    Quantiles{P50: lat * 0.4, P95: lat * 0.7, P99: lat * 0.8, Max: lat, Count: 30}}
 		hi := st
 		hi.Completed, hi.Rate = 9, 9
-		r.Load.Seconds = append(r.Load.Seconds, Second{T: Seconds(t), Stats: st, Classes: map[string]Stats{"high": hi}})
+		nc := Stats{Completed: 6, OK: 6, Rate: 6, Connects: 6, Connect: &Quantiles{P50: 0.2, P95: 0.3, P99: 0.3, Max: 0.3, Count: 6}}
+		if s >= 6 && s < 10 {
+			nc.Connect.P99, nc.Connect.Max, nc.ConnectErrors, nc.ConnectErrorRate = 1010, 1030, 1, 1.0/6
+		}
+		st.Connects, st.ConnectErrors, st.ConnectErrorRate, st.Connect = nc.Connects, nc.ConnectErrors, nc.ConnectErrorRate, nc.Connect
+		r.Load.Seconds = append(r.Load.Seconds, Second{T: Seconds(t), Stats: st, Classes: map[string]Stats{"high": hi, "new-clients": nc}})
 	}
 	br := SeriesReport{Check: "breaker opens", Kind: "breaker", Name: `open: gateway_breaker_state{upstream="primary"}`}
 	shed := SeriesReport{Check: "shed", Kind: "prometheus", Name: `gateway_shed_total{class="low"}`}

@@ -127,7 +127,7 @@ func TestSchema(t *testing.T) {
 	b, err := JSONSchema()
 	require.NoError(t, err)
 	s := string(b)
-	for _, want := range []string{`"chaos.report/v1"`, `"time_to_recover_s"`, `"p99_ms"`, `"rate_per_s"`, `"CheckReport"`, `"series"`, `"t_s"`} {
+	for _, want := range []string{`"chaos.report/v2"`, `"time_to_recover_s"`, `"connect_error_rate"`, `"rollback_done_s"`, `"p99_ms"`, `"rate_per_s"`, `"CheckReport"`, `"series"`, `"t_s"`} {
 		assert.Contains(t, s, want)
 	}
 	assert.NotContains(t, s, "checkJSON")

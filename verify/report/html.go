@@ -66,6 +66,7 @@ func WriteHTML(w io.Writer, reps ...*Report) error {
 const (
 	cP50, cP95, cP99, cTTFT = "#60a5fa", "#2563eb", "#1e3a8a", "#a855f7"
 	cErr, cDeg, cRate       = "#dc2626", "#d97706", "#059669"
+	cConn                   = "#0f766e"
 )
 
 var classColors = []string{"#0891b2", "#db2777", "#65a30d", "#7c3aed"}
@@ -111,12 +112,38 @@ func chartsOf(r *Report) []chart {
 	}
 	errs := base("Error rate", "%")
 	errs.Lines = []line{{Name: "errors", Color: cErr, Pts: stat(func(s Stats) float64 { return 100 * s.ErrorRate })}}
+	connects := false
+	for _, s := range r.Load.Seconds {
+		connects = connects || s.Connects > 0
+	}
+	var conn chart
+	if connects {
+		// What a new client sees: connect time and time to first byte,
+		// and connections that failed before any byte.
+		perConn := func(f func(Stats) float64) []xy {
+			return stat(func(s Stats) float64 {
+				if s.Connects == 0 {
+					return math.NaN()
+				}
+				return f(s)
+			})
+		}
+		conn = base("New connections: connect time and time to first byte", "ms")
+		conn.Lines = []line{
+			{Name: "connect p99", Color: cConn, Pts: perConn(func(s Stats) float64 { return qP99(s.Connect) })},
+			{Name: "TTFB p99", Color: cTTFT, Dash: true, Pts: stat(func(s Stats) float64 { return qP99(s.TTFB) })},
+		}
+		errs.Lines = append(errs.Lines, line{Name: "connect errors", Color: cConn, Dash: true, Pts: perConn(func(s Stats) float64 { return 100 * s.ConnectErrorRate })})
+	}
 	deg := base("Degraded share (fallback answers)", "%")
 	deg.Lines = []line{{Name: "degraded", Color: cDeg, Pts: stat(func(s Stats) float64 { return 100 * s.DegradedShare })}}
-	errs.YMax, deg.YMax = pctMax(errs.Lines[0].Pts), pctMax(deg.Lines[0].Pts)
+	errs.YMax, deg.YMax = pctMax(errs.Lines...), pctMax(deg.Lines...)
 	rate := base("Requests per second (completed)", "")
 	rate.Lines = []line{{Name: "all", Color: cRate, Pts: stat(func(s Stats) float64 { return s.Rate })}}
 	out := []chart{lat, errs, deg}
+	if connects {
+		out = append(out, conn)
+	}
 	if len(r.Load.Classes) > 0 {
 		byClass := base("p99 latency by class", "ms")
 		for i, c := range r.Load.Classes {
@@ -155,12 +182,22 @@ func chartsOf(r *Report) []chart {
 	return out
 }
 
+// qP99 is q's p99, NaN when nothing was measured.
+func qP99(q *Quantiles) float64 {
+	if q == nil || q.Count == 0 {
+		return math.NaN()
+	}
+	return q.P99
+}
+
 // pctMax scales a percentage chart: at least 1%, at most 100%.
-func pctMax(pts []xy) float64 {
+func pctMax(lines ...line) float64 {
 	m := 1.0
-	for _, p := range pts {
-		if !math.IsNaN(p.Y) {
-			m = math.Max(m, p.Y)
+	for _, l := range lines {
+		for _, p := range l.Pts {
+			if !math.IsNaN(p.Y) {
+				m = math.Max(m, p.Y)
+			}
 		}
 	}
 	top, _ := niceTicks(m, 5)

@@ -21,8 +21,8 @@ func TestHTMLSelfContained(t *testing.T) {
 	require.NoError(t, WriteHTML(&b, fixture()))
 	page := b.String()
 	assert.Less(t, strings.Index(page, "FAILED"), strings.Index(page, "<h3>Checks"), "verdict on top")
-	assert.Equal(t, 7, strings.Count(page, `<svg class="chart"`), "latency, errors, degraded, class p99, rate, breaker, shed")
-	for _, want := range []string{"Latency percentiles", "Error rate", "Degraded share", "Breaker state", "closed", "open", "slow-primary", "rollback", "p95 812ms &gt; 500ms"} {
+	assert.Equal(t, 8, strings.Count(page, `<svg class="chart"`), "latency, errors, degraded, new connections, class p99, rate, breaker, shed")
+	for _, want := range []string{"Latency percentiles", "Error rate", "Degraded share", "New connections", "connect p99", "connect errors", "Breaker state", "closed", "open", "slow-primary", "rollback", "(done 16.3s)", "p95 812ms &gt; 500ms"} {
 		assert.Contains(t, page, want)
 	}
 	external := regexp.MustCompile(`(?i)(src|href)\s*=\s*"(https?:)?//|@import|url\(|<script|<link`)
@@ -35,7 +35,7 @@ func TestHTMLSelfContained(t *testing.T) {
 	second.Experiment, second.ExitCode, second.Verdict = "other", 0, "held"
 	require.NoError(t, WriteHTML(&b, fixture(), second))
 	assert.Contains(t, b.String(), `href="#run-2"`)
-	assert.Equal(t, 14, strings.Count(b.String(), `<svg class="chart"`))
+	assert.Equal(t, 16, strings.Count(b.String(), `<svg class="chart"`))
 }
 
 // TestHTMLInChromium opens the fixture's page in headless Chromium with no

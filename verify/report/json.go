@@ -25,7 +25,7 @@ func WriteJSON(w io.Writer, reps ...*Report) error {
 }
 
 // ReadJSON reads what WriteJSON wrote: one report or a non-empty array of
-// them. It refuses other schema versions, null entries, exit codes that do
+// them. It reads the current schema and v1 (a subset of it) and refuses other versions, null entries, exit codes that do
 // not exist and input over safefile.MaxSize, so that what it returns can be
 // rendered and its exit codes trusted.
 func ReadJSON(r io.Reader) ([]*Report, error) {
@@ -60,8 +60,8 @@ func ReadJSON(r io.Reader) ([]*Report, error) {
 		switch {
 		case r == nil:
 			return nil, fmt.Errorf("not a chaos report: %snull (valid: a report object with schema %q)", which, Schema)
-		case r.Schema != Schema:
-			return nil, fmt.Errorf("%sreport schema %q is not %q", which, r.Schema, Schema)
+		case r.Schema != Schema && r.Schema != SchemaV1:
+			return nil, fmt.Errorf("%sreport schema %q is not %q (or the older %q)", which, r.Schema, Schema, SchemaV1)
 		case r.ExitCode < 0 || r.ExitCode > 4:
 			return nil, fmt.Errorf("%sexit_code %d does not exist (valid: 0 to 4)", which, r.ExitCode)
 		}

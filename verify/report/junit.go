@@ -104,7 +104,7 @@ func junitSuite(r *Report) JUnitSuite {
 		detail := fmt.Sprintf("kind: %s\nwindow: %s\nmeasured: %s\nbound: %s", c.Kind, c.Window, c.Measured, c.Bound)
 		if c.TimeToRecover != nil {
 			tc.Time = secs(c.TimeToRecover.Seconds())
-			detail += "\ntime to recover: " + FormatDuration(*c.TimeToRecover)
+			detail += "\ntime to recover: " + fmtTTR(*c.TimeToRecover)
 		}
 		if c.Held {
 			tc.SystemOut = junitText(detail)

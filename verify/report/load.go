@@ -15,6 +15,8 @@ type LoadReport struct {
 	Sent    int64    `json:"sent"`
 	Classes []string `json:"classes,omitempty" jsonschema:"description=request classes in configuration order"`
 	Total   Stats    `json:"total"`
+	// ClassTotals is Total for each class (when there are several).
+	ClassTotals map[string]Stats `json:"class_totals,omitempty" jsonschema:"description=the whole run for each class"`
 	// Seconds is the per-second timeline by intended send time.
 	Seconds []Second `json:"seconds,omitempty"`
 }
@@ -34,6 +36,15 @@ type Stats struct {
 	TTFT          Quantiles        `json:"ttft" jsonschema:"description=from intended send time to the first content token (non-stream: the whole answer)"`
 	Status        map[string]int64 `json:"status,omitempty" jsonschema:"description=HTTP status counts"`
 	Failures      map[string]int64 `json:"failures,omitempty" jsonschema:"description=transport failures by kind"`
+	// Connects and the fields after it measure what a new client sees: the
+	// requests that opened a TCP connection (all of them with
+	// fresh_connections), how many of those failed before any byte of an
+	// answer, and the connect time and time to first byte.
+	Connects         int64      `json:"connects,omitempty" jsonschema:"description=requests that opened a TCP connection (every one with fresh_connections)"`
+	ConnectErrors    int64      `json:"connect_errors,omitempty" jsonschema:"description=connections refused or timed out or reset before any byte of an answer"`
+	ConnectErrorRate float64    `json:"connect_error_rate,omitempty" jsonschema:"description=connect_errors/connects (0..1)"`
+	Connect          *Quantiles `json:"connect,omitempty" jsonschema:"description=TCP connect time of the connections opened"`
+	TTFB             *Quantiles `json:"ttfb,omitempty" jsonschema:"description=from intended send time to the first byte of the answer"`
 }
 
 // Quantiles summarises a latency distribution in milliseconds.
@@ -59,6 +70,10 @@ func LoadOf(url string, sent int64, tl *load.Timeline, from, to time.Time) LoadR
 	classes := tl.Classes()
 	if len(classes) > 1 {
 		lr.Classes = classes
+		lr.ClassTotals = map[string]Stats{}
+		for _, c := range classes {
+			lr.ClassTotals[c] = StatsOf(tl.Summary(from, to, c))
+		}
 	}
 	all := tl.Seconds("")
 	per := make([][]load.Second, len(lr.Classes))
@@ -86,6 +101,17 @@ func StatsOf(s load.Summary) Stats {
 		Completed: s.Completed, OK: s.OK, Errors: s.Errors, Degraded: s.Degraded, Unsent: s.Unsent,
 		Rate: s.Rate, ErrorRate: s.ErrorRate, DegradedShare: s.DegradedShare,
 		Latency: quantilesOf(s.Latency), TTFT: quantilesOf(s.TTFTContent),
+	}
+	if s.Connects > 0 {
+		out.Connects, out.ConnectErrors, out.ConnectErrorRate = s.Connects, s.ConnectErrors, s.ConnectErrorRate
+		if s.Connect.Count > 0 {
+			q := quantilesOf(s.Connect)
+			out.Connect = &q
+		}
+	}
+	if s.TTFB.Count > 0 {
+		q := quantilesOf(s.TTFB)
+		out.TTFB = &q
 	}
 	if len(s.Status) > 0 {
 		out.Status = map[string]int64{}

@@ -82,7 +82,7 @@ func ttr(r *Report) string {
 	if r.TimeToRecover == nil {
 		return "—"
 	}
-	return FormatDuration(r.TimeToRecover.Duration())
+	return fmtTTR(r.TimeToRecover.Duration())
 }
 
 // cell escapes text for a Markdown table cell; empty text is a dash.

@@ -17,16 +17,17 @@ import (
 // TestReadJSONRefuses: input that is not a list of real reports is an error
 // naming what is wrong, never a panic nor an empty list of runs.
 func TestReadJSONRefuses(t *testing.T) {
-	ok := `{"schema": "chaos.report/v1", "experiment": "x", "exit_code": 1}`
+	ok := `{"schema": "chaos.report/v2", "experiment": "x", "exit_code": 1}`
+	v1 := `{"schema": "chaos.report/v1", "experiment": "old", "exit_code": 0}`
 	tests := []struct{ name, in, want string }{
-		{"null in a list", `[null]`, `not a chaos report: run 1 of 1: null (valid: a report object with schema "chaos.report/v1")`},
+		{"null in a list", `[null]`, `not a chaos report: run 1 of 1: null (valid: a report object with schema "chaos.report/v2")`},
 		{"null after a report", `[` + ok + `, null]`, `run 2 of 2: null`},
 		{"null alone", `null`, `not a chaos report: null`},
 		{"empty list", `[]`, `not a chaos report: an empty list, no runs`},
 		{"empty input", ``, `not a chaos report: unexpected end of JSON input`},
 		{"a string", `"x"`, `not a chaos report: json: cannot unmarshal string`},
-		{"no schema", `{}`, `report schema "" is not "chaos.report/v1"`},
-		{"other schema in a list", `[` + ok + `, {"schema": "chaos.report/v2"}]`, `run 2 of 2: report schema "chaos.report/v2" is not`},
+		{"no schema", `{}`, `report schema "" is not "chaos.report/v2" (or the older "chaos.report/v1")`},
+		{"other schema in a list", `[` + ok + `, {"schema": "chaos.report/v3"}]`, `run 2 of 2: report schema "chaos.report/v3" is not`},
 		{"exit code too big", `{"schema": "chaos.report/v1", "exit_code": 255}`, `exit_code 255 does not exist (valid: 0 to 4)`},
 		{"exit code negative", `[{"schema": "chaos.report/v1", "exit_code": -1}]`, `run 1 of 1: exit_code -1 does not exist`},
 		{"trailing garbage", ok + `}`, `not a chaos report: invalid character`},
@@ -40,9 +41,9 @@ func TestReadJSONRefuses(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.want)
 		})
 	}
-	reps, err := ReadJSON(strings.NewReader(`[` + ok + `,` + ok + `]`))
+	reps, err := ReadJSON(strings.NewReader(`[` + ok + `,` + ok + `,` + v1 + `]`))
 	require.NoError(t, err)
-	assert.Len(t, reps, 2)
+	assert.Len(t, reps, 3, "v1 reports still read: v2 only added fields")
 }
 
 // TestReadFileRefuses: a result that is not a regular file, or is over the

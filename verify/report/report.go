@@ -1,5 +1,5 @@
 // Package report holds the evidence of a run — its versioned JSON form
-// (chaos.report/v1) — and renders it: the live view while it runs, the
+// (chaos.report/v2) — and renders it: the live view while it runs, the
 // summary table, JSON, JUnit XML, Markdown and a self-contained HTML page.
 // Renderers read only these types, never the engine, so `chaos report` can
 // re-render a saved result.json into any format.
@@ -9,8 +9,15 @@ import (
 	"time"
 )
 
-// Schema versions the JSON form of Report.
-const Schema = "chaos.report/v1"
+// Schema versions the JSON form of Report. v2 added, over v1, the
+// connection measures of new-client load (connects, connect_errors,
+// connect_error_rate, connect, ttfb), load.class_totals and
+// phases.rollback_done_s; time-to-recover is measured at 0.1 s. A v1
+// report reads as a v2 one without those fields.
+const Schema = "chaos.report/v2"
+
+// SchemaV1 is the previous version, still read by ReadJSON.
+const SchemaV1 = "chaos.report/v1"
 
 // SchemaID is the $id of the published JSON Schema.
 const SchemaID = "https://github.com/chaos-sre/chaos/" + Schema
@@ -19,7 +26,7 @@ const SchemaID = "https://github.com/chaos-sre/chaos/" + Schema
 // milliseconds, with the unit in its JSON name; times are offsets in seconds
 // from Started unless they are absolute (RFC 3339).
 type Report struct {
-	Schema     string        `json:"schema" jsonschema:"enum=chaos.report/v1"`
+	Schema     string        `json:"schema" jsonschema:"enum=chaos.report/v2"`
 	Experiment string        `json:"experiment" jsonschema:"description=the experiment's name"`
 	File       string        `json:"file,omitempty" jsonschema:"description=the experiment file"`
 	Run        string        `json:"run" jsonschema:"description=the run id (also the journal's name)"`
@@ -34,7 +41,7 @@ type Report struct {
 	Faults     []FaultReport `json:"faults"`
 	Checks     []CheckReport `json:"checks"`
 	// TimeToRecover is the longest time-to-recover measured by recover checks.
-	TimeToRecover *Seconds   `json:"time_to_recover_s,omitempty" jsonschema:"description=longest time-to-recover measured by recover checks"`
+	TimeToRecover *Seconds   `json:"time_to_recover_s,omitempty" jsonschema:"description=longest time-to-recover measured by recover checks in seconds from rollback_s (0.1 s resolution)"`
 	Load          LoadReport `json:"load"`
 	// Series are the metrics checks sampled over the run (breaker state, counters).
 	Series []SeriesReport `json:"series,omitempty"`
@@ -47,12 +54,16 @@ type Seconds float64
 func (s Seconds) Duration() time.Duration { return time.Duration(float64(s) * float64(time.Second)) }
 
 // Phases marks when each phase of the run began, in seconds from Started.
+// Rollback is when the last fault's rollback began: the end of the latest
+// fault window, and the zero of recovery and of time-to-recover.
 type Phases struct {
 	Baseline Seconds `json:"baseline_s"`
 	Inject   Seconds `json:"inject_s"`
-	Rollback Seconds `json:"rollback_s"`
-	Recovery Seconds `json:"recovery_s"`
-	End      Seconds `json:"end_s"`
+	Rollback Seconds `json:"rollback_s" jsonschema:"description=when the last fault's rollback began: the end of the latest fault window and the zero of time-to-recover"`
+	Recovery Seconds `json:"recovery_s" jsonschema:"description=start of the recovery phase (= rollback_s)"`
+	// RollbackDone is when every rollback had returned (0 when none ran).
+	RollbackDone Seconds `json:"rollback_done_s,omitempty" jsonschema:"description=when every rollback had returned; recovery is measured from rollback_s so it includes this time"`
+	End          Seconds `json:"end_s"`
 }
 
 // FaultReport says what a fault hit, through which mechanism, and when.

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/chaos-sre/chaos/verify"
 )
 
 // PrintSummary writes the verdict table of one or more reports: every check
@@ -28,6 +30,9 @@ func PrintSummary(w io.Writer, reps ...*Report) {
 	for _, r := range reps {
 		fmt.Fprintf(w, "%s: %s (exit %d: %s)\n", r.Experiment, strings.ToUpper(r.Verdict), r.ExitCode, ExitMeaning(r.ExitCode))
 		fmt.Fprintf(w, "  %s\n", runFacts(r))
+		for _, c := range classConnects(r) {
+			fmt.Fprintf(w, "  class %s\n", c)
+		}
 		for _, c := range r.Failed() {
 			fmt.Fprintf(w, "  ✗ %s: %s\n", c.Name, c.Reason)
 		}
@@ -45,14 +50,43 @@ func PrintSummary(w io.Writer, reps ...*Report) {
 func runFacts(r *Report) string {
 	var parts []string
 	if r.TimeToRecover != nil {
-		parts = append(parts, "time to recover "+FormatDuration(r.TimeToRecover.Duration()))
+		parts = append(parts, "time to recover "+fmtTTR(r.TimeToRecover.Duration()))
 	}
 	parts = append(parts, fmt.Sprintf("ran %s", r.Phases.End.Duration().Round(time.Second)),
 		fmt.Sprintf("%d requests", r.Load.Sent),
 		fmt.Sprintf("p99 %s", FormatMs(r.Load.Total.Latency.P99)),
 		fmt.Sprintf("errors %s", Percent(r.Load.Total.ErrorRate)),
 		fmt.Sprintf("seed %d", r.Seed))
+	if c := connectFacts(r.Load.Total); c != "" {
+		parts = append(parts, c)
+	}
 	return strings.Join(parts, " · ")
+}
+
+// connectFacts is what new clients saw, "" when no connection was opened:
+// "12 connects: p99 1.02s, errors 3.1%".
+func connectFacts(s Stats) string {
+	if s.Connects == 0 {
+		return ""
+	}
+	out := fmt.Sprintf("%d connects", s.Connects)
+	if s.Connect != nil {
+		out += ": p99 " + FormatMs(s.Connect.P99) + ","
+	} else {
+		out += ":"
+	}
+	return out + " errors " + Percent(s.ConnectErrorRate)
+}
+
+// classConnects lists connectFacts per class, for runs with several classes.
+func classConnects(r *Report) []string {
+	var out []string
+	for _, c := range r.Load.Classes {
+		if f := connectFacts(r.Load.ClassTotals[c]); f != "" {
+			out = append(out, c+": "+f)
+		}
+	}
+	return out
 }
 
 func resultWord(c CheckReport) string {
@@ -85,9 +119,11 @@ func Worst(reps []*Report) int {
 	return code
 }
 
-// FormatDuration rounds d for people: 1.23s, 845ms.
+// FormatDuration rounds d for people: 1.23s, 845ms, 310µs.
 func FormatDuration(d time.Duration) string {
 	switch {
+	case d > 0 && d < time.Millisecond:
+		return d.Round(time.Microsecond).String()
 	case d >= 10*time.Second:
 		return d.Round(100 * time.Millisecond).String()
 	case d >= time.Second:
@@ -108,3 +144,6 @@ func Percent(share float64) string {
 	}
 	return fmt.Sprintf("%.1f%%", 100*share)
 }
+
+// fmtTTR prints a time-to-recover at its 0.1 s resolution: 0.3s, 12s.
+func fmtTTR(d time.Duration) string { return verify.FormatTTR(d) }
