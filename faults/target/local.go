@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // This file finds local processes by what they run (cmdline), by the pid
@@ -68,42 +69,42 @@ func cmdline(pid int) (string, bool) {
 // in far less; anything bigger is not a pid file.
 const maxPidfile = 64
 
-// readPidfile reads the pid a pid file holds. It opens without blocking (a
-// FIFO planted at the path cannot hang the run) and reads only a regular
-// file of at most maxPidfile bytes holding one positive integer, with
-// surrounding white space.
-func readPidfile(path string) (int, error) {
+// readPidfile reads the pid a pid file holds, and when the file was last
+// written. It opens without blocking (a FIFO planted at the path cannot hang
+// the run) and reads only a regular file of at most maxPidfile bytes
+// holding one positive integer, with surrounding white space.
+func readPidfile(path string) (int, time.Time, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return 0, errors.New("no such file (is the process running? valid: the path of a pid file the process writes)")
+			return 0, time.Time{}, errors.New("no such file (is the process running? valid: the path of a pid file the process writes)")
 		}
-		return 0, err
+		return 0, time.Time{}, err
 	}
 	defer f.Close()
 	st, err := f.Stat() // of what was opened, not of what the path names now
 	if err != nil {
-		return 0, err
+		return 0, time.Time{}, err
 	}
 	switch {
 	case !st.Mode().IsRegular():
-		return 0, fmt.Errorf("not a regular file (%s) (valid: a pid file holding one number)", st.Mode().Type())
+		return 0, time.Time{}, fmt.Errorf("not a regular file (%s) (valid: a pid file holding one number)", st.Mode().Type())
 	case st.Size() > maxPidfile:
-		return 0, fmt.Errorf("%d bytes is too big for a pid file (valid: one number, at most %d bytes)", st.Size(), maxPidfile)
+		return 0, time.Time{}, fmt.Errorf("%d bytes is too big for a pid file (valid: one number, at most %d bytes)", st.Size(), maxPidfile)
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxPidfile+1))
 	if err != nil {
-		return 0, err
+		return 0, time.Time{}, err
 	}
 	if len(b) > maxPidfile {
-		return 0, fmt.Errorf("more than %d bytes is too big for a pid file (valid: one number)", maxPidfile)
+		return 0, time.Time{}, fmt.Errorf("more than %d bytes is too big for a pid file (valid: one number)", maxPidfile)
 	}
 	s := strings.TrimSpace(string(b))
 	pid, err := strconv.Atoi(s)
 	if err != nil || pid <= 0 {
-		return 0, fmt.Errorf("holds %q, not a pid (valid: one number above 0)", s)
+		return 0, time.Time{}, fmt.Errorf("holds %q, not a pid (valid: one number above 0)", s)
 	}
-	return pid, nil
+	return pid, st.ModTime(), nil
 }
 
 // listener is one listening TCP socket of this host's network namespace.

@@ -49,7 +49,7 @@ func (s *Static) byCmdline(spec Spec) ([]Target, error) {
 // started after the file was written, and chaos refuses it.
 func (s *Static) byPidfile(spec Spec) ([]Target, error) {
 	what := "pidfile " + spec.Pidfile
-	pid, err := readPidfile(spec.Pidfile)
+	pid, written, err := readPidfile(spec.Pidfile)
 	if err != nil {
 		return nil, fmt.Errorf("target %s: %w", what, err)
 	}
@@ -57,11 +57,9 @@ func (s *Static) byPidfile(spec Spec) ([]Target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("target %s holds pid %d, which is not running (a stale pid file? valid: the pid file of a running process)", what, pid)
 	}
-	if st, err := os.Stat(spec.Pidfile); err == nil {
-		if started, err := procStart(pid); err == nil && started.After(st.ModTime().Add(pidReuseSlack)) {
-			return nil, Refusef("target %s holds pid %d, but %s[%d] started at %s, after the file was last written at %s: the pid was reused and the file is stale (valid: the pid file of a running process)",
-				what, pid, p.comm, pid, started.Format(time.TimeOnly), st.ModTime().Format(time.TimeOnly))
-		}
+	if started, err := procStart(pid); err == nil && started.After(written.Add(pidReuseSlack)) {
+		return nil, Refusef("target %s holds pid %d, but %s[%d] started at %s, after the file was last written at %s: the pid was reused and the file is stale (valid: the pid file of a running process)",
+			what, pid, p.comm, pid, started.Format(time.TimeOnly), written.Format(time.TimeOnly))
 	}
 	return s.guarded(what, spec, []proc{p}, s.procTarget)
 }
