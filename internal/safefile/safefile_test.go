@@ -66,6 +66,18 @@ func TestRead(t *testing.T) {
 	}
 }
 
+// TestReadLimit: a limit of its own, for results that grow with a run.
+func TestReadLimit(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "result.json")
+	require.NoError(t, os.WriteFile(p, []byte("12345678"), 0o644))
+	_, err := ReadLimit(p, "result", 4)
+	require.Error(t, err)
+	assert.Equal(t, p+": is 8 bytes, over the 4 bytes limit on input files (valid: the result as a regular file of at most 4 bytes)", err.Error())
+	data, err := ReadLimit(p, "result", 8)
+	require.NoError(t, err)
+	assert.Equal(t, "12345678", string(data))
+}
+
 // TestReadSocket refuses a unix socket (a separate test: its path must be
 // short, and some sandboxes forbid binding one).
 func TestReadSocket(t *testing.T) {

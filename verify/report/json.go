@@ -26,15 +26,15 @@ func WriteJSON(w io.Writer, reps ...*Report) error {
 
 // ReadJSON reads what WriteJSON wrote: one report or a non-empty array of
 // them. It reads the current schema and v1 (a subset of it) and refuses other versions, null entries, exit codes that do
-// not exist and input over safefile.MaxSize, so that what it returns can be
+// not exist and input over MaxFileSize, so that what it returns can be
 // rendered and its exit codes trusted.
 func ReadJSON(r io.Reader) ([]*Report, error) {
-	b, err := io.ReadAll(io.LimitReader(r, safefile.MaxSize+1))
+	b, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > safefile.MaxSize {
-		return nil, fmt.Errorf("not a chaos report: more than %d MiB", safefile.MaxSize>>20)
+	if len(b) > MaxFileSize {
+		return nil, fmt.Errorf("not a chaos report: more than %d MiB", MaxFileSize>>20)
 	}
 	var reps []*Report
 	t := bytes.TrimSpace(b)
@@ -69,9 +69,16 @@ func ReadJSON(r io.Reader) ([]*Report, error) {
 	return reps, nil
 }
 
-// ReadFile reads a result.json: a regular file of at most safefile.MaxSize.
+// MaxFileSize is the largest result.json chaos reads. A result holds every
+// second of its run (about 2 KB a second with two classes), so it is larger
+// than safefile.MaxSize, the limit on experiments: 64 MiB is about nine hours
+// of runs in one file, and a mistaken path past it is still refused from its
+// size alone.
+const MaxFileSize = 64 << 20
+
+// ReadFile reads a result.json: a regular file of at most MaxFileSize.
 func ReadFile(path string) ([]*Report, error) {
-	b, err := safefile.Read(path, "result")
+	b, err := safefile.ReadLimit(path, "result", MaxFileSize)
 	if err != nil {
 		return nil, err
 	}

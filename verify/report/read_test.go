@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/chaos-sre/chaos/internal/safefile"
 )
 
 // TestReadJSONRefuses: input that is not a list of real reports is an error
@@ -31,7 +33,7 @@ func TestReadJSONRefuses(t *testing.T) {
 		{"exit code too big", `{"schema": "chaos.report/v1", "exit_code": 255}`, `exit_code 255 does not exist (valid: 0 to 4)`},
 		{"exit code negative", `[{"schema": "chaos.report/v1", "exit_code": -1}]`, `run 1 of 1: exit_code -1 does not exist`},
 		{"trailing garbage", ok + `}`, `not a chaos report: invalid character`},
-		{"too big", `[` + strings.Repeat(" ", 8<<20) + ok + `]`, `not a chaos report: more than 8 MiB`},
+		{"too big", `[` + strings.Repeat(" ", MaxFileSize) + ok + `]`, `not a chaos report: more than 64 MiB`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,9 +58,9 @@ func TestReadFileRefuses(t *testing.T) {
 	require.NoError(t, os.WriteFile(big, nil, 0o644))
 	require.NoError(t, os.Truncate(big, 80<<20))
 	tests := []struct{ name, path, want string }{
-		{"FIFO", fifo, fifo + ": is a named pipe (FIFO), not a file (valid: the result as a regular file of at most 8 MiB)"},
-		{"too big", big, big + ": is 80 MiB, over the 8 MiB limit on input files (valid: the result as a regular file of at most 8 MiB)"},
-		{"folder", dir, dir + ": is a directory, not a file (valid: the result as a regular file of at most 8 MiB)"},
+		{"FIFO", fifo, fifo + ": is a named pipe (FIFO), not a file (valid: the result as a regular file of at most 64 MiB)"},
+		{"too big", big, big + ": is 80 MiB, over the 64 MiB limit on input files (valid: the result as a regular file of at most 64 MiB)"},
+		{"folder", dir, dir + ": is a directory, not a file (valid: the result as a regular file of at most 64 MiB)"},
 		{"missing", filepath.Join(dir, "no.json"), filepath.Join(dir, "no.json") + ": cannot read the result: no such file or directory"},
 	}
 	for _, tt := range tests {
@@ -71,6 +73,26 @@ func TestReadFileRefuses(t *testing.T) {
 	}
 	_, err := ReadFile(filepath.Join(dir, "no.json"))
 	assert.True(t, errors.Is(err, fs.ErrNotExist))
+}
+
+// TestReadFileLongRun: a result.json of a long run is larger than the limit
+// on experiments, and chaos still reads its own output.
+func TestReadFileLongRun(t *testing.T) {
+	reps, err := ReadFile("testdata/result.json")
+	require.NoError(t, err)
+	r := reps[0]
+	one := r.Load.Seconds
+	for len(r.Load.Seconds) < 6000 {
+		r.Load.Seconds = append(r.Load.Seconds, one...)
+	}
+	path := filepath.Join(t.TempDir(), "result.json")
+	require.NoError(t, WriteFile(path, "json", r))
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	require.Greater(t, st.Size(), int64(safefile.MaxSize), "larger than an experiment may be")
+	back, err := ReadFile(path)
+	require.NoError(t, err)
+	assert.Len(t, back[0].Load.Seconds, len(r.Load.Seconds))
 }
 
 // FuzzReadReport feeds arbitrary bytes to ReadJSON: it must never panic, and
