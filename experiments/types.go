@@ -71,6 +71,8 @@ type Load struct {
 	Timeout     units.Duration    `yaml:"timeout,omitempty" jsonschema:"default=10s"`
 	Connections int               `yaml:"connections,omitempty" jsonschema:"description=connection pool size (also the most requests in flight),default=256,minimum=1"`
 	Degraded    *Marker           `yaml:"degraded,omitempty" jsonschema:"description=how a degraded (fallback) answer is recognised"`
+	// FreshConnections sends every request as a new client does (see Class).
+	FreshConnections bool `yaml:"fresh_connections,omitempty" jsonschema:"description=open a new TCP connection for every request (Connection: close) and measure connect time and connect errors; see slo connect_p99 and connect_error_rate"`
 }
 
 // Stage is one step of the load: a rate held (or ramped) for a time.
@@ -85,6 +87,10 @@ type Class struct {
 	Name    string            `yaml:"name"`
 	Share   units.Percent     `yaml:"share"`
 	Headers map[string]string `yaml:"headers,omitempty"`
+	// FreshConnections makes this class new clients: each request dials its
+	// own connection, sends Connection: close and closes it, so connect
+	// time, time to first byte and connect failures are measured for it.
+	FreshConnections bool `yaml:"fresh_connections,omitempty" jsonschema:"description=new clients: a new TCP connection per request of this class (Connection: close)"`
 }
 
 // Marker says how a degraded answer is told apart: a header or a JSON field

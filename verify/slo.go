@@ -22,14 +22,31 @@ type SLO struct {
 	TTFT      *units.Duration `yaml:"ttft_p99,omitempty" jsonschema:"description=time to first content token p99 at most"`
 	ErrorRate *units.Percent  `yaml:"error_rate,omitempty" jsonschema:"description=share of failed requests (transport errors and non-2xx) at most"`
 	Degraded  *units.Percent  `yaml:"degraded,omitempty" jsonschema:"description=degraded share at most"`
-	MinCount  int             `yaml:"min_requests,omitempty" jsonschema:"description=fewest completed requests for a verdict,default=10"`
+	// Connect and ConnectErrors judge what a new client sees: the TCP
+	// connect time of the requests that opened a connection, and the share
+	// of those connections refused, timed out or reset before any byte.
+	// Use them with fresh_connections load; a window in which no request
+	// opened a connection fails them (nothing was measured).
+	Connect       *units.Duration `yaml:"connect_p99,omitempty" jsonschema:"description=TCP connect time p99 at most (of requests that opened a connection: use fresh_connections)"`
+	ConnectErrors *units.Percent  `yaml:"connect_error_rate,omitempty" jsonschema:"description=share of opened connections refused or timed out or reset before any byte at most"`
+	MinCount      int             `yaml:"min_requests,omitempty" jsonschema:"description=fewest completed requests for a verdict,default=10"`
 }
+
+// boundNames lists the SLO's bounds for hints, in Judge's order.
+const boundNames = "p50, p95, p99, ttft_p99, error_rate, degraded, connect_p99, connect_error_rate"
 
 // Validate requires at least one bound; field names are relative to the SLO.
 func (s SLO) Validate() []units.Problem {
 	var ps []units.Problem
-	if s.P50 == nil && s.P95 == nil && s.P99 == nil && s.TTFT == nil && s.ErrorRate == nil && s.Degraded == nil {
-		ps = append(ps, units.Problemf("", "has no bound; set at least one of p50, p95, p99, ttft_p99, error_rate, degraded"))
+	if s.P50 == nil && s.P95 == nil && s.P99 == nil && s.TTFT == nil && s.ErrorRate == nil && s.Degraded == nil &&
+		s.Connect == nil && s.ConnectErrors == nil {
+		ps = append(ps, units.Problemf("", "has no bound (valid: at least one of %s)", boundNames))
+	}
+	if s.Connect != nil && s.Connect.D() <= 0 {
+		ps = append(ps, units.Problemf("connect_p99", "%s is not a time a connect can take (valid: more than 0, e.g. 200ms)", s.Connect))
+	}
+	if s.ConnectErrors != nil && (s.ConnectErrors.Fraction() < 0 || s.ConnectErrors.Fraction() > 1) {
+		ps = append(ps, units.Problemf("connect_error_rate", "%s is not a share (valid: 0%% to 100%%)", s.ConnectErrors))
 	}
 	if s.MinCount < 0 {
 		ps = append(ps, units.Problemf("min_requests", "%d is negative; want 1 or more (0 = default %d)", s.MinCount, DefaultMinRequests))
@@ -84,6 +101,17 @@ func (s SLO) Judge(sum load.Summary) (ok bool, measured, bound, reason string) {
 	lat("ttft p99", s.TTFT, sum.TTFTContent.P99, sum.TTFTContent.Count)
 	share("error rate", s.ErrorRate, sum.ErrorRate)
 	share("degraded", s.Degraded, sum.DegradedShare)
+	lat("connect p99", s.Connect, sum.Connect.P99, sum.Connect.Count)
+	if s.ConnectErrors != nil {
+		if sum.Connects == 0 {
+			b = append(b, fmt.Sprintf("connect error rate ≤ %s", s.ConnectErrors))
+			m = append(m, "connect error rate n/a")
+			r = append(r, fmt.Sprintf("connect error rate: none of %d requests opened a connection (valid with fresh_connections load)", sum.Completed))
+		} else {
+			share("connect error rate", s.ConnectErrors, sum.ConnectErrorRate)
+			m[len(m)-1] += fmt.Sprintf(" of %d connects", sum.Connects)
+		}
+	}
 	m = append(m, fmt.Sprintf("%d requests", sum.Completed))
 	measured, bound = strings.Join(m, ", "), strings.Join(b, ", ")
 	if min := s.MinRequests(); sum.Completed < min {

@@ -76,7 +76,9 @@ type Config struct {
 	// Client is optional. Without it, http:// URLs use a built-in HTTP/1.1
 	// sender (one keep-alive connection per worker, about half net/http's CPU
 	// per request) and https:// URLs a tuned Transport with
-	// MaxConnsPerHost=Connections. A Client given here is used as is.
+	// MaxConnsPerHost=Connections. A Client given here is used as is;
+	// fresh-connection requests go through a clone of its *http.Transport
+	// without keep-alive (another RoundTripper decides for itself).
 	Client *http.Client
 }
 

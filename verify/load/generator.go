@@ -133,8 +133,21 @@ func New(cfg Config) (*Generator, error) {
 		g.client = &http.Client{Transport: newTransport(cfg, g.conns)}
 	}
 	g.freshClient = g.client
-	if cfg.Client == nil && g.raw == nil {
+	var custom *http.Transport
+	if cfg.Client != nil {
+		custom, _ = cfg.Client.Transport.(*http.Transport)
+	}
+	switch t := custom; {
+	case cfg.Client == nil && g.raw == nil:
 		g.freshClient = &http.Client{Transport: newFreshTransport(cfg, g.conns)}
+	case t != nil:
+		// A fresh request must not take an idle pooled connection (nor
+		// leave one): the same transport's settings, no keep-alive.
+		ft := t.Clone()
+		ft.DisableKeepAlives = true
+		fc := *cfg.Client
+		fc.Transport = ft
+		g.freshClient = &fc
 	}
 	return g, nil
 }
