@@ -272,7 +272,7 @@ func loadConfig(exp *experiments.Experiment, w *world, seed int64) (load.Config,
 	}
 	cfg := load.Config{
 		URL: l.URL, Method: l.Method, Headers: l.Headers, Body: body, Stream: stream,
-		Timeout: l.Timeout.D(), Connections: l.Connections, Seed: seed,
+		Timeout: l.Timeout.D(), Connections: l.Connections, Seed: seed, FreshConnections: l.FreshConnections,
 		MaxDuration: maxDuration(exp),
 	}
 	if l.Rate > 0 {
@@ -282,7 +282,7 @@ func loadConfig(exp *experiments.Experiment, w *world, seed int64) (load.Config,
 		cfg.Stages = append(cfg.Stages, load.Stage{Rate: s.Rate.PerSecond(), For: s.For.D(), RampTo: s.RampTo.PerSecond()})
 	}
 	for _, c := range l.Classes {
-		cfg.Classes = append(cfg.Classes, load.Class{Name: c.Name, Share: c.Share.Fraction(), Headers: c.Headers})
+		cfg.Classes = append(cfg.Classes, load.Class{Name: c.Name, Share: c.Share.Fraction(), Headers: c.Headers, FreshConnections: c.FreshConnections})
 	}
 	if l.Degraded != nil {
 		cfg.Degraded = &load.Marker{Header: l.Degraded.Header, JSON: l.Degraded.JSON, Equals: l.Degraded.Equals}

@@ -7,9 +7,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestWithFreshConnections: fresh_connections from the YAML reaches the
+// TestLoadConfigFreshConnections: fresh_connections from the YAML reaches the
 // load config, for the whole load and for one class.
-func TestWithFreshConnections(t *testing.T) {
+func TestLoadConfigFreshConnections(t *testing.T) {
 	exp := parse(t, `version: chaos/v1
 name: new-clients
 load:
@@ -23,11 +23,12 @@ checks:
 `)
 	cfg, err := loadConfig(exp, &world{}, 1)
 	require.NoError(t, err)
-	cfg = withFreshConnections(cfg, exp.Load)
 	assert.False(t, cfg.FreshConnections)
 	assert.False(t, cfg.Classes[0].FreshConnections)
 	assert.True(t, cfg.Classes[1].FreshConnections)
 
 	exp.Load.FreshConnections = true
-	assert.True(t, withFreshConnections(cfg, exp.Load).FreshConnections)
+	cfg, err = loadConfig(exp, &world{}, 1)
+	require.NoError(t, err)
+	assert.True(t, cfg.FreshConnections)
 }
