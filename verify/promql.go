@@ -61,8 +61,8 @@ type PromQLCheck struct {
 
 var _ Check = (*PromQLCheck)(nil)
 
-// PromQL is a query text. It is not a plain string so that the engine's
-// ${var} expansion leaves ${window} for the check to fill in.
+// PromQL is a query text: stack ${vars} in it are expanded by the engine
+// (ExpandVars), and ${window} is left for the check to fill in.
 type PromQL struct{ text string }
 
 // NewPromQL wraps a query text.
@@ -73,6 +73,10 @@ func (q PromQL) String() string { return q.text }
 
 // UnmarshalText reads the query text.
 func (q *PromQL) UnmarshalText(b []byte) error { q.text = string(b); return nil }
+
+// ExpandVars fills the query's ${vars} in with expand; ${window} is left
+// for the check (the engine's expand leaves names it does not know).
+func (q *PromQL) ExpandVars(expand func(string) string) { q.text = expand(q.text) }
 
 // MarshalText writes the query text.
 func (q PromQL) MarshalText() ([]byte, error) { return []byte(q.text), nil }

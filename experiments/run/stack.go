@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"reflect"
 	"regexp"
 	"sort"
@@ -110,15 +111,45 @@ func (w *world) refresh(ts []target.Target) []target.Target {
 	return out
 }
 
-var varRe = regexp.MustCompile(`\$\{([A-Za-z0-9_.-]+)\}`)
+var varRe = regexp.MustCompile(`\$\{((?:env:)?[A-Za-z0-9_.-]+)\}`)
 
+// reservedVars are left in place for the check that fills them in.
+var reservedVars = map[string]bool{"window": true}
+
+// expand replaces ${name} with a stack variable (stack.vars, --var, or one
+// the stack sets such as ${gateway}) and ${env:NAME} with the environment
+// variable NAME. Unknown names stay as they are, for expandAll to report.
 func (w *world) expand(s string) string {
 	return varRe.ReplaceAllStringFunc(s, func(m string) string {
-		if v, ok := w.vars[m[2:len(m)-1]]; ok {
+		name := m[2 : len(m)-1]
+		if env, ok := strings.CutPrefix(name, "env:"); ok {
+			if v, ok := os.LookupEnv(env); ok {
+				return v
+			}
+			return m
+		}
+		if v, ok := w.vars[name]; ok {
 			return v
 		}
 		return m
 	})
+}
+
+// unknownVars lists the ${names} of s that expand cannot fill in.
+func unknownVars(s string) []string {
+	var out []string
+	for _, m := range varRe.FindAllStringSubmatch(s, -1) {
+		if !reservedVars[m[1]] {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
+// expander is a field type that holds text with ${vars} but is not a plain
+// string (a PromQL query): it expands itself.
+type expander interface {
+	ExpandVars(expand func(string) string)
 }
 
 // expandAll replaces ${var} in every string field reachable from v (a
@@ -128,11 +159,32 @@ func (w *world) expandAll(where string, v any) error {
 	var walk func(rv reflect.Value)
 	walk = func(rv reflect.Value) {
 		switch rv.Kind() {
-		case reflect.Pointer, reflect.Interface:
+		case reflect.Interface:
+			if rv.IsNil() {
+				return
+			}
+			if e := rv.Elem(); e.Kind() == reflect.String && rv.CanSet() {
+				s := w.expand(e.String())
+				missing = append(missing, unknownVars(s)...)
+				rv.Set(reflect.ValueOf(s))
+				return
+			}
+			walk(rv.Elem())
+		case reflect.Pointer:
 			if !rv.IsNil() {
 				walk(rv.Elem())
 			}
 		case reflect.Struct:
+			if rv.CanAddr() {
+				if x, ok := rv.Addr().Interface().(expander); ok {
+					x.ExpandVars(func(s string) string {
+						s = w.expand(s)
+						missing = append(missing, unknownVars(s)...)
+						return s
+					})
+					return
+				}
+			}
 			for i := 0; i < rv.NumField(); i++ {
 				if rv.Type().Field(i).IsExported() {
 					walk(rv.Field(i))
@@ -143,16 +195,15 @@ func (w *world) expandAll(where string, v any) error {
 				walk(rv.Index(i))
 			}
 		case reflect.Map:
-			if rv.Type().Elem().Kind() == reflect.String && rv.Type().Key().Kind() == reflect.String {
-				for _, k := range rv.MapKeys() {
-					rv.SetMapIndex(k, reflect.ValueOf(w.expand(rv.MapIndex(k).String())).Convert(rv.Type().Elem()))
-				}
+			for _, k := range rv.MapKeys() {
+				v := reflect.New(rv.Type().Elem()).Elem()
+				v.Set(rv.MapIndex(k))
+				walk(v)
+				rv.SetMapIndex(k, v)
 			}
 		case reflect.String:
 			s := w.expand(rv.String())
-			for _, m := range varRe.FindAllStringSubmatch(s, -1) {
-				missing = append(missing, m[1])
-			}
+			missing = append(missing, unknownVars(s)...)
 			if rv.CanSet() {
 				rv.SetString(s)
 			}
@@ -160,6 +211,9 @@ func (w *world) expandAll(where string, v any) error {
 	}
 	walk(reflect.ValueOf(v))
 	if len(missing) > 0 {
+		if env, ok := strings.CutPrefix(missing[0], "env:"); ok {
+			return invalid("%s: ${%s}: the environment variable %s is not set", where, missing[0], env)
+		}
 		return invalid("%s: unknown variable ${%s} (valid: %s)", where, missing[0], strings.Join(w.varNames(), ", "))
 	}
 	return nil
