@@ -36,6 +36,9 @@ func ReadJSON(r io.Reader) ([]*Report, error) {
 	if len(b) > MaxFileSize {
 		return nil, fmt.Errorf("not a chaos report: more than %d MiB", MaxFileSize>>20)
 	}
+	if n := objects(b); n > len(b)/minObjectBytes+1000 {
+		return nil, fmt.Errorf("not a chaos report: %d JSON objects in %d bytes would take gigabytes to render (valid: a result chaos wrote, with at most one object per %d bytes)", n, len(b), minObjectBytes)
+	}
 	var reps []*Report
 	t := bytes.TrimSpace(b)
 	list := len(t) > 0 && t[0] == '['
@@ -75,6 +78,30 @@ func ReadJSON(r io.Reader) ([]*Report, error) {
 // of runs in one file, and a mistaken path past it is still refused from its
 // size alone.
 const MaxFileSize = 64 << 20
+
+// minObjectBytes is the fewest bytes per JSON object a result may have on
+// average. A result chaos writes has one per 100 to 140 bytes; `{}` repeated
+// has one per 3, and each becomes a struct of up to 600 bytes, then 1.5 KB of
+// output — 8 MiB of them took 30 s and 6.7 GB to render.
+const minObjectBytes = 40
+
+// objects counts the JSON objects in b: the { outside strings.
+func objects(b []byte) int {
+	n, str, esc := 0, false, false
+	for _, c := range b {
+		switch {
+		case esc:
+			esc = false
+		case str && c == '\\':
+			esc = true
+		case c == '"':
+			str = !str
+		case !str && c == '{':
+			n++
+		}
+	}
+	return n
+}
 
 // ReadFile reads a result.json: a regular file of at most MaxFileSize.
 func ReadFile(path string) ([]*Report, error) {

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -33,6 +34,7 @@ func TestReadJSONRefuses(t *testing.T) {
 		{"exit code too big", `{"schema": "chaos.report/v1", "exit_code": 255}`, `exit_code 255 does not exist (valid: 0 to 4)`},
 		{"exit code negative", `[{"schema": "chaos.report/v1", "exit_code": -1}]`, `run 1 of 1: exit_code -1 does not exist`},
 		{"trailing garbage", ok + `}`, `not a chaos report: invalid character`},
+		{"many tiny objects", `{"schema": "chaos.report/v2", "load": {"seconds": [` + strings.Repeat(`{},`, 100_000) + `{}]}}`, `not a chaos report: 100003 JSON objects in 300056 bytes would take gigabytes to render (valid: a result chaos wrote, with at most one object per 40 bytes)`},
 		{"too big", `[` + strings.Repeat(" ", MaxFileSize) + ok + `]`, `not a chaos report: more than 64 MiB`},
 	}
 	for _, tt := range tests {
@@ -73,6 +75,18 @@ func TestReadFileRefuses(t *testing.T) {
 	}
 	_, err := ReadFile(filepath.Join(dir, "no.json"))
 	assert.True(t, errors.Is(err, fs.ErrNotExist))
+}
+
+// TestReadJSONCompact: a result compacted (jq -c) has more objects per byte
+// and is still read.
+func TestReadJSONCompact(t *testing.T) {
+	b, err := os.ReadFile("testdata/result.json")
+	require.NoError(t, err)
+	var c bytes.Buffer
+	require.NoError(t, json.Compact(&c, b))
+	reps, err := ReadJSON(&c)
+	require.NoError(t, err)
+	assert.NotEmpty(t, reps[0].Load.Seconds)
 }
 
 // TestReadFileLongRun: a result.json of a long run is larger than the limit
