@@ -72,6 +72,7 @@ func (d *dispatcher) handLocked(it item) bool {
 	if d.n == len(d.backlog) {
 		return false
 	}
+	it.queued = d.g.since()
 	d.backlog[(d.head+d.n)%len(d.backlog)] = it
 	d.n++
 	return true
@@ -87,6 +88,7 @@ func (d *dispatcher) next(ch chan item) (it item, ok bool) {
 		d.head = (d.head + 1) % len(d.backlog)
 		d.n--
 		d.mu.Unlock()
+		it.waited = d.g.since() - it.queued
 		return it, true
 	}
 	if d.closed {

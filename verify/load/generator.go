@@ -18,8 +18,12 @@ const queueCap = 1 << 16
 
 // item is one request due at offset at from Start.
 type item struct {
-	at    time.Duration
-	class int32
+	at time.Duration
+	// queued is when it entered the backlog, and waited how long it stayed
+	// there for a busy worker: lateness the stack's slowness caused, which
+	// the timeline keeps apart from chaos's own (OwnLag).
+	queued, waited time.Duration
+	class          int32
 }
 
 // Stats are the totals of a run.

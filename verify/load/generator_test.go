@@ -128,6 +128,9 @@ func TestCoordinatedOmission(t *testing.T) {
 	if s.SendLag.Max < 400*time.Millisecond {
 		t.Errorf("send lag max %v, want the queueing behind the stall", s.SendLag.Max)
 	}
+	if s.OwnLag.Max > s.SendLag.Max/2 {
+		t.Errorf("own lag max %v of send lag max %v: waiting for the stalled connection is the stack's doing, not chaos's", s.OwnLag.Max, s.SendLag.Max)
+	}
 }
 
 func TestBoundedConnections(t *testing.T) {
@@ -145,6 +148,9 @@ func TestBoundedConnections(t *testing.T) {
 	s := all(g, "")
 	if s.SendLag.Max < 200*time.Millisecond {
 		t.Errorf("send lag max %v: overload should show as lateness", s.SendLag.Max)
+	}
+	if s.OwnLag.P99 > s.SendLag.Max/2 {
+		t.Errorf("own lag p99 %v of send lag max %v: the backlog behind busy connections is not chaos's own lag", s.OwnLag.P99, s.SendLag.Max)
 	}
 	if st := g.Stats(); st.Unsent == 0 || st.Sent+st.Unsent < 195 {
 		t.Errorf("stats %+v: want the backlog left at stop counted as unsent", st)

@@ -34,6 +34,12 @@ const (
 	mInterToken
 	mConnect // TCP connect time of the requests that opened a connection
 	mTTFB    // from intended send to the first byte of the answer
+	// mLagWaited and mOwnWaited hold, for the requests that waited in the
+	// backlog for a busy worker only, their send lag and that lag less the
+	// wait; OwnLag is SendLag with the first swapped for the second. The
+	// common case (no backlog) stores nothing more.
+	mLagWaited
+	mOwnWaited
 	nMetrics
 )
 

@@ -39,6 +39,12 @@ type Summary struct {
 	Connects, ConnectErrors int64
 	ConnectErrorRate        float64 // ConnectErrors/Connects, 0 when none
 	Connect                 Quantiles
+	// OwnLag is SendLag less the time a request waited in the backlog for a
+	// busy worker (every connection held by a slow stack): the lateness that
+	// is chaos's own — a late timer, a starved or stopped process. It is
+	// what self-health judges; the rest of SendLag is the stack's doing and
+	// is charged to it, as latency counts from the intended send time.
+	OwnLag Quantiles
 }
 
 // Second is the summary of one second of intended send times.
@@ -173,6 +179,17 @@ func (t *Timeline) summarize(k0, k1 int, class string) Summary {
 	sum.Latency, sum.Service, sum.SendLag = q(mLatency), q(mService), q(mSendLag)
 	sum.TTFTEvent, sum.TTFTContent, sum.InterToken = q(mTTFTEvent), q(mTTFTContent), q(mInterToken)
 	sum.TTFB, sum.Connect = q(mTTFB), q(mConnect)
+	sum.OwnLag = sum.SendLag
+	if counts[mLagWaited] != nil {
+		own := append([]int64(nil), counts.of(int(mSendLag))...)
+		for i, n := range counts[mLagWaited] {
+			own[i] -= n
+		}
+		for i, n := range counts.of(int(mOwnWaited)) {
+			own[i] += n
+		}
+		sum.OwnLag = quantilesOf(own)
+	}
 	return sum
 }
 

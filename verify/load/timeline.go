@@ -43,6 +43,7 @@ var failureNames = [nFailures]string{FailTimeout, FailRefused, FailReset, FailTr
 type result struct {
 	class            int
 	intended, sent   time.Duration
+	waited           time.Duration // in the backlog for a busy worker (part of sent − intended)
 	end              time.Duration
 	status           int
 	fail             failure
@@ -183,6 +184,10 @@ func (t *Timeline) record(r *result) {
 	add(mLatency, r.end-r.intended)
 	add(mService, r.end-r.sent)
 	add(mSendLag, r.sent-r.intended)
+	if r.waited > 0 {
+		add(mLagWaited, r.sent-r.intended)
+		add(mOwnWaited, max(r.sent-r.intended-r.waited, 0))
+	}
 	if r.ttftEv >= 0 {
 		add(mTTFTEvent, r.ttftEv)
 	}

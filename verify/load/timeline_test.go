@@ -162,3 +162,25 @@ func BenchmarkRecord(b *testing.B) {
 		tl.record(&r)
 	}
 }
+
+// TestOwnLagLeavesOutTheBacklog: a request that waited 900 ms for a busy
+// worker and was sent 1 s late has 100 ms of lag of chaos's own; one sent
+// 300 ms late straight away has all 300 ms.
+func TestOwnLagLeavesOutTheBacklog(t *testing.T) {
+	tl := newTimeline([]string{""}, time.Second)
+	start := time.Now()
+	tl.begin(start)
+	ms := time.Millisecond
+	tl.record(&result{intended: 0, sent: 1000 * ms, waited: 900 * ms, end: 1010 * ms, status: 200, fail: failNone, ttftEv: -1, ttftCont: -1, ttfb: -1})
+	tl.record(&result{intended: 10 * ms, sent: 310 * ms, end: 320 * ms, status: 200, fail: failNone, ttftEv: -1, ttftCont: -1, ttfb: -1})
+	for _, state := range []string{"live", "frozen"} {
+		if state == "frozen" {
+			tl.compactAll()
+		}
+		s := tl.Summary(start, start.Add(time.Second), "")
+		near := func(got, want time.Duration) bool { return got > want*98/100 && got < want*102/100 }
+		if !near(s.SendLag.Max, 1000*ms) || !near(s.OwnLag.Max, 300*ms) || !near(s.OwnLag.P50, 100*ms) || s.OwnLag.Count != 2 {
+			t.Errorf("%s: send lag max %v, own lag p50 %v max %v (n=%d); want 1s, 100ms, 300ms, 2", state, s.SendLag.Max, s.OwnLag.P50, s.OwnLag.Max, s.OwnLag.Count)
+		}
+	}
+}
