@@ -17,13 +17,16 @@ import (
 )
 
 // LoadFile reads an experiment file and parses it with every registered
-// fault and check kind. (It is not named Load: that is the traffic type.)
-func LoadFile(path string) (*Experiment, error) {
+// fault and check kind, and vars (from --var; may be nil) over its
+// stack.vars. (It is not named Load: that is the traffic type.)
+func LoadFile(path string, vars map[string]string) (*Experiment, error) {
 	data, err := safefile.Read(path, "experiment")
 	if err != nil {
 		return nil, fileProblem(path, err)
 	}
-	return Parse(path, data, DefaultRegistry())
+	reg := DefaultRegistry()
+	reg.Vars = vars
+	return Parse(path, data, reg)
 }
 
 // fileProblem turns an error reading path into a whole-file problem (one
@@ -59,6 +62,7 @@ func Parse(file string, data []byte, reg Registry) (exp *Experiment, err error) 
 		d.nodes[""] = root
 		d.decodeFields(root, d.pairs(root, ""), reflect.ValueOf(e).Elem(), "", nil)
 		if !d.stop {
+			d.setVars(e)
 			d.validateExperiment(e)
 		}
 	}

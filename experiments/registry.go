@@ -13,6 +13,9 @@ import (
 type Registry struct {
 	Faults map[string]faults.Kind
 	Checks map[string]verify.Kind
+	// Vars are variables given on the command line (--var name=value):
+	// they join, and override, the stack.vars of every experiment parsed.
+	Vars map[string]string
 }
 
 // DefaultRegistry is every fault kind in faults.Kinds and every check kind

@@ -73,12 +73,14 @@ type Cooldown struct {
 func (c *Cooldown) Gate() bool { return c == nil || c.SteadyState == nil || *c.SteadyState }
 
 // LoadSuite reads a suite file and every experiment file it names.
-func LoadSuite(path string) (*Suite, error) {
+func LoadSuite(path string, vars map[string]string) (*Suite, error) {
 	data, err := safefile.Read(path, "suite")
 	if err != nil {
 		return nil, fileProblem(path, err)
 	}
-	return ParseSuite(path, data, DefaultRegistry())
+	reg := DefaultRegistry()
+	reg.Vars = vars
+	return ParseSuite(path, data, reg)
 }
 
 // IsSuite reports whether data is a suite file (its top level says kind:
@@ -204,6 +206,7 @@ func (d *decoder) inlineExperiment(n *yaml.Node, path string) *Experiment {
 	e := &Experiment{File: d.file}
 	sub.decodeFields(n, sub.pairs(n, ""), reflect.ValueOf(e).Elem(), "", nil)
 	if !sub.stop {
+		sub.setVars(e)
 		sub.validateExperiment(e)
 	}
 	d.budget, d.stop = sub.budget, sub.stop
@@ -314,4 +317,18 @@ func ParseSchedule(spec string) (cron.Schedule, error) {
 		return nil, fmt.Errorf("%q is not a cron schedule: %v (valid: minute hour day-of-month month day-of-week, e.g. \"0 3 * * MON\", or @daily)", spec, err)
 	}
 	return sch, nil
+}
+
+// Declared reports whether data declares itself a chaos file (version:
+// chaos/v1 at its top level), so a folder's other YAML files (CI files,
+// compose files) can be told apart without validating them. A file that
+// cannot be read as YAML is declared when it mentions chaos/v1: validating
+// it then says what is wrong.
+func Declared(data []byte) bool {
+	var top map[string]any
+	if err := yaml.Unmarshal(data, &top); err != nil {
+		return strings.Contains(string(data), Version)
+	}
+	v, ok := top["version"].(string)
+	return ok && strings.HasPrefix(v, "chaos/")
 }

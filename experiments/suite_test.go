@@ -97,7 +97,7 @@ func TestBundledSuitesAreValid(t *testing.T) {
 	require.NotEmpty(t, files)
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			s, err := LoadSuite(f)
+			s, err := LoadSuite(f, nil)
 			require.NoError(t, err)
 			assert.NotEmpty(t, s.Experiments)
 		})
@@ -130,7 +130,7 @@ func TestSuiteEntriesThatAreNotExperiments(t *testing.T) {
 			file := filepath.Join(dir, "suite.yaml")
 			src := head + "  - " + tt.entry + "\n"
 			require.NoError(t, os.WriteFile(file, []byte(src), 0o644))
-			s, err := LoadSuite(file)
+			s, err := LoadSuite(file, nil)
 			require.Error(t, err)
 			assert.Nil(t, s)
 			var ps Problems
@@ -150,8 +150,8 @@ func TestLoadRefusesInputs(t *testing.T) {
 	big := filepath.Join(dir, "big.yaml")
 	require.NoError(t, os.WriteFile(big, nil, 0o644))
 	require.NoError(t, os.Truncate(big, 80<<20))
-	load := func(f string) error { _, err := LoadFile(f); return err }
-	suite := func(f string) error { _, err := LoadSuite(f); return err }
+	load := func(f string) error { _, err := LoadFile(f, nil); return err }
+	suite := func(f string) error { _, err := LoadSuite(f, nil); return err }
 	tests := []struct {
 		name string
 		load func(string) error

@@ -57,7 +57,7 @@ func TestValidFiles(t *testing.T) {
 	require.NotEmpty(t, files)
 	for _, file := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".yaml"), func(t *testing.T) {
-			exp, err := LoadFile(file)
+			exp, err := LoadFile(file, nil)
 			require.NoError(t, err)
 			assert.Equal(t, Version, exp.Version)
 			assert.Equal(t, file, exp.File)

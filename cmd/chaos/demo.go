@@ -38,7 +38,11 @@ func newDemoCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err := o.check(); err != nil {
 				return err
 			}
-			exps, err := bundled(only)
+			vars, err := o.vars.vars()
+			if err != nil {
+				return err
+			}
+			exps, err := bundled(only, vars)
 			if err != nil {
 				return err
 			}
@@ -99,7 +103,7 @@ func worst(reps []*runpkg.Report) int {
 }
 
 // bundled parses the experiments embedded in the binary.
-func bundled(only []string) ([]*experiments.Experiment, error) {
+func bundled(only []string, vars map[string]string) ([]*experiments.Experiment, error) {
 	names, err := fs.Glob(examples.Local, "experiments/local/*.yaml")
 	if err != nil {
 		return nil, err
@@ -111,7 +115,9 @@ func bundled(only []string) ([]*experiments.Experiment, error) {
 		if err != nil {
 			return nil, err
 		}
-		exp, err := experiments.Parse(path.Join("examples", n), b, experiments.DefaultRegistry())
+		reg := experiments.DefaultRegistry()
+		reg.Vars = vars
+		exp, err := experiments.Parse(path.Join("examples", n), b, reg)
 		if err != nil {
 			return nil, fmt.Errorf("bundled experiment %s is invalid: %w", n, err)
 		}

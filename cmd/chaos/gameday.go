@@ -27,6 +27,7 @@ type gamedayOptions struct {
 	quiet         bool
 	output        string
 	metricsListen string
+	vars          varFlag
 }
 
 func newGamedayCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -49,7 +50,11 @@ func newGamedayCmd(stdout, stderr io.Writer) *cobra.Command {
 			if o.variant != "" && !validVariant(o.variant) {
 				return fmt.Errorf("--variant %q is not valid (valid: %s)", o.variant, strings.Join(variants, ", "))
 			}
-			suite, err := experiments.LoadSuite(args[0])
+			vars, err := o.vars.vars()
+			if err != nil {
+				return err
+			}
+			suite, err := experiments.LoadSuite(args[0], vars)
 			if err != nil {
 				return err
 			}
@@ -76,6 +81,7 @@ func newGamedayCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.StringVar(&o.schedule, "schedule", "", "keep running and start a game-day on this cron schedule (minute hour day-of-month month day-of-week, e.g. \"0 3 * * MON\"; \"suite\": the suite's schedule)")
 	f.BoolVar(&o.runNow, "run-now", false, "with --schedule: also run once right away")
 	f.StringVar(&o.reportDir, "report-dir", "", "report folder (default: the suite's report_dir, relative to the suite file)")
+	o.vars.add(c)
 	f.StringVar(&o.variant, "variant", "", "remove one gateway behaviour in every experiment ("+strings.Join(variants, ", ")+")")
 	f.Int64Var(&o.seed, "seed", 0, "seed of the first experiment, the next get seed+1, … (default: the suite's seed, else the clock)")
 	f.StringVar(&o.stateDir, "state-dir", "", "folder for run journals (default $CHAOS_STATE_DIR or $XDG_STATE_HOME/chaos)")
@@ -173,7 +179,8 @@ func (o *gamedayOptions) loop(ctx context.Context, file string, suite *experimen
 	last := runpkg.ExitHeld
 	s := &gameday.Scheduler{Schedule: sch, Log: stderr, RunNow: o.runNow,
 		Run: func(ctx context.Context, _ time.Time) {
-			st, err := experiments.LoadSuite(file)
+			vars, _ := o.vars.vars() // checked before the first run
+			st, err := experiments.LoadSuite(file, vars)
 			if err != nil {
 				fmt.Fprintf(stderr, "chaos: %s is invalid now, skipping this run:\n%v\n", file, err)
 				return

@@ -19,6 +19,7 @@ type runOptions struct {
 	stateDir string
 	quiet    bool
 	variant  []string
+	vars     varFlag
 }
 
 func (o *runOptions) flags(c *cobra.Command) {
@@ -26,6 +27,7 @@ func (o *runOptions) flags(c *cobra.Command) {
 	o.reportOptions.flags(c)
 	c.Flags().StringVar(&o.stateDir, "state-dir", "", "folder for run journals (default $CHAOS_STATE_DIR or $XDG_STATE_HOME/chaos)")
 	c.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "no progress and no live view on stderr")
+	o.vars.add(c)
 }
 
 func (o *runOptions) check() error {
@@ -62,7 +64,11 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err := o.check(); err != nil {
 				return err
 			}
-			exp, err := experiments.LoadFile(args[0])
+			vars, err := o.vars.vars()
+			if err != nil {
+				return err
+			}
+			exp, err := experiments.LoadFile(args[0], vars)
 			if err != nil {
 				return err
 			}

@@ -18,19 +18,31 @@ import (
 )
 
 func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
-	return &cobra.Command{
+	var vf varFlag
+	c := &cobra.Command{
 		Use:   "validate FILE|DIR...",
 		Short: "Check experiment and suite files and report every problem as file:line:col",
-		Long:  "Validate reads each experiment (folders: every .yaml/.yml file below them) and reports every problem at once.\nExit 0 when all are valid, 2 when any is not.",
-		Args:  cobra.MinimumNArgs(1),
+		Long: "Validate reads each experiment or suite named, and in folders every .yaml/.yml file below them that\n" +
+			"declares version: chaos/v1 (others — CI files, compose files — are skipped and counted), and reports\n" +
+			"every problem at once. Exit 0 when all are valid, 2 when any is not.",
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			files, err := experimentFiles(args)
+			vars, err := vf.vars()
 			if err != nil {
 				return err
 			}
+			reg := experiments.DefaultRegistry()
+			reg.Vars = vars
+			files, skipped, err := experimentFiles(args)
+			if err != nil {
+				return err
+			}
+			if skipped > 0 {
+				fmt.Fprintf(stdout, "skipped %d YAML file(s) that do not declare version: %s\n", skipped, experiments.Version)
+			}
 			bad := 0
 			for _, f := range files {
-				exp, err := validateFile(f) // exp is set for an experiment (not a suite), to show its command checks
+				exp, err := validateFile(f, reg) // exp is set for an experiment (not a suite), to show its command checks
 				if err != nil {
 					bad++
 					var probs experiments.Problems
@@ -53,12 +65,14 @@ func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 			return nil
 		},
 	}
+	vf.add(c)
+	return c
 }
 
 // validateFile reads f once (through safefile: a regular file of at most
 // 8 MiB) and parses it as a suite when it says kind: suite, else as an
 // experiment, which it returns.
-func validateFile(f string) (*experiments.Experiment, error) {
+func validateFile(f string, reg experiments.Registry) (*experiments.Experiment, error) {
 	data, err := safefile.Read(f, "experiment")
 	var fe *safefile.Error
 	if errors.As(err, &fe) {
@@ -67,19 +81,20 @@ func validateFile(f string) (*experiments.Experiment, error) {
 		return nil, err
 	}
 	if experiments.IsSuite(data) {
-		_, err = experiments.ParseSuite(f, data, experiments.DefaultRegistry())
+		_, err = experiments.ParseSuite(f, data, reg)
 		return nil, err
 	}
-	return experiments.Parse(f, data, experiments.DefaultRegistry())
+	return experiments.Parse(f, data, reg)
 }
 
-// experimentFiles expands folders into the YAML files below them.
-func experimentFiles(args []string) ([]string, error) {
-	var files []string
+// experimentFiles expands folders into the YAML files below them that
+// declare version: chaos/v1, and counts the others it skipped. A file named
+// on the command line is always validated.
+func experimentFiles(args []string) (files []string, skipped int, err error) {
 	for _, a := range args {
 		st, err := os.Stat(a)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", a, errors.Unwrap(err))
+			return nil, 0, fmt.Errorf("%s: %w", a, errors.Unwrap(err))
 		}
 		if !st.IsDir() {
 			files = append(files, a)
@@ -89,18 +104,23 @@ func experimentFiles(args []string) ([]string, error) {
 			if err != nil {
 				return err
 			}
-			if !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
-				files = append(files, p)
+			if d.IsDir() || !(strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
+				return nil
 			}
+			if data, err := safefile.Read(p, "experiment"); err == nil && !experiments.Declared(data) {
+				skipped++
+				return nil
+			}
+			files = append(files, p)
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 	sort.Strings(files)
 	if len(files) == 0 {
-		return nil, fmt.Errorf("no .yaml or .yml files in %s", strings.Join(args, ", "))
+		return nil, skipped, fmt.Errorf("no experiment or suite files (declaring version: %s) in %s; %d other YAML file(s) skipped", experiments.Version, strings.Join(args, ", "), skipped)
 	}
-	return files, nil
+	return files, skipped, nil
 }
