@@ -226,4 +226,3 @@ func (d *decoder) validateAborts(e *Experiment, classes []string) {
 		d.checkClass(join(p, "class"), a.Class, classes)
 	}
 }
-
