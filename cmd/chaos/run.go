@@ -42,7 +42,7 @@ func (o *runOptions) check() error {
 	return nil
 }
 
-var variants = []string{"no-breaker", "no-fallback", "no-shedding", "no-ejection", "no-retry-budget"}
+var variants = []string{"no-breaker", "no-fallback", "no-shedding", "no-ejection", "no-retry-budget", "no-conn-timeout"}
 
 func validVariant(v string) bool {
 	for _, k := range variants {

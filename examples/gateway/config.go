@@ -11,7 +11,7 @@ import (
 
 // Variants are the names of the switches that remove one resilience
 // behaviour each; the launcher and GATEWAY_VARIANT take them without dashes.
-var Variants = []string{"no-breaker", "no-fallback", "no-shedding", "no-ejection", "no-retry-budget"}
+var Variants = []string{"no-breaker", "no-fallback", "no-shedding", "no-ejection", "no-retry-budget", "no-conn-timeout"}
 
 // Config is the whole gateway configuration; DefaultConfig holds the
 // defaults the flags show.
@@ -43,6 +43,8 @@ type Config struct {
 	Burst      int     // token bucket size
 	LowReserve float64 // share of Burst low priority may not use
 
+	Conns ConnLimits // client connection slots and their timeouts (conncap.go)
+
 	NoBreaker, NoFallback, NoShedding, NoEjection, NoRetryBudget bool
 }
 
@@ -56,13 +58,15 @@ func DefaultConfig() Config {
 		BreakerWindow: 5 * time.Second, BreakerThreshold: 0.2, BreakerMinRequests: 10, BreakerOpenFor: 3 * time.Second, BreakerProbes: 3,
 		EjectAfter: 3, EjectFor: 10 * time.Second,
 		Rate: 60, Burst: 30, LowReserve: 0.5,
+		Conns: defaultConnLimits(),
 	}
 }
 
 // SetVariant turns on the switch named v ("no-breaker", …).
 func (c *Config) SetVariant(v string) error {
 	flags := map[string]*bool{"no-breaker": &c.NoBreaker, "no-fallback": &c.NoFallback,
-		"no-shedding": &c.NoShedding, "no-ejection": &c.NoEjection, "no-retry-budget": &c.NoRetryBudget}
+		"no-shedding": &c.NoShedding, "no-ejection": &c.NoEjection, "no-retry-budget": &c.NoRetryBudget,
+		"no-conn-timeout": &c.Conns.NoTimeout}
 	p, ok := flags[strings.TrimPrefix(strings.TrimSpace(v), "--")]
 	if !ok {
 		return fmt.Errorf("unknown variant %q (valid: %s)", v, strings.Join(Variants, ", "))
@@ -91,7 +95,7 @@ func (c Config) Validate() error {
 	case c.LowReserve < 0 || c.LowReserve > 1 || c.RetryBudget < 0:
 		return fmt.Errorf("low-reserve must be in [0%%, 100%%], retry-budget 0%% or more")
 	}
-	return nil
+	return c.Conns.validate()
 }
 
 // percent is a flag.Value for a share written "20%" or "0.2".
@@ -166,5 +170,6 @@ func (c *Config) flags(fs *flag.FlagSet, variant *[]string) {
 	fs.BoolVar(&c.NoShedding, "no-shedding", false, "variant: admit everything")
 	fs.BoolVar(&c.NoEjection, "no-ejection", false, "variant: never eject a replica")
 	fs.BoolVar(&c.NoRetryBudget, "no-retry-budget", false, "variant: retries are not budgeted")
+	c.Conns.flags(fs)
 	fs.Var(list{variant}, "variant", "comma list of variants, e.g. no-breaker,no-fallback")
 }

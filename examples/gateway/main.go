@@ -36,7 +36,7 @@ func mainEnv(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 			if err != nil {
 				return nil, nil, err
 			}
-			return g, g.Close, nil
+			return withConnCap(g, cfg.Conns), g.Close, nil
 		},
 	}, args, stdout, stderr, getenv)
 }
