@@ -91,12 +91,51 @@ const SampleEvery = 250 * time.Millisecond
 
 // Result is a check's verdict with the numbers behind it.
 type Result struct {
-	Held     bool   `json:"held"`
-	Measured string `json:"measured"` // e.g. "p99 812ms, error rate 0.4%"
-	Bound    string `json:"bound"`    // e.g. "p99 ≤ 500ms, error rate ≤ 1%"
-	Reason   string `json:"reason,omitempty"`
+	Held bool `json:"held"`
+	// Inconclusive is set (Held stays false) when the window could not be
+	// judged because chaos itself was starved in it: its load went out late,
+	// its ticks were missed, so neither a hold nor a failure is evidence
+	// about the stack. The engine sets it; a check never does.
+	Inconclusive bool   `json:"inconclusive,omitempty"`
+	Measured     string `json:"measured"` // e.g. "p99 812ms, error rate 0.4%"
+	Bound        string `json:"bound"`    // e.g. "p99 ≤ 500ms, error rate ≤ 1%"
+	Reason       string `json:"reason,omitempty"`
 	// TimeToRecover is set by recover checks.
 	TimeToRecover *time.Duration `json:"time_to_recover,omitempty"`
+}
+
+// The three states of a Result.
+const (
+	StatusHeld         = "held"
+	StatusFailed       = "failed"
+	StatusInconclusive = "inconclusive"
+)
+
+// Status is StatusHeld, StatusFailed or StatusInconclusive.
+func (r Result) Status() string {
+	switch {
+	case r.Held:
+		return StatusHeld
+	case r.Inconclusive:
+		return StatusInconclusive
+	}
+	return StatusFailed
+}
+
+// Inconclusive turns a verdict into one that cannot be trusted, saying why
+// (with numbers) and what the check would have said. It keeps the measured
+// value and the bound, and a time-to-recover (measured, but not evidence).
+func Inconclusive(r Result, why string) Result {
+	would := "would have held"
+	if !r.Held {
+		would = "would have failed"
+		if r.Reason != "" {
+			would += ": " + r.Reason
+		}
+	}
+	r.Held, r.Inconclusive = false, true
+	r.Reason = "inconclusive: " + why + " (as measured it " + would + ")"
+	return r
 }
 
 // Kind describes one check kind for the registry.

@@ -77,3 +77,29 @@ func fixture() *Report {
 	r.Series = []SeriesReport{br, shed}
 	return r
 }
+
+// starvedFixture is fixture's run with chaos itself stopped for 3 s in the
+// middle of the fault (+9.1 s to +12.2 s): the checks of the fault's window
+// are inconclusive, the recovery one is judged, and the run exits 5.
+func starvedFixture() *Report {
+	r := fixture()
+	r.Experiment, r.Verdict, r.ExitCode = "slow-primary-starved", "inconclusive", 5
+	r.Reason = "2 checks could not be judged: chaos was starved in their windows; no check failed"
+	why := "chaos was starved: own send lag p99 3.02s (bound 100ms), a 3.1s gap at +9.1s (bound 500ms); the stack's numbers in this window cannot be trusted"
+	r.Checks[1].Result = verify.Inconclusive(r.Checks[1].Result, why)
+	r.Checks[2].Result = verify.Inconclusive(r.Checks[2].Result, why)
+	r.Self = &SelfReport{Bounds: SelfBounds{OwnLagP99: 100, Gap: 500, RunQueueWait: 0.25}, Stalls: []Stall{{From: 9.1, To: 12.2}}}
+	for s := 0; s < 24; s++ {
+		lag := &Quantiles{P50: 0.3, P95: 0.6, P99: 0.9, Max: 1.2, Count: 30}
+		sec := SelfSecond{T: Seconds(s), SendLag: lag, OwnLag: lag, RunQueueWait: 0.004, CPU: 0.08, TickLate: 0.4}
+		switch {
+		case s >= 9 && s < 12:
+			stalled := &Quantiles{P50: 1500, P95: 2900, P99: 3020, Max: 3050, Count: 30}
+			sec.SendLag, sec.OwnLag = stalled, stalled
+		case s == 12:
+			sec.TickLate, sec.CPU = 3100, 0.3
+		}
+		r.Self.Seconds = append(r.Self.Seconds, sec)
+	}
+	return r
+}

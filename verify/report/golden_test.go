@@ -43,6 +43,10 @@ func TestGolden(t *testing.T) {
 		{"summary.txt", []*Report{fixture()}, func(w *bytes.Buffer, r ...*Report) error { PrintSummary(w, r...); return nil }},
 		{"combined-junit.xml", []*Report{fixture(), second}, func(w *bytes.Buffer, r ...*Report) error { return WriteJUnit(w, r...) }},
 		{"combined-summary.md", []*Report{fixture(), second}, func(w *bytes.Buffer, r ...*Report) error { return WriteMarkdown(w, r...) }},
+		{"inconclusive-result.json", []*Report{starvedFixture()}, func(w *bytes.Buffer, r ...*Report) error { return WriteJSON(w, r...) }},
+		{"inconclusive-junit.xml", []*Report{starvedFixture()}, func(w *bytes.Buffer, r ...*Report) error { return WriteJUnit(w, r...) }},
+		{"inconclusive-summary.md", []*Report{second, starvedFixture()}, func(w *bytes.Buffer, r ...*Report) error { return WriteMarkdown(w, r...) }},
+		{"inconclusive-summary.txt", []*Report{starvedFixture()}, func(w *bytes.Buffer, r ...*Report) error { PrintSummary(w, r...); return nil }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -63,6 +67,13 @@ func TestJSONRoundTrip(t *testing.T) {
 	require.Len(t, reps, 1)
 	assert.Equal(t, fixture(), reps[0])
 	assert.NotContains(t, b.String(), `"time_to_recover":`, "durations carry their unit")
+
+	b.Reset()
+	require.NoError(t, WriteJSON(&b, starvedFixture()))
+	assert.Contains(t, b.String(), `"status": "inconclusive"`)
+	reps, err = ReadJSON(&b)
+	require.NoError(t, err)
+	assert.Equal(t, starvedFixture(), reps[0], "status inconclusive, exit 5 and the self block survive")
 
 	_, err = ReadJSON(strings.NewReader(`{"schema":"chaos.report/v0"}`))
 	assert.ErrorContains(t, err, "chaos.report/v0")

@@ -8,6 +8,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/chaos-sre/chaos/verify"
 )
 
 //go:embed report.html.tmpl
@@ -27,6 +29,10 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 			return "failed"
 		}
 		return "other"
+	},
+	"status": func(c CheckReport) string { return c.Status() },
+	"mark": func(c CheckReport) string {
+		return map[string]string{verify.StatusHeld: "✓", verify.StatusFailed: "✗", verify.StatusInconclusive: "?"}[c.Status()]
 	},
 	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"secs": func(s Seconds) string { return fmt.Sprintf("%.1fs", float64(s)) },
@@ -165,6 +171,9 @@ func chartsOf(r *Report) []chart {
 		out = append(out, byClass)
 	}
 	out = append(out, rate)
+	if c, ok := selfChart(r, base); ok {
+		out = append(out, c)
+	}
 	for _, s := range r.Series {
 		c := base(s.Check+" — "+s.Name, "")
 		pts := make([]xy, len(s.Points))

@@ -38,6 +38,20 @@ func TestHTMLSelfContained(t *testing.T) {
 	assert.Equal(t, 16, strings.Count(b.String(), `<svg class="chart"`))
 }
 
+// TestHTMLInconclusive: an inconclusive check is marked as such with its
+// reason, and chaos's own health gets a chart with the stall shaded.
+func TestHTMLInconclusive(t *testing.T) {
+	var b bytes.Buffer
+	require.NoError(t, WriteHTML(&b, starvedFixture()))
+	page := b.String()
+	for _, want := range []string{`<tr class="inconclusive">`, "INCONCLUSIVE — inconclusive: chaos was starved: own send lag p99 3.02s",
+		"chaos&#39;s own health", "send lag p99 (own)", "run-queue wait per s", "chaos stalled", "exit 5: no check failed"} {
+		assert.Contains(t, page, want)
+	}
+	assert.Equal(t, 9, strings.Count(page, `<svg class="chart"`), "fixture's eight and chaos's own health")
+	assert.NotContains(t, page, "NaN")
+}
+
 // TestHTMLInChromium opens the fixture's page in headless Chromium with no
 // network and checks the screenshot is not blank.
 func TestHTMLInChromium(t *testing.T) {

@@ -65,8 +65,8 @@ func ReadJSON(r io.Reader) ([]*Report, error) {
 			return nil, fmt.Errorf("not a chaos report: %snull (valid: a report object with schema %q)", which, Schema)
 		case r.Schema != Schema && r.Schema != SchemaV1:
 			return nil, fmt.Errorf("%sreport schema %q is not %q (or the older %q)", which, r.Schema, Schema, SchemaV1)
-		case r.ExitCode < 0 || r.ExitCode > 4:
-			return nil, fmt.Errorf("%sexit_code %d does not exist (valid: 0 to 4)", which, r.ExitCode)
+		case r.ExitCode < 0 || r.ExitCode > 5:
+			return nil, fmt.Errorf("%sexit_code %d does not exist (valid: 0 to 5)", which, r.ExitCode)
 		}
 	}
 	return reps, nil

@@ -9,7 +9,8 @@ import (
 
 // JUnit XML in the shape CI systems render (the common junit-10.xsd):
 // testsuites > testsuite (one per experiment) > testcase (one per check) >
-// failure. A run that aborted or could not inject adds a testcase "run"
+// failure, or skipped when chaos was starved in the check's window
+// (inconclusive: neither held nor failed). A run that aborted or could not inject adds a testcase "run"
 // with an error, so CI shows why the exit code is not 0 or 1.
 
 // JUnitSuites is the <testsuites> root.
@@ -19,6 +20,7 @@ type JUnitSuites struct {
 	Tests    int          `xml:"tests,attr"`
 	Failures int          `xml:"failures,attr"`
 	Errors   int          `xml:"errors,attr"`
+	Skipped  int          `xml:"skipped,attr"`
 	Time     string       `xml:"time,attr"`
 	Suites   []JUnitSuite `xml:"testsuite"`
 }
@@ -50,7 +52,13 @@ type JUnitCase struct {
 	Time      string        `xml:"time,attr"`
 	Failure   *JUnitProblem `xml:"failure,omitempty"`
 	Error     *JUnitProblem `xml:"error,omitempty"`
+	Skipped   *JUnitSkipped `xml:"skipped,omitempty"`
 	SystemOut *JUnitText    `xml:"system-out,omitempty"`
+}
+
+// JUnitSkipped marks a check that could not be judged, with the reason.
+type JUnitSkipped struct {
+	Message string `xml:"message,attr"`
 }
 
 // JUnitText is text kept readable in a CDATA section.
@@ -82,6 +90,7 @@ func JUnitOf(reps ...*Report) JUnitSuites {
 		root.Tests += s.Tests
 		root.Failures += s.Failures
 		root.Errors += s.Errors
+		root.Skipped += s.Skipped
 		total += float64(r.Phases.End)
 		root.Suites = append(root.Suites, s)
 	}
@@ -106,9 +115,14 @@ func junitSuite(r *Report) JUnitSuite {
 			tc.Time = secs(c.TimeToRecover.Seconds())
 			detail += "\ntime to recover: " + fmtTTR(*c.TimeToRecover)
 		}
-		if c.Held {
+		switch {
+		case c.Held:
 			tc.SystemOut = junitText(detail)
-		} else {
+		case c.Inconclusive:
+			s.Skipped++
+			tc.Skipped = &JUnitSkipped{Message: c.Reason}
+			tc.SystemOut = junitText(detail)
+		default:
 			s.Failures++
 			msg := c.Reason
 			if c.Measured != "" || c.Bound != "" {
@@ -118,7 +132,8 @@ func junitSuite(r *Report) JUnitSuite {
 		}
 		s.Cases = append(s.Cases, tc)
 	}
-	if r.ExitCode >= 2 || (r.ExitCode == 1 && len(r.Failed()) == 0) {
+	explained := (r.ExitCode == 1 && len(r.Failed()) > 0) || (r.ExitCode == 5 && len(r.Inconclusive()) > 0)
+	if r.ExitCode >= 1 && !explained {
 		s.Errors++
 		s.Cases = append(s.Cases, JUnitCase{Name: "run", Classname: class, Time: secs(float64(r.Phases.End)),
 			Error: &JUnitProblem{Message: r.Reason, Type: r.Verdict, Text: fmt.Sprintf("exit %d: %s\n%s", r.ExitCode, ExitMeaning(r.ExitCode), r.Reason)}})

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/chaos-sre/chaos/verify"
 )
 
 // WriteMarkdown writes a GitHub-flavoured Markdown summary (for
@@ -17,7 +19,7 @@ func WriteMarkdown(w io.Writer, reps ...*Report) error {
 		b.WriteString("| | Experiment | Verdict | Checks held | Time to recover |\n|---|---|---|---|---|\n")
 		for _, r := range reps {
 			fmt.Fprintf(&b, "| %s | %s | %s (exit %d) | %d/%d | %s |\n", icon(r.ExitCode), cell(r.Experiment), inline(r.Verdict), r.ExitCode,
-				len(r.Checks)-len(r.Failed()), len(r.Checks), ttr(r))
+				len(r.withStatus(verify.StatusHeld)), len(r.Checks), ttr(r))
 		}
 		b.WriteString("\n")
 	}
@@ -41,10 +43,7 @@ func markdownRun(b *strings.Builder, level string, r *Report) {
 	if len(r.Checks) > 0 {
 		b.WriteString("| | Check | Kind | Window | Measured | Bound |\n|---|---|---|---|---|---|\n")
 		for _, c := range r.Checks {
-			mark := "✅"
-			if !c.Held {
-				mark = "❌"
-			}
+			mark := map[string]string{verify.StatusHeld: "✅", verify.StatusFailed: "❌", verify.StatusInconclusive: "❔"}[c.Status()]
 			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", mark, cell(c.Name), cell(c.Kind), cell(c.Window), cell(c.Measured), cell(c.Bound))
 		}
 		b.WriteString("\n")
@@ -52,7 +51,10 @@ func markdownRun(b *strings.Builder, level string, r *Report) {
 	for _, c := range r.Failed() {
 		fmt.Fprintf(b, "- ❌ **%s**: %s\n", cell(c.Name), oneLine(c.Reason))
 	}
-	if len(r.Failed()) > 0 {
+	for _, c := range r.Inconclusive() {
+		fmt.Fprintf(b, "- ❔ **%s**: %s\n", cell(c.Name), oneLine(c.Reason))
+	}
+	if len(r.Failed())+len(r.Inconclusive()) > 0 {
 		b.WriteString("\n")
 	}
 	if len(r.Faults) > 0 {
@@ -74,6 +76,8 @@ func icon(code int) string {
 		return "✅"
 	case 1:
 		return "❌"
+	case 5:
+		return "❔"
 	}
 	return "⚠️"
 }

@@ -31,7 +31,7 @@ func TestReadJSONRefuses(t *testing.T) {
 		{"a string", `"x"`, `not a chaos report: json: cannot unmarshal string`},
 		{"no schema", `{}`, `report schema "" is not "chaos.report/v2" (or the older "chaos.report/v1")`},
 		{"other schema in a list", `[` + ok + `, {"schema": "chaos.report/v3"}]`, `run 2 of 2: report schema "chaos.report/v3" is not`},
-		{"exit code too big", `{"schema": "chaos.report/v1", "exit_code": 255}`, `exit_code 255 does not exist (valid: 0 to 4)`},
+		{"exit code too big", `{"schema": "chaos.report/v1", "exit_code": 255}`, `exit_code 255 does not exist (valid: 0 to 5)`},
 		{"exit code negative", `[{"schema": "chaos.report/v1", "exit_code": -1}]`, `run 1 of 1: exit_code -1 does not exist`},
 		{"trailing garbage", ok + `}`, `not a chaos report: invalid character`},
 		{"many tiny objects", `{"schema": "chaos.report/v2", "load": {"seconds": [` + strings.Repeat(`{},`, 100_000) + `{}]}}`, `not a chaos report: 100003 JSON objects in 300056 bytes would take gigabytes to render (valid: a result chaos wrote, with at most one object per 40 bytes)`},

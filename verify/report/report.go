@@ -7,13 +7,18 @@ package report
 
 import (
 	"time"
+
+	"github.com/chaos-sre/chaos/verify"
 )
 
 // Schema versions the JSON form of Report. v2 added, over v1, the
 // connection measures of new-client load (connects, connect_errors,
 // connect_error_rate, connect, ttfb), load.class_totals and
 // phases.rollback_done_s; time-to-recover is measured at 0.1 s. A v1
-// report reads as a v2 one without those fields.
+// report reads as a v2 one without those fields. Later v2 reports add,
+// without removing anything, a check's status (inconclusive besides held
+// and failed), verdict inconclusive with exit code 5, and self, chaos's
+// own health; a report without them reads as before (status from held).
 const Schema = "chaos.report/v2"
 
 // SchemaV1 is the previous version, still read by ReadJSON.
@@ -33,8 +38,8 @@ type Report struct {
 	Seed       int64         `json:"seed" jsonschema:"description=seed of every random choice; rerun with --seed to repeat them"`
 	Started    time.Time     `json:"started" jsonschema:"description=time zero of every offset in this report"`
 	Ended      time.Time     `json:"ended"`
-	Verdict    string        `json:"verdict" jsonschema:"enum=held,enum=failed,enum=aborted,enum=error"`
-	ExitCode   int           `json:"exit_code" jsonschema:"description=0 held · 1 a check failed · 2 invalid · 3 aborted · 4 could not inject or roll back"`
+	Verdict    string        `json:"verdict" jsonschema:"enum=held,enum=failed,enum=aborted,enum=error,enum=inconclusive"`
+	ExitCode   int           `json:"exit_code" jsonschema:"description=0 held · 1 a check failed · 2 invalid · 3 aborted · 4 could not inject or roll back · 5 inconclusive: no check failed but chaos was starved in the window of at least one"`
 	Reason     string        `json:"reason,omitempty" jsonschema:"description=why the run did not hold when that is not a check"`
 	Stack      []string      `json:"stack,omitempty" jsonschema:"description=what the run started: name addr (pid)"`
 	Phases     Phases        `json:"phases"`
@@ -45,6 +50,9 @@ type Report struct {
 	Load          LoadReport `json:"load"`
 	// Series are the metrics checks sampled over the run (breaker state, counters).
 	Series []SeriesReport `json:"series,omitempty"`
+	// Self is chaos's own health over the run: whether it kept its
+	// schedule, and so whether the stack's numbers can be trusted.
+	Self *SelfReport `json:"self,omitempty" jsonschema:"description=chaos's own health: send lag and run-queue wait per second and the stalls in which it did not run"`
 }
 
 // Seconds is a duration printed in JSON as seconds.
@@ -104,11 +112,17 @@ func SecondsSince(start, t time.Time) Seconds {
 	return Seconds(t.Sub(start).Seconds())
 }
 
-// Failed lists the checks that did not hold.
-func (r *Report) Failed() []CheckReport {
+// Failed lists the checks that failed (neither held nor inconclusive).
+func (r *Report) Failed() []CheckReport { return r.withStatus(verify.StatusFailed) }
+
+// Inconclusive lists the checks that could not be judged because chaos
+// itself was starved in their window.
+func (r *Report) Inconclusive() []CheckReport { return r.withStatus(verify.StatusInconclusive) }
+
+func (r *Report) withStatus(status string) []CheckReport {
 	var out []CheckReport
 	for _, c := range r.Checks {
-		if !c.Held {
+		if c.Status() == status {
 			out = append(out, c)
 		}
 	}
@@ -128,6 +142,8 @@ func ExitMeaning(code int) string {
 		return "aborted by a stop condition or a signal; every fault was rolled back"
 	case 4:
 		return "the tool could not inject or roll back"
+	case 5:
+		return "no check failed, but at least one could not be judged: chaos itself was starved in its window (rerun)"
 	}
 	return "unknown"
 }

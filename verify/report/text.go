@@ -36,6 +36,9 @@ func PrintSummary(w io.Writer, reps ...*Report) {
 		for _, c := range r.Failed() {
 			fmt.Fprintf(w, "  ✗ %s: %s\n", c.Name, c.Reason)
 		}
+		for _, c := range r.Inconclusive() {
+			fmt.Fprintf(w, "  ? %s: %s\n", c.Name, c.Reason)
+		}
 		if r.Reason != "" && r.Verdict != "failed" {
 			fmt.Fprintf(w, "  reason: %s\n", r.Reason)
 		}
@@ -93,6 +96,8 @@ func resultWord(c CheckReport) string {
 	switch {
 	case c.Held:
 		return "held"
+	case c.Inconclusive:
+		return "INCONCLUSIVE"
 	case strings.HasPrefix(c.Reason, "not judged"):
 		return "NOT JUDGED"
 	}
@@ -107,9 +112,9 @@ func dash(s string) string {
 }
 
 // Worst picks the exit code of a set of runs: tool errors first, then
-// invalid input, then aborts, then failed checks.
+// invalid input, then aborts, then failed checks, then inconclusive ones.
 func Worst(reps []*Report) int {
-	rank := map[int]int{0: 0, 1: 1, 3: 2, 2: 3, 4: 4}
+	rank := map[int]int{0: 0, 5: 1, 1: 2, 3: 3, 2: 4, 4: 5}
 	code := 0
 	for _, r := range reps {
 		if rank[r.ExitCode] > rank[code] {
