@@ -51,8 +51,10 @@ type htmlRun struct {
 // checks, charts of latency percentiles, error rate, degraded share, request
 // rate and breaker state over time with the fault windows shaded, then the
 // faults and the stack. It loads nothing: no script, no font, no image from
-// anywhere. Several reports share one page, with an overview first.
+// anywhere. Several reports share one page, with an overview first, failed
+// runs first (ByOutcome).
 func WriteHTML(w io.Writer, reps ...*Report) error {
+	reps = ByOutcome(reps)
 	data := struct {
 		Title string
 		Code  int

@@ -116,8 +116,10 @@ func ReadFile(path string) ([]*Report, error) {
 	return reps, nil
 }
 
-// JSONSchema is the JSON Schema (draft 2020-12) of one report, generated
-// from the Report types so the two cannot drift apart.
+// JSONSchema is the JSON Schema (draft 2020-12) of what WriteJSON writes:
+// one report, or a non-empty array of them (chaos demo, a game-day's
+// combined result.json). It is generated from the Report types so the two
+// cannot drift apart.
 func JSONSchema() ([]byte, error) {
 	r := &jsonschema.Reflector{Namer: func(t reflect.Type) string {
 		if t == reflect.TypeOf(checkJSON{}) {
@@ -126,8 +128,14 @@ func JSONSchema() ([]byte, error) {
 		return t.Name()
 	}}
 	s := r.Reflect(&Report{})
+	one := uint64(1)
+	s.OneOf = []*jsonschema.Schema{
+		{Ref: s.Ref, Description: "one run"},
+		{Type: "array", Items: &jsonschema.Schema{Ref: s.Ref}, MinItems: &one, Description: "several runs, in the order they ran"},
+	}
+	s.Ref = ""
 	s.ID = SchemaID
 	s.Title = "chaos run report (" + Schema + ")"
-	s.Description = "The evidence of one chaos run: what was injected where, the per-second load timeline, sampled metrics and every check's verdict. Durations carry their unit in the field name (_s, _ms)."
+	s.Description = "The evidence of one chaos run, or an array of them: what was injected where, the per-second load timeline, sampled metrics and every check's verdict. Durations carry their unit in the field name (_s, _ms)."
 	return json.MarshalIndent(s, "", "  ")
 }

@@ -10,8 +10,10 @@ import (
 
 // WriteMarkdown writes a GitHub-flavoured Markdown summary (for
 // $GITHUB_STEP_SUMMARY or a merge-request note): the verdict, every check,
-// the faults. Several runs get an overview table first.
+// the faults. Several runs get an overview table first, failed runs first
+// (ByOutcome).
 func WriteMarkdown(w io.Writer, reps ...*Report) error {
+	reps = ByOutcome(reps)
 	var b strings.Builder
 	if len(reps) > 1 {
 		code := Worst(reps)

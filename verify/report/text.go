@@ -13,8 +13,9 @@ import (
 // PrintSummary writes the verdict table of one or more reports: every check
 // with its result, measured value, bound and window; then one line per run
 // with its verdict, time-to-recover and what the exit code means; then the
-// reasons of what failed.
+// reasons of what failed. Several runs are listed failed first (ByOutcome).
 func PrintSummary(w io.Writer, reps ...*Report) {
+	reps = ByOutcome(reps)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "EXPERIMENT\tCHECK\tKIND\tRESULT\tMEASURED\tBOUND\tWINDOW")
 	for _, r := range reps {
