@@ -92,6 +92,7 @@ type engine struct {
 	j      *journal.Journal
 	leases *lease.Set
 	log    io.Writer
+	self   *selfMonitor // chaos's own health (selfhealth.go)
 
 	mu          sync.Mutex
 	start       time.Time

@@ -63,8 +63,12 @@ func (e *engine) evidence(c *plannedCheck, now time.Time) verify.Evidence {
 	return ev
 }
 
-// sampleLoop calls every Sampler check until ctx is done.
+// sampleLoop runs the self-health monitor and calls every Sampler check
+// until ctx is done; it returns when both have stopped.
 func (e *engine) sampleLoop(ctx context.Context) {
+	monitorDone := make(chan struct{})
+	go func() { defer close(monitorDone); e.self.run(ctx) }()
+	defer func() { <-monitorDone }()
 	var samplers []*plannedCheck
 	for _, c := range e.checks {
 		if _, ok := c.spec.Check.(verify.Sampler); ok {
@@ -72,12 +76,14 @@ func (e *engine) sampleLoop(ctx context.Context) {
 		}
 	}
 	if len(samplers) == 0 {
+		<-ctx.Done()
 		return
 	}
 	t := time.NewTicker(verify.SampleEvery)
 	defer t.Stop()
 	for {
 		now := time.Now()
+		e.self.samplerTick(verify.SampleEvery, now)
 		for _, c := range samplers {
 			c.spec.Check.(verify.Sampler).Sample(ctx, now, e.window(c.spec, now))
 		}
@@ -104,8 +110,12 @@ func (e *engine) evaluate(ctx context.Context, steadyFailed bool) {
 			c.rep.Result = verify.Result{Reason: fmt.Sprintf("not judged: window %q never happened (run ended early)", ev.Window.Name)}
 		default:
 			c.rep.Result = c.spec.Check.Evaluate(ctx, ev)
+			_, samples := c.spec.Check.(verify.Sampler)
+			if why := e.selfVerdict(ev.Window, samples); why != "" {
+				c.rep.Result = verify.Inconclusive(c.rep.Result, why)
+			}
 		}
-		if ttr := c.rep.TimeToRecover; ttr != nil && (worst == nil || *ttr > *worst) {
+		if ttr := c.rep.TimeToRecover; ttr != nil && !c.rep.Inconclusive && (worst == nil || *ttr > *worst) {
 			worst = ttr
 		}
 		e.rep.Checks = append(e.rep.Checks, *c.rep)
@@ -114,6 +124,19 @@ func (e *engine) evaluate(ctx context.Context, steadyFailed bool) {
 		s := report.Seconds(worst.Seconds())
 		e.rep.TimeToRecover = &s
 	}
+}
+
+// selfVerdict says why chaos's own health makes w impossible to judge, or
+// "" (see selfhealth.go). The requests intended in w are in flight until
+// as late as its slowest answer, so stalls up to then count too.
+func (e *engine) selfVerdict(w verify.Window, samples bool) string {
+	if e.self == nil || w.From.IsZero() || !w.To.After(w.From) {
+		return ""
+	}
+	sum := e.gen.Timeline().Summary(w.From, w.To, "")
+	ev := e.self.evidence(w.From, w.To, sum.Latency.Max, samples)
+	ev.ownLag = sum.OwnLag
+	return ev.starved(e.start)
 }
 
 type abortRule struct {

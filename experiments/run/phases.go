@@ -74,6 +74,10 @@ func (e *engine) phases(ctx context.Context) error {
 	e.mu.Lock()
 	e.start = time.Now()
 	e.phase = "baseline"
+	e.self = newSelfMonitor(e.start)
+	e.self.onStall = func(s span) {
+		e.progress("chaos itself did not run for %s (+%.1fs): checks judging this stretch will be inconclusive", report.FormatDuration(s.len()-selfTick), s.from.Sub(e.start).Seconds())
+	}
 	e.mu.Unlock()
 	go func() { defer close(loadDone); _ = e.gen.Run(loadCtx) }()
 	sampleCtx, stopSampling := context.WithCancel(context.WithoutCancel(ctx))
@@ -128,7 +132,17 @@ func (e *engine) phases(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return e.interrupted(ctx.Err())
 	}
-	return nil
+	return e.inconclusive()
+}
+
+// inconclusive is the run's error when no check failed but some could not
+// be judged (exit 5); nil otherwise (a failure is exit 1 on its own).
+func (e *engine) inconclusive() error {
+	n := len(e.rep.Inconclusive())
+	if n == 0 || len(e.rep.Failed()) > 0 {
+		return nil
+	}
+	return &ExitError{Code: ExitInconclusive, Err: fmt.Errorf("%d of %d checks could not be judged: chaos itself was starved in their windows (see each reason); no check failed", n, len(e.rep.Checks))}
 }
 
 func (e *engine) setPhase(p string) {
@@ -152,6 +166,7 @@ func (e *engine) finish() {
 		f.rep.StartTime, f.rep.EndTime = timePtr(f.start), timePtr(f.end)
 		e.rep.Faults[i] = *f.rep
 	}
+	e.rep.Self = e.self.report(e.gen.Timeline())
 	e.rep.Series = nil
 	for _, c := range e.checks {
 		if sc, ok := c.spec.Check.(verify.Series); ok {
@@ -216,8 +231,13 @@ func (e *engine) steadyState() error {
 	ok, measured, bound, reason := ss.SLO.Judge(sum)
 	e.progress("steady state: %s (bound %s)", measured, bound)
 	if !ok {
-		e.rep.Checks = append(e.rep.Checks, report.CheckReport{Name: "steady state", Kind: "slo", Window: "baseline",
-			Result: verify.Result{Measured: measured, Bound: bound, Reason: reason}})
+		res := verify.Result{Measured: measured, Bound: bound, Reason: reason}
+		if why := e.selfVerdict(verify.Window{From: e.start, To: e.baselineEnd}, false); why != "" {
+			res = verify.Inconclusive(res, why)
+			e.rep.Checks = append(e.rep.Checks, report.CheckReport{Name: "steady state", Kind: "slo", Window: "baseline", Result: res})
+			return &ExitError{Code: ExitInconclusive, Err: fmt.Errorf("steady state could not be judged (%s); nothing was injected", why)}
+		}
+		e.rep.Checks = append(e.rep.Checks, report.CheckReport{Name: "steady state", Kind: "slo", Window: "baseline", Result: res})
 		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("steady state did not hold before any fault (%s); nothing was injected", reason)}
 	}
 	return nil

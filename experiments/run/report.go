@@ -19,6 +19,11 @@ const (
 	ExitInvalid = 2 // the experiment or the command line is invalid
 	ExitAborted = 3 // aborted by a stop condition or a signal
 	ExitTool    = 4 // the tool could not inject or roll back
+	// ExitInconclusive: no check failed, but at least one could not be
+	// judged because chaos itself was starved in its window (see
+	// selfhealth.go): CI may retry instead of blaming the stack. A failed
+	// check still wins (exit 1).
+	ExitInconclusive = 5
 )
 
 func verdictOf(code int) string {
@@ -29,6 +34,8 @@ func verdictOf(code int) string {
 		return "failed"
 	case ExitAborted:
 		return "aborted"
+	case ExitInconclusive:
+		return "inconclusive"
 	}
 	return "error"
 }
