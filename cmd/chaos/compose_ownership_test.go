@@ -177,3 +177,15 @@ func killMatrixContainers(t *testing.T, s *composeStack) {
 		assert.Empty(t, held, "round %d: leases", round)
 	}
 }
+
+// TestComposeStackDown: a bundled compose experiment against a project
+// that is not up says so first — not "unknown variable ${gateway}".
+func TestComposeStackDown(t *testing.T) {
+	needDocker(t)
+	cmd, out, errb := chaosCmd(t, "run", experiment("pause-replica"), "-q", "--state-dir", t.TempDir())
+	cmd.Env = append(cmd.Env, "COMPOSE_PROJECT_NAME=chaosnosuchproject")
+	err := cmd.Run()
+	assert.Equal(t, 4, exitOf(err), out.String()+errb.String())
+	assert.Contains(t, errb.String(), `no container of compose project "chaosnosuchproject": is the stack up?`)
+	assert.NotContains(t, errb.String(), "unknown variable")
+}

@@ -16,6 +16,7 @@ import (
 
 	runpkg "github.com/chaos-sre/chaos/experiments/run"
 	"github.com/chaos-sre/chaos/faults/proxy"
+	"github.com/chaos-sre/chaos/internal/safefile"
 )
 
 // proxyOptions are the flags of `chaos proxy`.
@@ -99,7 +100,7 @@ func proxyRoutes(o *proxyOptions) ([]proxy.Options, error) {
 		if len(o.Listen)+len(o.Upstream) > 0 {
 			return nil, fmt.Errorf("--config and --listen/--upstream are exclusive")
 		}
-		b, err := os.ReadFile(o.Config)
+		b, err := safefile.Read(o.Config, "proxy config")
 		if err != nil {
 			return nil, err
 		}
@@ -240,7 +241,7 @@ func proxyToken(o proxyOptions, stderr io.Writer) (string, error) {
 		}
 		return os.Getenv("CHAOS_PROXY_TOKEN"), nil
 	}
-	b, err := os.ReadFile(o.TokenFile)
+	b, err := safefile.ReadLimit(o.TokenFile, "token", 4096)
 	if err != nil {
 		return "", fmt.Errorf("--token-file: %w", err)
 	}

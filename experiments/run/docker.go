@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
@@ -78,6 +79,9 @@ func (w *world) useDocker(ctx context.Context, exp *experiments.Experiment, stat
 		return nil
 	}
 	w.started = append(w.started, fmt.Sprintf("compose project %s (Docker at %s)", project, c.DaemonHost()))
+	if err := stackIsUp(ctx, c, project); err != nil {
+		return err
+	}
 	ports, err := publishedPorts(ctx, c, project)
 	if err != nil {
 		return toolErr(fmt.Errorf("list the containers of compose project %s: %w", project, target.DockerError(err)))
@@ -135,4 +139,44 @@ func containerTargetsOnly(kind string, ts []target.Target) string {
 		}
 	}
 	return ""
+}
+
+// stackIsUp says, before any ${variable} of the stack is looked for, when
+// the compose project has no running container: the stack is down or runs
+// under another project name (exit 4, with the projects that do run).
+func stackIsUp(ctx context.Context, api target.Lister, project string) error {
+	cs, err := api.ContainerList(ctx, container.ListOptions{All: true})
+	if err != nil {
+		return toolErr(fmt.Errorf("list containers: %w", target.DockerError(err)))
+	}
+	running, stopped := 0, 0
+	others := map[string]bool{}
+	for _, c := range cs {
+		p := c.Labels[target.LabelProject]
+		switch {
+		case p == project && c.State == "running":
+			running++
+		case p == project:
+			stopped++
+		case p != "" && c.State == "running":
+			others[p] = true
+		}
+	}
+	if running > 0 {
+		return nil
+	}
+	hint := "no compose project is running"
+	if len(others) > 0 {
+		names := make([]string, 0, len(others))
+		for p := range others {
+			names = append(names, p)
+		}
+		sort.Strings(names)
+		hint = "compose projects running: " + strings.Join(names, ", ")
+	}
+	what := "no container of compose project %q"
+	if stopped > 0 {
+		what = fmt.Sprintf("%d container(s) of compose project %%q, none running", stopped)
+	}
+	return toolErr(fmt.Errorf(what+": is the stack up? (bring it up, or name its project with COMPOSE_PROJECT_NAME or stack.project; %s)", project, hint))
 }
