@@ -20,6 +20,17 @@ func Schema() ([]byte, error) { return SchemaFor(DefaultRegistry()) }
 
 // SchemaFor is Schema for the kinds of reg.
 func SchemaFor(reg Registry) ([]byte, error) {
+	_, root, err := experimentSchema(reg)
+	if err != nil {
+		return nil, err
+	}
+	return json.MarshalIndent(root, "", "  ")
+}
+
+// experimentSchema reflects Experiment with a branch per kind of reg, and
+// returns the reflector so that a suite can reflect its own types into the
+// same $defs.
+func experimentSchema(reg Registry) (*jsonschema.Reflector, *jsonschema.Schema, error) {
 	r := &jsonschema.Reflector{
 		FieldNameTag: "yaml",
 		Mapper:       schemaMapper,
@@ -38,14 +49,14 @@ func SchemaFor(reg Registry) ([]byte, error) {
 	}
 	fault, check := defs["FaultSpec"], defs["CheckSpec"]
 	if fault == nil || check == nil {
-		return nil, fmt.Errorf("schema: FaultSpec or CheckSpec missing from $defs")
+		return nil, nil, fmt.Errorf("schema: FaultSpec or CheckSpec missing from $defs")
 	}
 	faultKinds := sortedKeys(reg.Faults)
 	setKindEnum(fault, faultKinds)
 	for _, k := range faultKinds {
 		t, err := kindType(reg.Faults[k].New)
 		if err != nil {
-			return nil, fmt.Errorf("schema: fault kind %q: %w", k, err)
+			return nil, nil, fmt.Errorf("schema: fault kind %q: %w", k, err)
 		}
 		ref := kindSchema(r, t, defs)
 		then := &jsonschema.Schema{Properties: jsonschema.NewProperties()}
@@ -66,22 +77,22 @@ func SchemaFor(reg Registry) ([]byte, error) {
 	for _, k := range checkKinds {
 		t, err := kindType(reg.Checks[k].New)
 		if err != nil {
-			return nil, fmt.Errorf("schema: check kind %q: %w", k, err)
+			return nil, nil, fmt.Errorf("schema: check kind %q: %w", k, err)
 		}
 		name := kindSchema(r, t, defs)[len("#/$defs/"):]
 		def := defs[name]
 		if def == nil {
-			return nil, fmt.Errorf("schema: check kind %q: no definition for %s", k, t)
+			return nil, nil, fmt.Errorf("schema: check kind %q: no definition for %s", k, t)
 		}
 		delete(defs, name) // inlined below
 		then := &jsonschema.Schema{Properties: def.Properties}
 		check.AllOf = append(check.AllOf, ifKind(k, then))
 	}
-	return json.MarshalIndent(root, "", "  ")
+	return r, root, nil
 }
 
 func isLocalDef(name string) bool {
-	for _, t := range []any{Experiment{}, Stack{}, LocalStack{}, Load{}, Stage{}, Class{}, Marker{}, SteadyState{}, FaultSpec{}, CheckSpec{}, Abort{}, Recovery{}} {
+	for _, t := range []any{Experiment{}, Stack{}, LocalStack{}, Load{}, Stage{}, Class{}, Marker{}, SteadyState{}, FaultSpec{}, CheckSpec{}, Abort{}, Recovery{}, Suite{}, SuiteEntry{}, Cooldown{}} {
 		if schemaName(reflect.TypeOf(t)) == name {
 			return true
 		}

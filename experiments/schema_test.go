@@ -12,7 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/schema.golden.json")
+var update = flag.Bool("update", false, "rewrite testdata/schema.golden.json and testdata/suite-schema.golden.json")
 
 // TestSchemaGolden compares the schema of the registered kinds with the
 // golden file; run `go test ./experiments -run TestSchemaGolden -update`
@@ -27,6 +27,46 @@ func TestSchemaGolden(t *testing.T) {
 	want, err := os.ReadFile(golden)
 	require.NoError(t, err)
 	assert.JSONEq(t, string(want), string(got), "schema changed: rerun with -update")
+}
+
+// TestSuiteSchemaGolden is TestSchemaGolden for the suite schema.
+func TestSuiteSchemaGolden(t *testing.T) {
+	got, err := SuiteSchema()
+	require.NoError(t, err)
+	golden := filepath.Join("testdata", "suite-schema.golden.json")
+	if *update {
+		require.NoError(t, os.WriteFile(golden, append(got, '\n'), 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err)
+	assert.JSONEq(t, string(want), string(got), "suite schema changed: rerun with -update")
+}
+
+// TestSuiteSchemaShape: the suite's own fields come from Suite, the
+// experiments list takes the three forms ParseSuite reads, and an inline
+// experiment is the experiment schema.
+func TestSuiteSchemaShape(t *testing.T) {
+	b, err := SuiteSchemaFor(fakeRegistry())
+	require.NoError(t, err)
+	var s struct {
+		Ref  string `json:"$ref"`
+		Defs map[string]struct {
+			Properties map[string]json.RawMessage `json:"properties"`
+			Required   []string                   `json:"required"`
+		} `json:"$defs"`
+	}
+	require.NoError(t, json.Unmarshal(b, &s))
+	assert.Equal(t, "#/$defs/Suite", s.Ref)
+	suite := s.Defs["Suite"]
+	assert.Equal(t, []string{"version", "kind", "name", "experiments"}, suite.Required, "the decoder's required fields")
+	for _, k := range []string{"schedule", "report_dir", "continue_on_failure", "cooldown", "stack", "variant", "seed"} {
+		assert.Contains(t, suite.Properties, k)
+	}
+	list := string(suite.Properties["experiments"])
+	assert.Contains(t, list, `"#/$defs/SuiteEntry"`)
+	assert.Contains(t, list, `"#/$defs/Experiment"`)
+	assert.Contains(t, s.Defs, "FaultSpec", "inline experiments carry the kinds")
+	assert.Equal(t, []string{"file"}, s.Defs["SuiteEntry"].Required)
 }
 
 type jsonSchema struct {

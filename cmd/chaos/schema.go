@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -10,17 +11,23 @@ import (
 )
 
 func newSchemaCmd(stdout io.Writer) *cobra.Command {
-	var ofReport bool
+	var ofReport, ofSuite bool
 	c := &cobra.Command{
 		Use:   "schema",
-		Short: "Print the JSON Schema of experiment files (for editors), or of reports with --report",
+		Short: "Print the JSON Schema of experiment files (for editors), of suites with --suite, of reports with --report",
 		Long: "Schema prints a JSON Schema generated from the same Go types the decoder uses.\nEditors with the YAML language server pick it up from a first line such as\n  # yaml-language-server: $schema=./chaos-v1.schema.json\n" +
-			"With --report it prints the schema of result.json and `-o json` output (" + report.Schema + "; `chaos report` also reads " + report.SchemaV1 + " files).",
+			"With --suite it prints the schema of suite files (kind: suite, for `chaos gameday`), e.g. chaos-suite-v1.schema.json.\n" +
+			"With --report it prints the schema of result.json and `-o json` output: one report or an array of them (" + report.Schema + "; `chaos report` also reads " + report.SchemaV1 + " files).",
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			schema := experiments.Schema
-			if ofReport {
+			switch {
+			case ofReport && ofSuite:
+				return fmt.Errorf("--report and --suite are two different schemas (valid: one of them, or neither for experiments)")
+			case ofReport:
 				schema = report.JSONSchema
+			case ofSuite:
+				schema = experiments.SuiteSchema
 			}
 			b, err := schema()
 			if err != nil {
@@ -30,6 +37,7 @@ func newSchemaCmd(stdout io.Writer) *cobra.Command {
 			return err
 		},
 	}
-	c.Flags().BoolVar(&ofReport, "report", false, "print the schema of run reports ("+report.Schema+") instead")
+	c.Flags().BoolVar(&ofReport, "report", false, "print the schema of run reports ("+report.Schema+", one report or an array) instead")
+	c.Flags().BoolVar(&ofSuite, "suite", false, "print the schema of suite files (kind: suite) instead")
 	return c
 }
