@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"bytes"
 	"flag"
+	"io"
 	"fmt"
 	"net"
 	"net/http"
@@ -42,6 +44,10 @@ func (l *ConnLimits) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&l.QueueTimeout, "conn-queue-timeout", l.QueueTimeout, "with --max-conns: answer 503 to a request that waited this long for a slot (0: never)")
 	fs.BoolVar(&l.NoTimeout, "no-conn-timeout", false, "variant: with --max-conns, idle connections keep their slot and requests wait for one forever")
 }
+
+// maxQueuedBody bounds what a waiting request's body is read into; the
+// gateway itself refuses more than 4 MiB.
+const maxQueuedBody = 4 << 20
 
 // connCap puts next behind the slots of ConnLimits. cli.Serve wires its
 // ConnState to the http.Server; a request finds its connection by the
@@ -135,6 +141,16 @@ func (cc *connCap) ConnState(c net.Conn, st http.ConnState) {
 	}
 }
 
+// hasSlot is true once k holds a slot.
+func (k *capConn) hasSlot() bool {
+	select {
+	case <-k.granted:
+		return true
+	default:
+		return false
+	}
+}
+
 func (cc *connCap) grantLocked(k *capConn) {
 	k.slot = true
 	cc.used++
@@ -158,7 +174,15 @@ func (cc *connCap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cc.mu.Lock()
 	k := cc.byAddr[r.RemoteAddr]
 	cc.mu.Unlock()
-	if k != nil {
+	if k != nil && !k.hasSlot() {
+		// Read the body first: only then does the server notice a client
+		// that gives up waiting (and cancel r.Context()), so an abandoned
+		// request never takes a slot.
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxQueuedBody+1))
+		if err != nil {
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		var expired <-chan time.Time
 		if cc.que > 0 {
 			t := time.NewTimer(cc.que)
