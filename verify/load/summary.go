@@ -95,6 +95,27 @@ func (t *Timeline) elapsedLocked() int {
 	return max(ceilTick(end.Sub(t.start)), len(t.ticks))
 }
 
+// rate is completed requests per second of the window [k0, k1) that has
+// really elapsed: a window still open (or the run's last, partial tick)
+// counts up to now (or the run's end), not to the end of the tick begun.
+func rate(completed int64, start, end time.Time, k0, k1 int) float64 {
+	if k1 <= k0 || start.IsZero() {
+		return 0
+	}
+	if end.IsZero() {
+		end = time.Now()
+	}
+	to := start.Add(time.Duration(k1) * Resolution)
+	if end.Before(to) {
+		to = end
+	}
+	secs := to.Sub(start.Add(time.Duration(k0) * Resolution)).Seconds()
+	if secs < Resolution.Seconds()/10 {
+		secs = Resolution.Seconds() / 10
+	}
+	return float64(completed) / secs
+}
+
 // ceilTick rounds d up to whole ticks.
 func ceilTick(d time.Duration) int {
 	k := int(d / Resolution)
@@ -127,7 +148,7 @@ func (t *Timeline) summarize(k0, k1 int, class string) Summary {
 	var n [nCounters]int64
 	var frozen [][]byte // immutable once written: decoded without the lock
 	t.mu.Lock()
-	start, elapsed := t.start, t.elapsedLocked()
+	start, elapsed, end := t.start, t.elapsedLocked(), t.end
 	for k := k0; k < k1 && k < len(t.ticks); k++ {
 		for i, s := range t.ticks[k] {
 			if class != "" && i != ci {
@@ -172,9 +193,7 @@ func (t *Timeline) summarize(k0, k1 int, class string) Summary {
 	if sum.Connects > 0 {
 		sum.ConnectErrorRate = float64(sum.ConnectErrors) / float64(sum.Connects)
 	}
-	if ticks := min(k1, elapsed) - k0; ticks > 0 {
-		sum.Rate = float64(sum.Completed) / (float64(ticks) * Resolution.Seconds())
-	}
+	sum.Rate = rate(sum.Completed, start, end, k0, min(k1, elapsed))
 	q := func(m metric) Quantiles { return quantilesOf(counts[m]) }
 	sum.Latency, sum.Service, sum.SendLag = q(mLatency), q(mService), q(mSendLag)
 	sum.TTFTEvent, sum.TTFTContent, sum.InterToken = q(mTTFTEvent), q(mTTFTContent), q(mInterToken)
