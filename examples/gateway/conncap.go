@@ -3,8 +3,8 @@ package gateway
 import (
 	"bytes"
 	"flag"
-	"io"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
