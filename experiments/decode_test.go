@@ -100,7 +100,7 @@ func TestParseErrors(t *testing.T) {
 		{"merge cycle", "load: &a {<<: *a, url: http://x}\n",
 			[]string{`nested more than 64 levels deep (or an alias contains itself)`}},
 		{"problems sorted by position", "name: x\nversion: chaos/v9\nload: {url: http://x, rate: 0/s}\nfaults: []\n",
-			[]string{`t.yaml:2:10: version: unsupported version`, `t.yaml:3:29: load.rate: must be more than 0/s`, `t.yaml:4:9: faults: must list at least one fault`}},
+			[]string{`t.yaml:2:10: version: unsupported version`, `t.yaml:3:29: load.rate: must be more than 0/s`, `t.yaml:4:9: faults: is empty (valid: at least one fault, or leave faults out`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -90,7 +90,7 @@ func TestSchemaShape(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b, &s))
 	assert.Equal(t, "#/$defs/Experiment", s.Ref)
 	exp := s.Defs["Experiment"]
-	assert.Equal(t, []string{"version", "name", "load", "faults"}, exp.Required, "the decoder's required fields")
+	assert.Equal(t, []string{"version", "name", "load"}, exp.Required, "the decoder's required fields")
 	assert.Equal(t, "false", string(exp.AdditionalProperties))
 
 	fault := s.Defs["FaultSpec"]

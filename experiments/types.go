@@ -22,7 +22,7 @@ type Experiment struct {
 	Stack       Stack        `yaml:"stack,omitempty"`
 	Load        Load         `yaml:"load"`
 	SteadyState *SteadyState `yaml:"steady_state,omitempty" jsonschema:"description=checked before any fault; if it fails nothing is injected"`
-	Faults      []FaultSpec  `yaml:"faults"`
+	Faults      []FaultSpec  `yaml:"faults,omitempty"`
 	Checks      []CheckSpec  `yaml:"checks,omitempty"`
 	Abort       []Abort      `yaml:"abort,omitempty"`
 	Recovery    Recovery     `yaml:"recovery,omitempty"`

@@ -13,7 +13,7 @@ import (
 
 func (d *decoder) validateFaults(fs []FaultSpec) []string {
 	if d.present("faults") && len(fs) == 0 && !d.failed("faults") {
-		d.at("faults", "must list at least one fault")
+		d.at("faults", "is empty (valid: at least one fault, or leave faults out for a load-only run that judges the steady state and reports capacity)")
 	}
 	var names []string
 	for i, f := range fs {
