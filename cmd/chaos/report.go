@@ -118,6 +118,6 @@ func newReportCmd(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	o.flags(c)
-	c.Flags().BoolVar(&exitCode, "exit-code", false, "exit with the worst exit code of the runs read")
+	c.Flags().BoolVar(&exitCode, "exit-code", false, "exit with the worst exit code of the runs read (4, 2, 3, then 1 a failed check, then 5 inconclusive, then 0)")
 	return c
 }

@@ -94,8 +94,8 @@ supervise fallback --listen "127.0.0.1:$FALLBACK_PORT" --name fallback --ttft 10
 for port in "$PRIMARY_PORT" "$FALLBACK_PORT"; do
   for ((i = 0; ; i++)); do
     "$RUN_DIR/hapx-primary" healthcheck "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
-    if ((i >= 100)); then
-      echo "run.sh: the model on port $port did not answer /healthz within 10s" >&2
+    if ((i >= 300)); then
+      echo "run.sh: the model on port $port did not answer /healthz within 30s" >&2
       exit 1
     fi
     sleep 0.1

@@ -76,7 +76,7 @@ func (e *engine) phases(ctx context.Context) error {
 	e.phase = "baseline"
 	e.self = newSelfMonitor(e.start)
 	e.self.onStall = func(s span) {
-		e.progress("chaos itself did not run for %s (+%.1fs): checks judging this stretch will be inconclusive", report.FormatDuration(s.len()-selfTick), s.from.Sub(e.start).Seconds())
+		e.progress("chaos itself did not run for %s (+%.1fs): checks judging this stretch will be inconclusive", report.FormatDuration(s.len()), s.from.Sub(e.start).Seconds())
 	}
 	e.mu.Unlock()
 	go func() { defer close(loadDone); _ = e.gen.Run(loadCtx) }()
@@ -335,6 +335,7 @@ func (e *engine) rollbackOne(ctx context.Context, f *plannedFault) error {
 	f.end = time.Now()
 	e.mu.Unlock()
 	err := f.spec.Params.Rollback(rctx)
+	e.keepFaultSeries(f)
 	e.mu.Lock()
 	f.on = false
 	e.mu.Unlock()

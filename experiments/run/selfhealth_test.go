@@ -11,7 +11,7 @@ import (
 // stalledMonitor is a monitor that ticked every 100 ms for 20 s except for
 // one 3.1 s stretch from +9.1 s in which chaos did not run.
 func stalledMonitor(t0 time.Time) *selfMonitor {
-	m := &selfMonitor{start: t0}
+	m := &selfMonitor{start: t0, procs: 2}
 	prev := t0
 	for at := 100 * time.Millisecond; at <= 20*time.Second; at += 100 * time.Millisecond {
 		if at > 9100*time.Millisecond && at < 12200*time.Millisecond {
@@ -36,22 +36,22 @@ func TestSelfHealthBounds(t *testing.T) {
 		reach    time.Duration // the window's slowest answer
 		sampler  bool
 		ownLag   load.Quantiles
-		wait     time.Duration // run-queue wait spread over the 20 s
+		wait     time.Duration // run-queue wait summed over threads, spread over the 20 s (2 procs)
 		want     string        // "" = judged as usual
 	}{
-		{name: "a window with the gap", from: 5, to: 15, ownLag: clean, want: "a 3s gap at +9.1s in which chaos did not run (bound 500ms)"},
+		{name: "a window with the gap", from: 5, to: 15, ownLag: clean, want: "a 3.1s gap at +9.1s in which chaos did not run (bound 500ms)"},
 		{name: "a clean window", from: 13.5, to: 15.5, ownLag: clean},
-		{name: "just after the gap: the catch-up burst", from: 12.5, to: 15, ownLag: clean, want: "a 3s gap at +9.1s"},
+		{name: "just after the gap: the catch-up burst", from: 12.5, to: 15, ownLag: clean, want: "a 3.1s gap at +9.1s"},
 		{name: "before the gap, answers done in time", from: 3, to: 8, reach: 200 * time.Millisecond, ownLag: clean},
-		{name: "before the gap, answers still in flight", from: 3, to: 8, reach: 2 * time.Second, ownLag: clean, want: "a 3s gap at +9.1s"},
+		{name: "before the gap, answers still in flight", from: 3, to: 8, reach: 2 * time.Second, ownLag: clean, want: "a 3.1s gap at +9.1s"},
 		{name: "own send lag p99 over 100ms", from: 1, to: 8, ownLag: load.Quantiles{P99: 150 * time.Millisecond, Max: 180 * time.Millisecond, Count: 300},
 			want: "own send lag p99 150ms, max 180ms (bound p99 100ms)"},
 		{name: "own send lag p99 under 100ms", from: 1, to: 8, ownLag: load.Quantiles{P99: 60 * time.Millisecond, Max: 450 * time.Millisecond, Count: 300}},
 		{name: "samplers missed ticks, a sampling check", from: 15.5, to: 19, sampler: true, ownLag: clean, want: "samplers missed their ticks for 1.5s at +16.0s"},
 		{name: "samplers missed ticks, a check that does not sample", from: 15.5, to: 19, ownLag: clean},
-		{name: "threads waited for a CPU 30% of the time", from: 1, to: 8, ownLag: clean, wait: 6 * time.Second,
-			want: "its threads waited for a CPU 30% of the window (schedstat, bound 25%)"},
-		{name: "threads waited for a CPU 10% of the time", from: 1, to: 8, ownLag: clean, wait: 2 * time.Second},
+		{name: "threads waited for a CPU 30% of the time", from: 1, to: 8, ownLag: clean, wait: 12 * time.Second,
+			want: "its threads waited for a CPU 30% of the window (schedstat per GOMAXPROCS, bound 25%)"},
+		{name: "threads waited for a CPU 20% of the time", from: 1, to: 8, ownLag: clean, wait: 8 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m.waits = []waitMark{{t0, 0}, {t0.Add(20 * time.Second), tc.wait}}

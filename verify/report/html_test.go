@@ -45,7 +45,7 @@ func TestHTMLInconclusive(t *testing.T) {
 	require.NoError(t, WriteHTML(&b, starvedFixture()))
 	page := b.String()
 	for _, want := range []string{`<tr class="inconclusive">`, "INCONCLUSIVE — inconclusive: chaos was starved: own send lag p99 3.02s",
-		"chaos&#39;s own health", "send lag p99 (own)", "run-queue wait per s", "chaos stalled", "exit 5: no check failed"} {
+		"chaos&#39;s own health", "send lag p99 (own)", "run-queue wait (ms per s)", "chaos stalled", "exit 5: no check failed"} {
 		assert.Contains(t, page, want)
 	}
 	assert.Equal(t, 9, strings.Count(page, `<svg class="chart"`), "fixture's eight and chaos's own health")

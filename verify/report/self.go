@@ -22,7 +22,7 @@ type SelfReport struct {
 type SelfBounds struct {
 	OwnLagP99    float64 `json:"own_lag_p99_ms" jsonschema:"description=p99 of the send lag that is chaos's own (not the wait for a connection a slow stack holds)"`
 	Gap          float64 `json:"gap_ms" jsonschema:"description=longest time chaos may not run (a late monitor tick or a sampler tick missed by this much)"`
-	RunQueueWait float64 `json:"run_queue_wait" jsonschema:"description=share of the window's wall time chaos's threads may wait for a CPU (from /proc/self/task/*/schedstat)"`
+	RunQueueWait float64 `json:"run_queue_wait" jsonschema:"description=share of the window's wall time chaos's threads may wait for a CPU (from /proc/self/task/*/schedstat summed over threads and divided by GOMAXPROCS)"`
 }
 
 // SelfSecond is one second of chaos's own health.
@@ -34,8 +34,9 @@ type SelfSecond struct {
 	SendLag *Quantiles `json:"send_lag,omitempty" jsonschema:"description=actual − intended send time of the requests intended in this second"`
 	OwnLag  *Quantiles `json:"own_lag,omitempty" jsonschema:"description=send_lag less the wait for a free connection: chaos's own lateness"`
 	// RunQueueWait is the time chaos's threads waited for a CPU in this
-	// second, per second of wall time (over 1 when several threads wait).
-	RunQueueWait float64 `json:"run_queue_wait" jsonschema:"description=seconds chaos's threads waited on a run queue per second of wall time"`
+	// second, summed over threads and divided by GOMAXPROCS: 0.25 is a
+	// quarter of its capacity to run spent waiting.
+	RunQueueWait float64 `json:"run_queue_wait" jsonschema:"description=seconds chaos's threads waited on a run queue in this second divided by GOMAXPROCS (0..1 and more)"`
 	CPU          float64 `json:"cpu" jsonschema:"description=CPU seconds chaos used per second of wall time"`
 	// TickLate is how late the monitor's 100 ms tick fired at worst.
 	TickLate float64 `json:"tick_late_ms" jsonschema:"description=latest the 100 ms monitor tick fired in this second"`
@@ -81,7 +82,7 @@ func selfChart(r *Report, base func(title, unit string) chart) (chart, bool) {
 	c.Lines = []line{
 		{Name: "send lag p99 (own)", Color: cSelfLag, Pts: lag},
 		{Name: "tick late", Color: cSelfTick, Dash: true, Pts: tick},
-		{Name: "run-queue wait per s", Color: cSelfWait, Pts: wait},
+		{Name: "run-queue wait (ms per s)", Color: cSelfWait, Pts: wait},
 	}
 	return c, true
 }
