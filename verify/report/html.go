@@ -176,6 +176,7 @@ func chartsOf(r *Report) []chart {
 	if c, ok := selfChart(r, base); ok {
 		out = append(out, c)
 	}
+	out = append(out, faultCharts(r, base)...)
 	for _, s := range r.Series {
 		c := base(s.Check+" — "+s.Name, "")
 		pts := make([]xy, len(s.Points))

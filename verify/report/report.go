@@ -88,6 +88,9 @@ type FaultReport struct {
 	EndTime   *time.Time `json:"end_time,omitempty" jsonschema:"description=when it was rolled back (RFC 3339)"`
 	Injected  bool       `json:"injected"`
 	Error     string     `json:"error,omitempty"`
+	// Series is what the fault measured of itself each second (exhaust:
+	// connections held, refused, reset), when it measures anything.
+	Series []FaultPoint `json:"series,omitempty" jsonschema:"description=per second: exhaust's connections held and those refused or reset"`
 }
 
 // SeriesReport is one metric a check sampled during the run.

@@ -34,6 +34,11 @@ func PrintSummary(w io.Writer, reps ...*Report) {
 		for _, c := range classConnects(r) {
 			fmt.Fprintf(w, "  class %s\n", c)
 		}
+		for _, f := range r.Faults {
+			for _, line := range f.SeriesSummary() {
+				fmt.Fprintf(w, "  fault %s\n", line)
+			}
+		}
 		for _, c := range r.Failed() {
 			fmt.Fprintf(w, "  ✗ %s: %s\n", c.Name, c.Reason)
 		}
