@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"fmt"
 	"html/template"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/chaos-sre/chaos/verify/report"
 )
 
 // WriteIndexHTML rewrites index.html of a report folder from its
@@ -63,6 +66,13 @@ func pageOf(entries []Entry) page {
 	p.Suite = entries[len(entries)-1].Suite
 	p.Runs = slices.Clone(entries)
 	slices.Reverse(p.Runs)
+	for i := range p.Runs { // each run's experiments failed first, as its combined report
+		xs := slices.Clone(p.Runs[i].Experiments)
+		slices.SortStableFunc(xs, func(a, b ExpEntry) int {
+			return report.OutcomeRank(a.ExitCode) - report.OutcomeRank(b.ExitCode)
+		})
+		p.Runs[i].Experiments = xs
+	}
 	p.Last = &p.Runs[0]
 	var names []string
 	points := map[string][]ExpEntry{}
@@ -86,36 +96,45 @@ func pageOf(entries []Entry) page {
 			}
 		}
 		if v := ps[len(ps)-1].TimeToRecover; v != nil {
-			t.LastTTR = strconv.FormatFloat(*v, 'f', 1, 64) + " s"
+			t.LastTTR = secs(*v)
 		}
 		p.Trends = append(p.Trends, t)
 	}
 	return p
 }
 
-// sparkline draws time-to-recover over runs as inline SVG: a line through
-// the runs that measured it, a dot per run coloured by verdict (a run
-// without a time sits on the bottom edge).
+// sparkline draws time-to-recover over runs as inline SVG with its scale:
+// a line through the runs that measured it, scaled from the smallest time
+// (bottom edge) to the largest (top edge), both labelled in seconds beside
+// it with the last one, so 0.3 s and 30 s do not look alike. A dot per run
+// is coloured by verdict; a run without a time is a hollow dot on the
+// bottom edge.
 func sparkline(ps []ExpEntry) template.HTML {
-	const w, h, pad = 220.0, 40.0, 4.0
-	top := 0.0
-	for _, x := range ps {
-		if x.TimeToRecover != nil && *x.TimeToRecover > top {
-			top = *x.TimeToRecover
+	const w, h, pad, plot = 320.0, 44.0, 5.0, 210.0 // the scale labels take w-plot
+	lo, hi, last := math.Inf(1), math.Inf(-1), -1
+	for i, x := range ps {
+		if v := x.TimeToRecover; v != nil {
+			lo, hi, last = math.Min(lo, *v), math.Max(hi, *v), i
 		}
-	}
-	if top == 0 {
-		top = 1
 	}
 	xAt := func(i int) float64 {
 		if len(ps) == 1 {
-			return w / 2
+			return plot / 2
 		}
-		return pad + float64(i)*(w-2*pad)/float64(len(ps)-1)
+		return pad + float64(i)*(plot-2*pad)/float64(len(ps)-1)
 	}
-	yAt := func(v float64) float64 { return h - pad - v/top*(h-2*pad) }
+	yAt := func(v float64) float64 {
+		if hi-lo < 0.05 { // one value (times have 0.1 s resolution): a flat line mid-height
+			return h / 2
+		}
+		return h - pad - (v-lo)/(hi-lo)*(h-2*pad)
+	}
+	label := "time to recover over runs: none measured"
+	if last >= 0 {
+		label = fmt.Sprintf("time to recover over runs: from %s to %s, last %s", secs(lo), secs(hi), secs(*ps[last].TimeToRecover))
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="spark" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img" aria-label="time to recover over runs, up to %.1f s">`, w, h, w, h, top)
+	fmt.Fprintf(&b, `<svg class="spark" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s">`, w, h, w, h, template.HTMLEscapeString(label))
 	var line []string
 	for i, x := range ps {
 		if x.TimeToRecover != nil {
@@ -126,17 +145,54 @@ func sparkline(ps []ExpEntry) template.HTML {
 		fmt.Fprintf(&b, `<polyline fill="none" stroke="#555" stroke-width="1.5" points="%s"/>`, strings.Join(line, " "))
 	}
 	for i, x := range ps {
-		y := h - pad
-		title := x.Verdict
+		y, fill, title := h-pad, "#fff", x.Verdict+", no time to recover"
 		if x.TimeToRecover != nil {
-			y = yAt(*x.TimeToRecover)
-			title += fmt.Sprintf(", recovered in %.1f s", *x.TimeToRecover)
+			y, fill, title = yAt(*x.TimeToRecover), color(x.Verdict), fmt.Sprintf("%s, recovered in %s", x.Verdict, secs(*x.TimeToRecover))
 		}
-		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s"><title>%s</title></circle>`, xAt(i), y, color(x.Verdict), template.HTMLEscapeString(title))
+		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s" stroke="%s"><title>%s</title></circle>`, xAt(i), y, fill, color(x.Verdict), template.HTMLEscapeString(title))
+	}
+	for _, l := range scaleLabels(lo, hi, ps, last) {
+		fmt.Fprintf(&b, `<text class="scale" x="%.0f" y="%.1f" font-size="10" fill="#656d76">%s</text>`, plot+6, l.y, template.HTMLEscapeString(l.text))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
 }
+
+// scaleLabel is one line of a sparkline's scale, at its baseline y.
+type scaleLabel struct {
+	y    float64
+	text string
+}
+
+// scaleLabels are the scale beside a sparkline: max at the top edge, min at
+// the bottom edge (one label when every time is the same) and the last
+// time in between, or marked on max or min when it is one of them.
+func scaleLabels(lo, hi float64, ps []ExpEntry, last int) []scaleLabel {
+	if last < 0 {
+		return []scaleLabel{{26, "no time measured"}}
+	}
+	v := *ps[last].TimeToRecover
+	if hi-lo < 0.05 {
+		return []scaleLabel{{26, secs(v) + " (last)"}}
+	}
+	top, mid, bottom := "max "+secs(hi), "", "min "+secs(lo)
+	switch {
+	case v == hi:
+		top += " (last)"
+	case v == lo:
+		bottom += " (last)"
+	default:
+		mid = "last " + secs(v)
+	}
+	out := []scaleLabel{{10, top}, {42, bottom}}
+	if mid != "" {
+		out = append(out, scaleLabel{26, mid})
+	}
+	return out
+}
+
+// secs prints a time-to-recover in seconds at its 0.1 s resolution.
+func secs(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + " s" }
 
 func color(verdict string) string {
 	switch verdict {

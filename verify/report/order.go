@@ -11,14 +11,15 @@ import (
 // slice and leaves reps (the run order JSON keeps) as it is.
 func ByOutcome(reps []*Report) []*Report {
 	out := slices.Clone(reps)
-	slices.SortStableFunc(out, func(a, b *Report) int { return outcomeRank(a) - outcomeRank(b) })
+	slices.SortStableFunc(out, func(a, b *Report) int { return OutcomeRank(a.ExitCode) - OutcomeRank(b.ExitCode) })
 	return out
 }
 
-// outcomeRank groups a run by its exit code: 0 failed (1), 1 aborted (3),
-// 2 tool error or invalid (4, 2), 3 inconclusive (5) or unknown, 4 held (0).
-func outcomeRank(r *Report) int {
-	switch r.ExitCode {
+// OutcomeRank is the place of a run with this exit code in a combined
+// view, smallest first: 0 failed (1), 1 aborted (3), 2 tool error or
+// invalid (4, 2), 3 inconclusive (5) or unknown, 4 held (0).
+func OutcomeRank(exitCode int) int {
+	switch exitCode {
 	case 1:
 		return 0
 	case 3:
