@@ -304,25 +304,28 @@ type result struct {
 		Name          string   `json:"name"`
 		Kind          string   `json:"kind"`
 		Held          bool     `json:"held"`
+		Status        string   `json:"status"` // "inconclusive" when chaos was starved in its window
 		Measured      string   `json:"measured"`
 		TimeToRecover *float64 `json:"time_to_recover_s"`
 	} `json:"checks"`
 }
 
-// steadyTries is how often an experiment is run when its steady state
-// fails: nothing was injected then, so the run says the machine was busy
-// (tests of other packages share its two cores), not how the gateway copes.
-const steadyTries = 3
+// tries is how often an experiment is run when its steady state failed or
+// it was inconclusive (exit 5: chaos itself was starved): either says the
+// machine was busy (tests of other packages share its two cores), not how
+// the gateway copes.
+const tries = 3
 
 // runExperiment runs one experiment with -o json and returns the exit code
-// and the decoded result; a run whose steady state failed is run again.
+// (0 or 1) and the decoded result; a run whose steady state failed, or that
+// was inconclusive, is run again.
 func (s *stack) runExperiment(name string) (int, result) {
 	s.t.Helper()
 	for try := 1; ; try++ {
 		s.waitPrimary()
 		code, out, errs := s.run(2*time.Minute, "run", s.experiment(name), "-q", "-o", "json")
 		var r result
-		if code != 0 && code != 1 {
+		if code != 0 && code != 1 && code != exitInconclusive {
 			s.t.Fatalf("chaos run %s (%s): exit %d, want 0 or 1\n%s", name, s.cfg, code, errs)
 		}
 		if err := json.Unmarshal([]byte(out), &r); err != nil {
@@ -331,18 +334,29 @@ func (s *stack) runExperiment(name string) (int, result) {
 		if r.ExitCode != code {
 			s.t.Errorf("chaos run %s: exit %d but the result says %d", name, code, r.ExitCode)
 		}
-		if !slices.Contains(r.failed(), "steady state") || try == steadyTries {
+		busy := code == exitInconclusive || slices.Contains(r.failed(), "steady state")
+		switch {
+		case !busy:
+			return code, r
+		case try == tries && code == exitInconclusive:
+			s.t.Fatalf("chaos run %s (%s): inconclusive (exit 5) %d times: chaos itself was starved; the machine is too busy\n%s%s", name, s.cfg, tries, r, errs)
+		case try == tries:
 			return code, r
 		}
-		s.t.Logf("chaos run %s (%s): the steady state failed, nothing was injected; running it again (try %d of %d)\n%s", name, s.cfg, try+1, steadyTries, r)
+		s.t.Logf("chaos run %s (%s): exit %d, nothing judged (steady state failed or chaos was starved); running it again (try %d of %d)\n%s%s", name, s.cfg, code, try+1, tries, r, errs)
 		time.Sleep(2 * time.Second)
 	}
 }
 
+// exitInconclusive is chaos's exit code when no check failed but some could
+// not be judged because chaos itself was starved.
+const exitInconclusive = 5
+
+// failed names the checks that failed (not the inconclusive ones).
 func (r result) failed() []string {
 	var out []string
 	for _, c := range r.Checks {
-		if !c.Held {
+		if !c.Held && c.Status != "inconclusive" {
 			out = append(out, c.Name)
 		}
 	}
@@ -353,7 +367,10 @@ func (r result) String() string {
 	var b strings.Builder
 	for _, c := range r.Checks {
 		v := "held  "
-		if !c.Held {
+		switch {
+		case c.Status == "inconclusive":
+			v = "INCONC"
+		case !c.Held:
 			v = "FAILED"
 		}
 		fmt.Fprintf(&b, "  %s %-20s %s\n", v, c.Name, c.Measured)
