@@ -67,7 +67,7 @@ stop_model() {
 supervise() {
   local name=$1
   shift
-  trap 'stop_model; exit 0' TERM
+  trap 'finish "$name"; exit 0' TERM INT HUP
   while alive "$main"; do
     "$RUN_DIR/hapx-$name" "$@" >&2 &
     model_pid=$!
@@ -80,10 +80,16 @@ supervise() {
     echo "run.sh: $name model exited; starting it again in ${restart_delay}s" >&2
     sleep "$restart_delay"
   done
+  finish "$name"
+}
+
+# finish NAME: stop the model, remove its pid file and (once, from the
+# primary's supervisor) the run folder this script made.
+finish() {
   stop_model
-  rm -f "$RUN_DIR/$name.pid"
-  if [[ -n $own_dir && $name == primary ]]; then
-    sleep 0.5
+  rm -f "$RUN_DIR/$1.pid"
+  if [[ -n $own_dir && $1 == primary ]]; then
+    sleep 0.2
     rm -rf "$RUN_DIR"
   fi
 }
