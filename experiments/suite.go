@@ -36,7 +36,7 @@ type Suite struct {
 	ReportDir string `yaml:"report_dir,omitempty" jsonschema:"description=folder for the dated run folders and the history (relative to the suite file),default=reports"`
 	// ContinueOnFailure runs the remaining experiments after one fails.
 	ContinueOnFailure bool      `yaml:"continue_on_failure,omitempty"`
-	Cooldown          *Cooldown `yaml:"cooldown,omitempty" jsonschema:"description=pause between experiments, then wait for the steady state"`
+	Cooldown          *Cooldown `yaml:"cooldown,omitempty" jsonschema:"description=pause between experiments and then wait for the steady state"`
 	// Stack, when set, replaces every experiment's stack (local or compose
 	// settings; vars are merged over theirs).
 	Stack Stack `yaml:"stack,omitempty" jsonschema:"description=shared stack: replaces each experiment's local or compose stack; vars are merged over theirs"`
