@@ -67,7 +67,8 @@ type proc struct {
 	pid, ppid int
 	comm, exe string // exe is the executable's base name, "" when unreadable
 	kthread   bool
-	uid       int // real uid, -1 when unknown
+	zombie    bool // state Z: exited, not yet reaped; nothing left to hit
+	uid       int  // real uid, -1 when unknown
 }
 
 // pfKthread is PF_KTHREAD in the flags of /proc/PID/stat.
@@ -90,6 +91,7 @@ func readProc(pid int) (proc, error) {
 		return proc{}, fmt.Errorf("%s/stat: unreadable", dir)
 	}
 	p.ppid, _ = strconv.Atoi(f[1])
+	p.zombie = f[0] == "Z" || f[0] == "X"
 	flags, _ := strconv.ParseUint(f[6], 10, 64)
 	p.kthread = flags&pfKthread != 0 || pid == 2 || p.ppid == 2
 	if exe, err := os.Readlink(filepath.Join(dir, "exe")); err == nil {
@@ -180,8 +182,8 @@ func procsByName(name string, allowHost bool) (ps []proc, others int, err error)
 			continue
 		}
 		p, err := readProc(pid)
-		if err != nil {
-			continue // gone meanwhile
+		if err != nil || p.zombie {
+			continue // gone meanwhile, or dead and not yet reaped
 		}
 		if !allowHost && p.uid >= 0 && p.uid != os.Getuid() {
 			others++
