@@ -161,6 +161,9 @@ func (e *engine) finish() {
 		RollbackDone: e.rep.Phases.RollbackDone, End: s(e.end)}
 	e.rep.Started = e.start
 	e.rep.Load = report.LoadOf(e.rep.Load.URL, e.gen.Stats().Sent, e.gen.Timeline(), e.start, e.end.Add(time.Second))
+	if len(e.faults) == 0 {
+		e.rep.Load.Capacity = e.capacity(e.gen.Timeline().Seconds(""))
+	}
 	for i, f := range e.faults {
 		f.rep.Start, f.rep.End = s(f.start), s(f.end)
 		f.rep.StartTime, f.rep.EndTime = timePtr(f.start), timePtr(f.end)
@@ -230,6 +233,11 @@ func (e *engine) steadyState() error {
 	sum := e.gen.Timeline().Summary(e.start, e.baselineEnd, "")
 	ok, measured, bound, reason := ss.SLO.Judge(sum)
 	e.progress("steady state: %s (bound %s)", measured, bound)
+	if ok && len(e.faults) == 0 {
+		// A load-only run: the steady state is its verdict.
+		e.rep.Checks = append(e.rep.Checks, report.CheckReport{Name: "steady state", Kind: "slo", Window: "baseline",
+			Result: verify.Result{Held: true, Measured: measured, Bound: bound}})
+	}
 	if !ok {
 		res := verify.Result{Measured: measured, Bound: bound, Reason: reason}
 		if why := e.selfVerdict(verify.Window{From: e.start, To: e.baselineEnd}, false); why != "" {

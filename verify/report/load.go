@@ -17,6 +17,8 @@ type LoadReport struct {
 	Total   Stats    `json:"total"`
 	// ClassTotals is Total for each class (when there are several).
 	ClassTotals map[string]Stats `json:"class_totals,omitempty" jsonschema:"description=the whole run for each class"`
+	// Capacity is what a load-only run (no faults) found the stack holds.
+	Capacity *Capacity `json:"capacity,omitempty" jsonschema:"description=load-only runs: the highest one-second rate completed within the steady state's bounds"`
 	// Seconds is the per-second timeline by intended send time.
 	Seconds []Second `json:"seconds,omitempty"`
 }
@@ -45,6 +47,16 @@ type Stats struct {
 	ConnectErrorRate float64    `json:"connect_error_rate,omitempty" jsonschema:"description=connect_errors/connects (0..1)"`
 	Connect          *Quantiles `json:"connect,omitempty" jsonschema:"description=TCP connect time of the connections opened"`
 	TTFB             *Quantiles `json:"ttfb,omitempty" jsonschema:"description=from intended send time to the first byte of the answer"`
+}
+
+// Capacity is the highest rate a stack completed in one second while that
+// second kept the steady state's bounds: on a ramp, the knee.
+type Capacity struct {
+	Rate      float64 `json:"rate_per_s"`
+	At        Seconds `json:"t_s" jsonschema:"description=start of that second in seconds from started"`
+	P99       float64 `json:"p99_ms"`
+	ErrorRate float64 `json:"error_rate"`
+	Within    string  `json:"within" jsonschema:"description=which seconds counted"`
 }
 
 // Quantiles summarises a latency distribution in milliseconds.

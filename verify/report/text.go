@@ -69,6 +69,9 @@ func runFacts(r *Report) string {
 	if c := connectFacts(r.Load.Total); c != "" {
 		parts = append(parts, c)
 	}
+	if c := r.Load.Capacity; c != nil {
+		parts = append(parts, fmt.Sprintf("capacity %.0f req/s (at +%s: p99 %s, errors %s)", c.Rate, c.At.Duration().Round(time.Second), FormatMs(c.P99), Percent(c.ErrorRate)))
+	}
 	return strings.Join(parts, " · ")
 }
 
