@@ -269,6 +269,7 @@ func (a *API) metrics(w http.ResponseWriter, _ *http.Request) {
 	}
 	ms := []m{
 		{"chaos_proxy_requests_total", "HTTP requests received (http routes)", "counter", func(rt *Route) int64 { return rt.requests.Load() }},
+		{"chaos_proxy_chain_requests_total", "HTTP requests served through the fault chain, off the event loop (http routes)", "counter", func(rt *Route) int64 { return rt.chained.Load() }},
 		{"chaos_proxy_connections_total", "connections accepted (tcp routes)", "counter", func(rt *Route) int64 { return rt.accepted.Load() }},
 		{"chaos_proxy_active_connections", "connections open now (tcp routes)", "gauge", func(rt *Route) int64 { return rt.active.Load() }},
 		{"chaos_proxy_upstream_errors_total", "failures to reach the upstream", "counter", func(rt *Route) int64 { return rt.upstreamKO.Load() }},

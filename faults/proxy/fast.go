@@ -58,9 +58,8 @@ func (rt *Route) serveFast(h *handoff) {
 }
 
 // startHTTP dials the upstream for a new client connection and gives both
-// to an event loop (httploop_linux.go). With a fault on already, or no
-// upstream to dial (the net/http server answers 502 then), the client goes
-// to the net/http server at once.
+// to an event loop (httploop_linux.go), faults or none. With no upstream to
+// dial the client goes to the net/http server, which answers 502.
 func (rt *Route) startHTTP(c net.Conn, h *handoff) {
 	give := func(x net.Conn) {
 		select {
@@ -68,10 +67,6 @@ func (rt *Route) startHTTP(c net.Conn, h *handoff) {
 		case <-rt.done:
 			_ = x.Close()
 		}
-	}
-	if len(*rt.installed.Load()) > 0 {
-		give(c)
-		return
 	}
 	up, err := net.DialTimeout("tcp", rt.upstream, 5*time.Second)
 	if err != nil {

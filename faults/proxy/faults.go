@@ -108,16 +108,30 @@ type Latency struct {
 	Upto          bool // Jitter is a uniform [0, Jitter] added to Delay (the jitter kind)
 }
 
-var _ Fault = (*Latency)(nil)
+var (
+	_ Fault     = (*Latency)(nil)
+	_ loopFault = (*Latency)(nil)
+)
+
+func (l *Latency) draw() time.Duration {
+	if l.Upto {
+		return l.Delay + l.Chance.Upto(l.Jitter)
+	}
+	return l.Delay + l.Chance.Jitter(l.Jitter)
+}
+
+// decide implements loopFault: the loop holds the request.
+func (l *Latency) decide(rq *rawRequest, v *verdict) bool {
+	if l.appliesRaw(rq) {
+		v.delay += l.draw()
+	}
+	return false
+}
 
 // ServeHTTP implements Fault.
 func (l *Latency) ServeHTTP(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	if l.applies(r) {
-		d := l.Delay + l.Chance.Jitter(l.Jitter)
-		if l.Upto {
-			d = l.Delay + l.Chance.Upto(l.Jitter)
-		}
-		if !sleep(r.Context(), d) {
+		if !sleep(r.Context(), l.draw()) {
 			return
 		}
 	}

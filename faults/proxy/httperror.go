@@ -26,9 +26,23 @@ type HTTPError struct {
 	RetryAfter time.Duration
 	Body       string
 	Corrupt    string
+	wire       canned
 }
 
-var _ Fault = (*HTTPError)(nil)
+var (
+	_ Fault     = (*HTTPError)(nil)
+	_ loopFault = (*HTTPError)(nil)
+)
+
+// decide implements loopFault: the loop answers.
+func (e *HTTPError) decide(rq *rawRequest, v *verdict) bool {
+	if !e.appliesRaw(rq) {
+		return false
+	}
+	v.answer = e.wire.get(e.Status, e.RetryAfter, e.Body, e.Corrupt, "http-error", rq.isHead)
+	v.cut = e.Corrupt == CorruptTruncated
+	return true
+}
 
 // ServeHTTP implements Fault.
 func (e *HTTPError) ServeHTTP(w http.ResponseWriter, r *http.Request, next http.Handler) {
@@ -123,9 +137,26 @@ type FailFirst struct {
 	RetryAfter time.Duration
 	Corrupt    string
 	seen       atomic.Int64
+	wire       canned
 }
 
-var _ Fault = (*FailFirst)(nil)
+var (
+	_ Fault     = (*FailFirst)(nil)
+	_ loopFault = (*FailFirst)(nil)
+)
+
+// decide implements loopFault: the loop answers.
+func (f *FailFirst) decide(rq *rawRequest, v *verdict) bool {
+	if !f.Match.okRaw(rq) || f.seen.Add(1) > f.Count {
+		return false
+	}
+	if f.hits != nil {
+		f.hits.Add(1)
+	}
+	v.answer = f.wire.get(f.Status, f.RetryAfter, "", f.Corrupt, "fail-first", rq.isHead)
+	v.cut = f.Corrupt == CorruptTruncated
+	return true
+}
 
 // ServeHTTP implements Fault.
 func (f *FailFirst) ServeHTTP(w http.ResponseWriter, r *http.Request, next http.Handler) {

@@ -8,22 +8,26 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// The http mode's fast path. While no fault is installed, a client
-// connection and an upstream connection of its own are relayed by an event
-// loop (relay_linux.go) as raw HTTP/1.1, request by request: the loop reads
-// a message head only far enough to know where the body ends, rewrites
-// nothing and passes streamed answers on as they come. At the first byte of
-// each request it looks at the route's faults: when one is installed (or the
-// request is something the fast path does not do: an upgrade,
-// 100-continue, HTTP/1.0) the client connection, with every byte not yet
-// consumed, is handed to the net/http server and its fault chain for good.
-// So a fault added to the route applies to every request whose first byte
-// arrives after Add returns, on old keep-alive connections too. The loop
-// reads the next request only once the answer before it is delivered.
+// The http mode's fast path, with faults or without. A client connection
+// and an upstream connection of its own are relayed by an event loop
+// (relay_linux.go) as raw HTTP/1.1, request by request: the loop reads a
+// message head only far enough to know where the body ends, rewrites
+// nothing and passes streamed answers on as they come. Once a request's
+// head is in, the loop decides the route's faults for it (loopfault.go):
+// it holds the request (latency, jitter) or the answer's head (ttfb) until
+// a deadline (hold_linux.go), or answers in the proxy's name (http-error,
+// fail-first) and drops the request's body. A request the loop does not
+// serve (a fault that rewrites a streaming answer matches it, or it is an
+// upgrade, 100-continue, HTTP/1.0) goes, with every byte not yet consumed,
+// to the net/http server and its fault chain. So a fault added to the
+// route applies to every request whose head arrives after Add returns, on
+// old keep-alive connections too. The loop reads the next request only
+// once the answer before it is delivered.
 
 // flow is where an HTTP connection is between its messages.
 type flow struct {
@@ -36,6 +40,12 @@ type flow struct {
 	closing bool   // the connection ends once this answer is delivered
 	raw     bool   // no more message boundaries: bytes pass as on a tcp route
 	rest    []byte // client bytes past the request, read before its answer ended
+
+	// what the faults made of the request under way (loopfault.go)
+	ttfb   time.Duration // hold the answer's head this long
+	answer []byte        // the proxy's own answer: the request's body is dropped
+	after  time.Duration // hold the proxy's answer this long
+	cut    bool          // close once the proxy's answer is out
 }
 
 type flowAt int
@@ -106,11 +116,13 @@ func (l *evloop) fromClient(p *pair, b []byte) {
 			f.at = atAnswerHead
 			f.rest = append(f.rest, b[n:]...)
 		}
+		if f.answer != nil { // answered by the proxy: the body goes nowhere
+			if done {
+				l.inject(p)
+			}
+			return
+		}
 		l.write(&p.b, b[:n])
-		return
-	}
-	if len(f.head) == 0 && len(*f.rt.installed.Load()) > 0 {
-		l.handoff(p, b) // a fault is on: this request and all after go to the fault chain
 		return
 	}
 	msg, i := f.gather(b)
@@ -124,6 +136,14 @@ func (l *evloop) fromClient(p *pair, b []byte) {
 	if err != nil || rf.slow {
 		l.handoff(p, msg)
 		return
+	}
+	var v verdict
+	if cur := *f.rt.installed.Load(); len(cur) > 0 {
+		rq := newRawRequest(msg[:i])
+		if v = decideRaw(cur, &rq); v.slow {
+			l.handoff(p, msg)
+			return
+		}
 	}
 	f.rt.requests.Add(1)
 	f.isHead = bytes.HasPrefix(msg, []byte("HEAD "))
@@ -139,8 +159,35 @@ func (l *evloop) fromClient(p *pair, b []byte) {
 		f.at = atAnswerHead
 		f.rest = append(f.rest, msg[i+n:]...)
 	}
+	f.head = f.head[:0] // msg stays as it is until more is gathered
+	if v.answer != nil {
+		f.answer, f.after, f.cut = v.answer, v.delay+v.ttfb, v.cut
+		if done {
+			l.inject(p)
+		}
+		return
+	}
+	if v.delay > 0 {
+		l.holdFor(&p.b, v.delay)
+	}
+	f.ttfb = v.ttfb
 	l.write(&p.b, msg[:i+n])
-	f.head = f.head[:0]
+}
+
+// inject writes the proxy's own answer to the request just read.
+func (l *evloop) inject(p *pair) {
+	f := p.flow
+	b := f.answer
+	f.answer = nil
+	f.at = atRequestHead
+	f.closing = f.closing || f.cut
+	if f.after > 0 {
+		l.holdFor(&p.a, f.after)
+	}
+	l.write(&p.a, b)
+	if len(p.a.pending) == 0 && !p.closed.Load() {
+		l.flowFlushed(p)
+	}
 }
 
 // gather adds b to the message head gathered so far and returns the bytes
@@ -165,6 +212,10 @@ func (f *flow) gather(b []byte) ([]byte, int) {
 // fromUpstream passes the answer on and notes where it ends.
 func (l *evloop) fromUpstream(p *pair, b []byte) {
 	f := p.flow
+	if f.ttfb > 0 && f.at == atAnswerHead && len(f.head) == 0 {
+		l.holdFor(&p.a, f.ttfb) // from the answer's first byte on
+		f.ttfb = 0
+	}
 	for len(b) > 0 && !p.closed.Load() {
 		switch f.at {
 		case atRequestHead, atRequestBody:
@@ -266,6 +317,7 @@ func (l *evloop) handoff(p *pair, unread []byte) {
 		return
 	}
 	l.forget(p)
+	l.unhold(p)
 	_ = unix.EpollCtl(l.ep, unix.EPOLL_CTL_DEL, p.a.fd, nil)
 	_ = unix.Close(p.b.fd)
 	file := os.NewFile(uintptr(p.a.fd), "client")

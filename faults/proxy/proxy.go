@@ -75,6 +75,7 @@ type Route struct {
 
 	conns      sync.Map // io.Closer (a net.Conn, a relayed pair) → struct{}, closed by Close
 	requests   atomic.Int64
+	chained    atomic.Int64 // http requests the fault chain (net/http) served
 	accepted   atomic.Int64
 	active     atomic.Int64
 	upstreamKO atomic.Int64
@@ -90,6 +91,7 @@ type installed struct {
 	spec    Spec
 	http    Fault
 	conn    ConnFault
+	loop    loopFault     // http: the event loop serves it (nil: the fault chain does)
 	removed chan struct{} // closed when the fault is removed
 	hits    atomic.Int64
 }
@@ -203,6 +205,7 @@ func (rt *Route) AddID(id string, f any) (string, error) {
 	default:
 		return "", fmt.Errorf("proxy %s: %T is not a proxy fault", rt.name, f)
 	}
+	in.loop, _ = in.http.(loopFault)
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	cur := *rt.installed.Load()
@@ -270,6 +273,7 @@ func (rt *Route) FaultInfos() []FaultInfo {
 // were added, then forwards it. With no fault it forwards at once.
 func (rt *Route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt.requests.Add(1)
+	rt.chained.Add(1)
 	cur := *rt.installed.Load()
 	if len(cur) == 0 {
 		rt.forward.ServeHTTP(w, r)

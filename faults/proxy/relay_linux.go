@@ -34,6 +34,7 @@ type evloop struct {
 	wake  int // eventfd: new pairs are waiting in incoming
 	buf   []byte
 	sides []*side // by descriptor; the loop's own
+	holds []*pair // a min-heap by deadline (hold_linux.go)
 
 	mu       sync.Mutex
 	incoming []*pair
@@ -45,6 +46,7 @@ type side struct {
 	peer     *side
 	pair     *pair
 	pending  []byte // bytes read from peer not yet written to fd
+	held     bool   // pending waits for a deadline (hold_linux.go)
 	readable bool   // epoll said bytes came, and they are not all read
 	hup      bool   // the other end closed or failed: read to the end
 	eof      bool   // fd has no more to read
@@ -55,6 +57,7 @@ type side struct {
 type pair struct {
 	a, b    side        // http: a is the client, b the upstream
 	flow    *flow       // http routes: where each message ends
+	hold    hold        // the deadline of a held side
 	mu      sync.Mutex  // Close against the loop closing the descriptors
 	closed  atomic.Bool // set, under mu, by the loop only
 	onClose func()
@@ -170,9 +173,10 @@ func (l *evloop) run() {
 	for {
 		// Under load the next events are often there already: look without
 		// the blocking-syscall bookkeeping first, and block only when idle.
+		wait := l.expire()
 		n, err := epollPeek(l.ep, evs)
 		if err == nil && n == 0 {
-			n, err = unix.EpollWait(l.ep, evs, -1)
+			n, err = epollWait(l.ep, evs, wait)
 		}
 		if err != nil {
 			continue // EINTR
@@ -187,6 +191,10 @@ func (l *evloop) run() {
 				continue
 			}
 			ev := evs[i].Events
+			if ev&(unix.EPOLLHUP|unix.EPOLLERR) != 0 && s.pair.hold.i > 0 {
+				l.close(s.pair, true) // gone while held: nothing left to wait for
+				continue
+			}
 			if ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 				s.readable = true
 				s.hup = s.hup || ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0
@@ -256,7 +264,7 @@ func (l *evloop) pump(s *side) {
 // write sends b to s, parking what s does not take; epoll says when it
 // takes more (EPOLLOUT).
 func (l *evloop) write(s *side, b []byte) {
-	if len(s.pending) > 0 {
+	if len(s.pending) > 0 || s.held {
 		s.pending = append(s.pending, b...)
 		return
 	}
@@ -281,6 +289,9 @@ func (l *evloop) write(s *side, b []byte) {
 // flush writes s's parked bytes now that s takes them; once all are gone
 // the peer is read again.
 func (l *evloop) flush(s *side) {
+	if s.held {
+		return
+	}
 	b := s.pending
 	s.pending = nil
 	l.write(s, b)
@@ -333,6 +344,7 @@ func (l *evloop) close(p *pair, reset bool) {
 		return
 	}
 	l.forget(p)
+	l.unhold(p)
 	for _, fd := range []int{p.a.fd, p.b.fd} {
 		if reset {
 			_ = unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})

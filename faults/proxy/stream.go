@@ -108,6 +108,16 @@ type TTFB struct {
 	Delay, Jitter time.Duration
 }
 
+var _ loopFault = (*TTFB)(nil)
+
+// decide implements loopFault: the loop holds the answer's head.
+func (t *TTFB) decide(rq *rawRequest, v *verdict) bool {
+	if t.appliesRaw(rq) {
+		v.ttfb += t.Delay + t.Chance.Jitter(t.Jitter)
+	}
+	return false
+}
+
 // ServeHTTP implements Fault.
 func (t *TTFB) ServeHTTP(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	if !t.applies(r) {
