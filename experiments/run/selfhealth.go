@@ -31,13 +31,13 @@ const (
 	// tick (or the samplers' 250 ms one) late by more than this. Five
 	// timeline buckets without a send, or two missed samples.
 	boundGap = 500 * time.Millisecond
-	// boundRunQueueWait is the share of the window's wall time chaos's
-	// threads may spend waiting for a CPU: schedstat's second field summed
-	// over its threads, divided by GOMAXPROCS (the threads that can run Go
-	// code at once). Past a quarter, every timer and every read of an
-	// answer is late by a noticeable fraction. Unnormalised, runs beside
-	// other tests on this 2-core machine reached 37% in a second.
-	boundRunQueueWait = 0.25
+	// Run-queue wait (schedstat's second field summed over chaos's
+	// threads, divided by GOMAXPROCS) is measured and reported, and named
+	// in a reason as context, but judges nothing: `chaos demo` (five
+	// experiments and the local stack on 2 cores) measured 50–59% of every
+	// window while its own send lag stayed under 100 ms and every check
+	// held; and a process stopped or stalled in reclaim is not on a run
+	// queue at all. The send lag and the gaps measure the effect itself.
 
 	selfTick = 100 * time.Millisecond
 	// stallMin is how late a tick must be to be listed as a stall in the
@@ -239,13 +239,11 @@ func (ev selfEvidence) starved(start time.Time) string {
 	if d := ev.samplerGap.len(); d > boundGap+250*time.Millisecond {
 		why = append(why, fmt.Sprintf("samplers missed their ticks for %s at +%.1fs", report.FormatDuration(d), ev.samplerGap.from.Sub(start).Seconds()))
 	}
-	if ev.wall > 0 {
-		if share := float64(ev.wait) / float64(ev.wall); share > boundRunQueueWait {
-			why = append(why, fmt.Sprintf("its threads waited for a CPU %.0f%% of the window (schedstat per GOMAXPROCS, bound %.0f%%)", 100*share, 100*boundRunQueueWait))
-		}
-	}
 	if len(why) == 0 {
 		return ""
+	}
+	if ev.wall > 0 {
+		why = append(why, fmt.Sprintf("its threads waited for a CPU %.0f%% of the window (schedstat per GOMAXPROCS)", 100*float64(ev.wait)/float64(ev.wall)))
 	}
 	return "chaos was starved: " + strings.Join(why, ", ") + "; the stack's numbers in this window cannot be trusted"
 }
@@ -256,7 +254,7 @@ func (m *selfMonitor) report(tl *load.Timeline) *report.SelfReport {
 	if m == nil {
 		return nil
 	}
-	out := &report.SelfReport{Bounds: report.SelfBounds{OwnLagP99: ms(boundOwnLag), Gap: ms(boundGap), RunQueueWait: boundRunQueueWait}}
+	out := &report.SelfReport{Bounds: report.SelfBounds{OwnLagP99: ms(boundOwnLag), Gap: ms(boundGap)}}
 	var loadSecs []load.Second
 	if tl != nil {
 		loadSecs = tl.Seconds("")

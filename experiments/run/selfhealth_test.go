@@ -49,9 +49,10 @@ func TestSelfHealthBounds(t *testing.T) {
 		{name: "own send lag p99 under 100ms", from: 1, to: 8, ownLag: load.Quantiles{P99: 60 * time.Millisecond, Max: 450 * time.Millisecond, Count: 300}},
 		{name: "samplers missed ticks, a sampling check", from: 15.5, to: 19, sampler: true, ownLag: clean, want: "samplers missed their ticks for 1.5s at +16.0s"},
 		{name: "samplers missed ticks, a check that does not sample", from: 15.5, to: 19, ownLag: clean},
-		{name: "threads waited for a CPU 30% of the time", from: 1, to: 8, ownLag: clean, wait: 12 * time.Second,
-			want: "its threads waited for a CPU 30% of the window (schedstat per GOMAXPROCS, bound 25%)"},
-		{name: "threads waited for a CPU 20% of the time", from: 1, to: 8, ownLag: clean, wait: 8 * time.Second},
+		{name: "threads waited for a CPU 60% of the time, on schedule", from: 1, to: 8, ownLag: clean, wait: 24 * time.Second},
+		{name: "threads waited for a CPU 60% of the time, late", from: 1, to: 8, wait: 24 * time.Second,
+			ownLag: load.Quantiles{P99: 150 * time.Millisecond, Max: 180 * time.Millisecond, Count: 300},
+			want:   "own send lag p99 150ms, max 180ms (bound p99 100ms), its threads waited for a CPU 60% of the window (schedstat per GOMAXPROCS)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m.waits = []waitMark{{t0, 0}, {t0.Add(20 * time.Second), tc.wait}}
@@ -80,7 +81,7 @@ func TestSelfReportSeconds(t *testing.T) {
 	if len(r.Seconds) != 21 || r.Seconds[12].TickLate < 3000 || r.Seconds[5].TickLate > 1 {
 		t.Errorf("%d seconds, tick late at 12s %vms and 5s %vms; want 21, ~3000ms, 0ms", len(r.Seconds), r.Seconds[12].TickLate, r.Seconds[5].TickLate)
 	}
-	if r.Bounds.OwnLagP99 != 100 || r.Bounds.Gap != 500 || r.Bounds.RunQueueWait != 0.25 {
+	if r.Bounds.OwnLagP99 != 100 || r.Bounds.Gap != 500 {
 		t.Errorf("bounds %+v", r.Bounds)
 	}
 }

@@ -88,7 +88,7 @@ func starvedFixture() *Report {
 	why := "chaos was starved: own send lag p99 3.02s (bound 100ms), a 3.1s gap at +9.1s (bound 500ms); the stack's numbers in this window cannot be trusted"
 	r.Checks[1].Result = verify.Inconclusive(r.Checks[1].Result, why)
 	r.Checks[2].Result = verify.Inconclusive(r.Checks[2].Result, why)
-	r.Self = &SelfReport{Bounds: SelfBounds{OwnLagP99: 100, Gap: 500, RunQueueWait: 0.25}, Stalls: []Stall{{From: 9.1, To: 12.2}}}
+	r.Self = &SelfReport{Bounds: SelfBounds{OwnLagP99: 100, Gap: 500}, Stalls: []Stall{{From: 9.1, To: 12.2}}}
 	for s := 0; s < 24; s++ {
 		lag := &Quantiles{P50: 0.3, P95: 0.6, P99: 0.9, Max: 1.2, Count: 30}
 		sec := SelfSecond{T: Seconds(s), SendLag: lag, OwnLag: lag, RunQueueWait: 0.004, CPU: 0.08, TickLate: 0.4}

@@ -18,11 +18,12 @@ type SelfReport struct {
 }
 
 // SelfBounds are the limits of chaos's own health past which a window
-// cannot be judged.
+// cannot be judged. Run-queue wait is reported per second but judges
+// nothing: a busy machine makes threads wait while chaos still keeps its
+// schedule, which the send lag and the gaps measure directly.
 type SelfBounds struct {
-	OwnLagP99    float64 `json:"own_lag_p99_ms" jsonschema:"description=p99 of the send lag that is chaos's own (not the wait for a connection a slow stack holds)"`
-	Gap          float64 `json:"gap_ms" jsonschema:"description=longest time chaos may not run (a late monitor tick or a sampler tick missed by this much)"`
-	RunQueueWait float64 `json:"run_queue_wait" jsonschema:"description=share of the window's wall time chaos's threads may wait for a CPU (from /proc/self/task/*/schedstat summed over threads and divided by GOMAXPROCS)"`
+	OwnLagP99 float64 `json:"own_lag_p99_ms" jsonschema:"description=p99 of the send lag that is chaos's own (not the wait for a connection a slow stack holds)"`
+	Gap       float64 `json:"gap_ms" jsonschema:"description=longest time chaos may not run (a late monitor tick or a sampler tick missed by this much)"`
 }
 
 // SelfSecond is one second of chaos's own health.
