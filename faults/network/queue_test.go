@@ -92,3 +92,35 @@ func TestQueueDropsDuplicatesAndFailsOpen(t *testing.T) {
 	}
 	require.NoError(t, network.DelTable(p.NSA, "chaos-test-2"))
 }
+
+// With one delay for all, packets leave in batches (one verdict for every
+// id up to the last due); a dropped packet among them must stay dropped.
+func TestQueueBatchVerdictKeepsDrops(t *testing.T) {
+	p := nettest.New(t)
+	got := counter(t, p, "9103")
+	q := withQueue(t, p, network.Shape{Delay: 5 * time.Millisecond, Loss: 0.5, Seed: 7},
+		network.Scope{Egress: true, Port: 9103})
+	send(t, p, "9103", 200, 100)
+	require.Eventually(t, func() bool { return uint64(got()) >= q.Stats.Seen.Load()-q.Stats.Dropped.Load() },
+		5*time.Second, 20*time.Millisecond)
+	time.Sleep(50 * time.Millisecond)
+	assert.EqualValues(t, 200, q.Stats.Seen.Load())
+	assert.Greater(t, q.Stats.Dropped.Load(), uint64(50), "about half dropped")
+	assert.EqualValues(t, 200-q.Stats.Dropped.Load(), got(), "exactly the others delivered")
+}
+
+// Packets that came in on an interface carry the kernel's stamp of when
+// it queued them, and the shaper times them from it.
+func TestQueueTimesIngressFromTheKernelStamp(t *testing.T) {
+	p := nettest.New(t)
+	got := counter(t, p, "9104")
+	q, err := network.OpenQueue(p.NSB, network.Shape{Delay: 2 * time.Millisecond}, 0)
+	require.NoError(t, err)
+	sc := network.Scope{Ingress: true, Port: 9104}
+	require.NoError(t, network.AddTable(p.NSB, "chaos-test-stamp", "chaos run test", sc.Rules(network.Verdict{Kind: "queue", Queue: q.Num})))
+	t.Cleanup(func() { _ = network.DelTable(p.NSB, "chaos-test-stamp"); _ = q.Close() })
+	send(t, p, "9104", 20, 100)
+	require.Eventually(t, func() bool { return got() == 20 }, 5*time.Second, 20*time.Millisecond)
+	assert.EqualValues(t, 20, q.Stats.Seen.Load())
+	assert.EqualValues(t, 20, q.Stats.Stamped.Load(), "every packet timed from the kernel's stamp")
+}
