@@ -104,6 +104,8 @@ func (e *engine) evaluate(ctx context.Context, steadyFailed bool) {
 		ev := e.evidence(c, now)
 		c.rep.Window = ev.Window.Name
 		switch {
+		case steadyFailed && c.spec.During != "baseline" && len(e.rep.Inconclusive()) > 0:
+			c.rep.Result = verify.Result{Inconclusive: true, Reason: "not judged: the steady state could not be judged (chaos was starved) and nothing was injected"}
 		case steadyFailed && c.spec.During != "baseline":
 			c.rep.Result = verify.Result{Reason: "not judged: the steady state failed and nothing was injected"}
 		case ev.Window.From.IsZero() || ev.Window.To.IsZero():
