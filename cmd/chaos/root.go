@@ -87,7 +87,7 @@ func newRoot(ctx context.Context, stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "chaos",
 		Short:         "Fault injection for AI-inference stacks, with evidence",
-		Long:          "chaos brings faults into a running inference stack while real traffic flows, and answers with evidence:\ndid the breakers trip, did degradation kick in, did the SLOs recover, and how fast?\n\nExit codes: 0 every check held · 1 a check failed · 2 invalid input · 3 aborted · 4 could not inject or roll back.",
+		Long:          "chaos brings faults into a running inference stack while real traffic flows, and answers with evidence:\ndid the breakers trip, did degradation kick in, did the SLOs recover, and how fast?\n\nExit codes: 0 every check held · 1 a check failed · 2 invalid input · 3 aborted · 4 could not inject or roll back · 5 inconclusive (chaos itself was starved; no check failed: retry).",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       version,

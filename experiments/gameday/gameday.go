@@ -272,10 +272,9 @@ func cooldown(ctx context.Context, c *experiments.Cooldown, pause bool, exp *exp
 // worst is the exit code of a game-day: tool errors first, then invalid,
 // aborted, failed (a gate that stayed shut counts as failed).
 func worst(r *Result) int {
-	rank := map[int]int{run.ExitHeld: 0, run.ExitFailed: 1, run.ExitAborted: 2, run.ExitInvalid: 3, run.ExitTool: 4}
 	code := run.ExitHeld
 	up := func(c int) {
-		if rank[c] > rank[code] {
+		if report.ExitRank(c) > report.ExitRank(code) {
 			code = c
 		}
 	}
@@ -296,6 +295,8 @@ func verdict(code int) string {
 		return "failed"
 	case run.ExitAborted:
 		return "aborted"
+	case run.ExitInconclusive:
+		return "inconclusive"
 	}
 	return "error"
 }

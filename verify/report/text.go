@@ -123,14 +123,19 @@ func dash(s string) string {
 // Worst picks the exit code of a set of runs: tool errors first, then
 // invalid input, then aborts, then failed checks, then inconclusive ones.
 func Worst(reps []*Report) int {
-	rank := map[int]int{0: 0, 5: 1, 1: 2, 3: 3, 2: 4, 4: 5}
 	code := 0
 	for _, r := range reps {
-		if rank[r.ExitCode] > rank[code] {
+		if ExitRank(r.ExitCode) > ExitRank(code) {
 			code = r.ExitCode
 		}
 	}
 	return code
+}
+
+// ExitRank orders exit codes by how bad they are, for the worst of several
+// runs: held 0, inconclusive 5, failed 1, aborted 3, invalid 2, tool error 4.
+func ExitRank(code int) int {
+	return map[int]int{0: 0, 5: 1, 1: 2, 3: 3, 2: 4, 4: 5}[code]
 }
 
 // FormatDuration rounds d for people: 1.23s, 845ms, 310µs.
