@@ -15,6 +15,7 @@ import (
 	"github.com/chaos-sre/chaos/examples"
 	"github.com/chaos-sre/chaos/experiments"
 	runpkg "github.com/chaos-sre/chaos/experiments/run"
+	"github.com/chaos-sre/chaos/verify/report"
 )
 
 func newDemoCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -91,16 +92,7 @@ func newDemoCmd(stdout, stderr io.Writer) *cobra.Command {
 
 // worst picks the exit code of a set of runs: tool errors first, then
 // aborts, then failed checks.
-func worst(reps []*runpkg.Report) int {
-	code := runpkg.ExitHeld
-	rank := map[int]int{runpkg.ExitHeld: 0, runpkg.ExitFailed: 1, runpkg.ExitAborted: 2, runpkg.ExitInvalid: 3, runpkg.ExitTool: 4}
-	for _, r := range reps {
-		if rank[r.ExitCode] > rank[code] {
-			code = r.ExitCode
-		}
-	}
-	return code
-}
+func worst(reps []*runpkg.Report) int { return report.Worst(reps) }
 
 // bundled parses the experiments embedded in the binary.
 func bundled(only []string, vars map[string]string) ([]*experiments.Experiment, error) {
