@@ -90,8 +90,10 @@ type step struct {
 }
 
 // judge judges candidate k (start rollback + k·RecoverStep); false when it
-// is past within or not observable yet at ev.Now.
-func (c *RecoverCheck) judge(ev Evidence, k int) (step, bool) {
+// is past within or not observable yet at ev.Now: while the run goes on,
+// that includes a window with answers still in flight. final (the load has
+// stopped, every answer is in) judges what there is.
+func (c *RecoverCheck) judge(ev Evidence, k int, final bool) (step, bool) {
 	at := time.Duration(k) * RecoverStep
 	from := ev.Rollback.Add(at)
 	to := from.Add(c.stable())
@@ -99,6 +101,11 @@ func (c *RecoverCheck) judge(ev Evidence, k int) (step, bool) {
 		return step{}, false
 	}
 	s := step{at: at, sum: ev.Timeline.Summary(from, to, c.Class)}
+	if s.sum.InFlight > 0 && !final {
+		// Answers still coming (at worst until the load's timeout): a
+		// verdict on what completed so far could hold and later fail.
+		return step{}, false
+	}
 	s.ok, s.measured, s.bound, s.reason = c.SLO.Judge(s.sum)
 	return s, true
 }
@@ -113,7 +120,7 @@ func (c *RecoverCheck) Done(ev Evidence) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	for !st.seen {
-		s, ok := c.judge(ev, st.next)
+		s, ok := c.judge(ev, st.next, false)
 		if !ok {
 			break
 		}
@@ -136,7 +143,7 @@ func (c *RecoverCheck) Evaluate(_ context.Context, ev Evidence) Result {
 	var last step
 	judged := 0
 	for k := 0; ; k++ {
-		s, ok := c.judge(ev, k)
+		s, ok := c.judge(ev, k, true)
 		if !ok {
 			break
 		}

@@ -57,7 +57,9 @@ func (d *dispatcher) dueLocked(now time.Duration) (item, bool) {
 		return item{}, false
 	}
 	d.p.advance()
-	return item{at: at, class: g.pickClass(d.rng)}, true
+	it := item{at: at, class: g.pickClass(d.rng)}
+	g.tl.recordDue(it.at, int(it.class))
+	return it, true
 }
 
 // handLocked gives it to an idle worker or the backlog; false means both are

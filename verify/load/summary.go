@@ -31,6 +31,7 @@ type Summary struct {
 	Tokens                 int64            // content events (stream) or usage.completion_tokens (non-stream)
 	Rate                   float64          // Completed / window seconds
 	Unsent                 int64            // due in the window but never sent (stopped or backlogged)
+	InFlight               int64            // due in the window, sent, not completed yet
 	// Connects counts the requests that opened a TCP connection (every one
 	// with fresh connections; with pooled ones only those that found none
 	// idle); ConnectErrors those whose connection failed before any byte of
@@ -179,6 +180,7 @@ func (t *Timeline) summarize(k0, k1 int, class string) Summary {
 	}
 	sum.Completed, sum.OK, sum.Errors, sum.Degraded = n[cCompleted], n[cOK], n[cErrors], n[cDegraded]
 	sum.Tokens, sum.Unsent, sum.Connects, sum.ConnectErrors = n[cTokens], n[cUnsent], n[cConnects], n[cConnectErrors]
+	sum.InFlight = max(n[cDue]-n[cCompleted]-n[cUnsent], 0)
 	for k := range nFailures {
 		if v := n[cFailures+int(k)]; v > 0 {
 			sum.Failures[failureNames[k]] = v

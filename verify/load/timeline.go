@@ -67,6 +67,7 @@ const (
 	cUnsent
 	cConnects      // connections attempted
 	cConnectErrors // ... of which failed before any byte came back
+	cDue           // taken from the schedule: completed, unsent or in flight
 	cFailures      // first of nFailures failure counts
 	nCounters      = cFailures + int(nFailures)
 )
@@ -208,6 +209,14 @@ func (t *Timeline) record(r *result) {
 	for _, g := range r.gaps {
 		add(mInterToken, g)
 	}
+}
+
+// recordDue counts a request taken from the schedule (it will complete, or
+// be counted unsent): with them a window knows what is still in flight.
+func (t *Timeline) recordDue(intended time.Duration, class int) {
+	t.mu.Lock()
+	t.bucketLocked(tickOf(intended), class).n[cDue]++
+	t.mu.Unlock()
 }
 
 // recordUnsent counts a request that was due at intended but never sent.
