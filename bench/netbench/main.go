@@ -142,8 +142,9 @@ func run(o options) error {
 	}
 	fmt.Println("\np50/p99/max: delivered delay; |err|: |delivered − requested|; undel: packets that passed un-delayed")
 	fmt.Println("(the queue was full and failed open); CPU/pkt: the shaper process's user+system CPU time / packets it saw;")
-	fmt.Println("stamped: share timed from the kernel's queue timestamp; read lag: their mean wait in the kernel before the")
-	fmt.Println("shaper read them (what timing from user space adds). Targets: 10ms p99 ≤ 11ms at 20k/s, ≤ 12ms at 40k/s;")
+	fmt.Println("stamped: share timed from the kernel's queue stamp (it has one for packets that came in on an interface);")
+	fmt.Println("read lag: mean time subtracted from when the shaper read a packet (measured when stamped, else its estimated")
+	fmt.Println("wake-up lateness). Targets: 10ms p99 ≤ 11ms at 20k/s, ≤ 12ms at 40k/s;")
 	fmt.Println("100ms |err| p99 ≤ 0.5ms.")
 	if o.cycles > 0 {
 		return injectTimes(p, o.cycles)

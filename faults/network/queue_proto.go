@@ -142,6 +142,15 @@ func (s *nfSock) send(b []byte) error {
 	return serr
 }
 
+// write is send for the shaper's own thread, without allocating: write(2)
+// on a netlink socket goes to the kernel.
+func (s *nfSock) write(b []byte) error {
+	if _, err := unix.Write(s.fd, b); err != unix.EAGAIN {
+		return err
+	}
+	return s.send(b)
+}
+
 // batchReader takes many packet messages per recvmmsg(2): netlink hands out
 // one message per recvmsg, so reading them one by one is a system call and
 // a scheduler round per packet.

@@ -334,7 +334,7 @@ func (q *Queue) verdicts(hs []held, batch bool, out *[]byte) {
 			last, plain = h.id, true
 		}
 		if len(b) > 60000 {
-			_ = q.sock.send(b)
+			_ = q.sock.write(b)
 			b = b[:0]
 		}
 	}
@@ -342,7 +342,7 @@ func (q *Queue) verdicts(hs []held, batch bool, out *[]byte) {
 		b = appendBatchVerdict(b, q.Num, verdictAccept, last)
 	}
 	if len(b) > 0 {
-		_ = q.sock.send(b)
+		_ = q.sock.write(b)
 	}
 	*out = b
 	for _, h := range hs {
