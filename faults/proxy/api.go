@@ -270,6 +270,7 @@ func (a *API) metrics(w http.ResponseWriter, _ *http.Request) {
 	ms := []m{
 		{"chaos_proxy_requests_total", "HTTP requests received (http routes)", "counter", func(rt *Route) int64 { return rt.requests.Load() }},
 		{"chaos_proxy_chain_requests_total", "HTTP requests served through the fault chain, off the event loop (http routes)", "counter", func(rt *Route) int64 { return rt.chained.Load() }},
+		{"chaos_proxy_loop_returns_total", "HTTP connections given back to the event loop after a request the fault chain served (http routes)", "counter", func(rt *Route) int64 { return rt.returns.Load() }},
 		{"chaos_proxy_connections_total", "connections accepted (tcp routes)", "counter", func(rt *Route) int64 { return rt.accepted.Load() }},
 		{"chaos_proxy_active_connections", "connections open now (tcp routes)", "gauge", func(rt *Route) int64 { return rt.active.Load() }},
 		{"chaos_proxy_upstream_errors_total", "failures to reach the upstream", "counter", func(rt *Route) int64 { return rt.upstreamKO.Load() }},

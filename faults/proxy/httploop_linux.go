@@ -21,10 +21,12 @@ import (
 // head is in, the loop decides the route's faults for it (loopfault.go):
 // it holds the request (latency, jitter) or the answer's head (ttfb) until
 // a deadline (hold_linux.go), or answers in the proxy's name (http-error,
-// fail-first) and drops the request's body. A request the loop does not
-// serve (a fault that rewrites a streaming answer matches it, or it is an
-// upgrade, 100-continue, HTTP/1.0) goes, with every byte not yet consumed,
-// to the net/http server and its fault chain. So a fault added to the
+// fail-first) and drops the request's body. A request a fault the loop
+// cannot serve matches (one that rewrites a streaming answer) is lent to
+// the fault chain and the connection comes back after it (lend_linux.go).
+// A request the fast path does not do at all (an upgrade, 100-continue,
+// HTTP/1.0) goes, with every byte not yet consumed, to the net/http server
+// for good. So a fault added to the
 // route applies to every request whose head arrives after Add returns, on
 // old keep-alive connections too. The loop reads the next request only
 // once the answer before it is delivered.
@@ -141,7 +143,7 @@ func (l *evloop) fromClient(p *pair, b []byte) {
 	if cur := *f.rt.installed.Load(); len(cur) > 0 {
 		rq := newRawRequest(msg[:i])
 		if v = decideRaw(cur, &rq); v.slow {
-			l.handoff(p, msg)
+			l.lend(p, msg) // this request through the fault chain, then back
 			return
 		}
 	}

@@ -59,7 +59,7 @@ func decideRaw(list []*installed, rq *rawRequest) verdict {
 		}
 	}
 	for _, in := range list {
-		if in.loop.decide(rq, &v) {
+		if in.loop != nil && in.loop.decide(rq, &v) { // nil: a chain fault that does not match
 			break
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -116,4 +117,71 @@ func TestLoopServesDelaysAndAnswers(t *testing.T) {
 	assert.Equal(t, 200, resp.StatusCode)
 	assert.True(t, strings.HasSuffix(body, "data: [DONE]\n\n"))
 	assert.Equal(t, int64(0), rt.chained.Load(), "all on the event loop")
+}
+
+// TestConnectionReturnsToTheLoop: a request a stream fault matches is lent
+// to the fault chain and the keep-alive connection comes back to the event
+// loop after it: a request the fault does not match, and every request
+// after the fault's rollback, is served by the loop again.
+func TestConnectionReturnsToTheLoop(t *testing.T) {
+	up := sseUpstream(t, 3)
+	rt := startRoute(t, ModeHTTP, strings.TrimPrefix(up.URL, "http://"))
+	c := dial(t, rt)
+	br := bufio.NewReader(c)
+	get := func(path string) (int, string) {
+		resp, body := exchange(t, c, br, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n", "GET")
+		return resp.StatusCode, body
+	}
+	_, _ = get("/plain")
+	id, err := rt.Add(spec("stream-cut", `{"after":9,"path":"/s"}`)) // matches /s, cuts nothing: 4 events
+	require.NoError(t, err)
+	for i := range 3 {
+		code, body := get("/s")
+		assert.Equal(t, 200, code)
+		assert.True(t, strings.HasSuffix(body, "data: [DONE]\n\n"), "lent request %d answered whole: %q", i, body)
+		assert.Equal(t, int64(i+1), rt.chained.Load(), "the matched request went through the chain")
+		code, body = get("/plain")
+		assert.Equal(t, 200, code)
+		assert.Equal(t, `{"ok":true}`, body)
+		assert.Equal(t, int64(i+1), rt.returns.Load(), "the connection came back")
+		assert.Equal(t, int64(i+1), rt.chained.Load(), "the unmatched request stayed on the loop")
+	}
+	require.NoError(t, rt.Remove(id))
+	code, _ := get("/s")
+	assert.Equal(t, 200, code)
+	assert.Equal(t, int64(3), rt.chained.Load(), "after rollback the loop serves it")
+	assert.Equal(t, int64(8), rt.requests.Load())
+
+	// a cut stream ends the connection; a new one is served by the loop
+	_, err = rt.Add(spec("stream-cut", `{"after":1}`))
+	require.NoError(t, err)
+	_, err = io.WriteString(c, "GET /s HTTP/1.1\r\nHost: x\r\n\r\n")
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	_, err = io.ReadAll(resp.Body)
+	assert.Error(t, err, "cut mid-answer")
+	require.Eventually(t, func() bool { return tracked(rt) == 0 }, 2*time.Second, 10*time.Millisecond, "the cut connection was let go")
+}
+
+// TestLentRequestsKeepPipelinedBytes: bytes of the next request read with
+// a lent one go back to the loop with the connection.
+func TestLentRequestsKeepPipelinedBytes(t *testing.T) {
+	up := sseUpstream(t, 1)
+	rt := startRoute(t, ModeHTTP, strings.TrimPrefix(up.URL, "http://"))
+	_, err := rt.Add(spec("slow-tokens", `{"delay":"1ms","path":"/s"}`))
+	require.NoError(t, err)
+	c := dial(t, rt)
+	_, err = io.WriteString(c, "POST /s HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /plain HTTP/1.1\r\nHost: x\r\n\r\nGET /s HTTP/1.1\r\nHost: x\r\n\r\n")
+	require.NoError(t, err)
+	br := bufio.NewReader(c)
+	for _, want := range []string{"data: [DONE]\n\n", `{"ok":true}`, "data: [DONE]\n\n"} {
+		resp, err := http.ReadResponse(br, nil)
+		require.NoError(t, err)
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		assert.True(t, strings.HasSuffix(string(b), want), "%q", b)
+	}
+	assert.Equal(t, int64(2), rt.chained.Load())
+	assert.Equal(t, int64(3), rt.requests.Load())
 }

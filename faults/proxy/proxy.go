@@ -75,7 +75,9 @@ type Route struct {
 
 	conns      sync.Map // io.Closer (a net.Conn, a relayed pair) → struct{}, closed by Close
 	requests   atomic.Int64
-	chained    atomic.Int64 // http requests the fault chain (net/http) served
+	chained    atomic.Int64 // http requests the fault chain served
+	lent       atomic.Int64 // http requests the event loop lent to the fault chain
+	returns    atomic.Int64 // connections given back to the event loop after a lent request
 	accepted   atomic.Int64
 	active     atomic.Int64
 	upstreamKO atomic.Int64

@@ -39,6 +39,7 @@ type evloop struct {
 
 	mu       sync.Mutex
 	incoming []*pair
+	returned []returned // pairs lent to the fault chain, back (lend_linux.go)
 }
 
 // side is one socket of a relayed pair.
@@ -213,9 +214,12 @@ func (l *evloop) admit() {
 	var b [8]byte
 	_, _ = unix.Read(l.wake, b[:])
 	l.mu.Lock()
-	in := l.incoming
-	l.incoming = nil
+	in, back := l.incoming, l.returned
+	l.incoming, l.returned = nil, nil
 	l.mu.Unlock()
+	for _, r := range back {
+		l.welcomeBack(r)
+	}
 	for _, p := range in {
 		for _, s := range []*side{&p.a, &p.b} {
 			if s.fd >= len(l.sides) {
