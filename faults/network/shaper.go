@@ -136,6 +136,9 @@ func (q *Queue) run() {
 		case k > 0 && fds[0].Revents&unix.POLLIN != 0:
 			polled = true
 		}
+		if !polled {
+			drained = q.now() // poll saw the socket empty just now
+		}
 		if fds[1].Revents&unix.POLLIN != 0 {
 			var drain [8]byte
 			_, _ = unix.Read(q.evfd, drain[:])
@@ -159,9 +162,12 @@ func threadCPU() int64 {
 	return ts.Nano()
 }
 
-// lagWindow keeps the last 16 timed wake-ups' lateness; its median is the
-// estimate of how late the thread wakes on a packet (a mean would follow
-// one stall and then release packets early).
+// lagWindow keeps the last 16 timed wake-ups' lateness; their least is
+// the estimate of how late the thread wakes on a packet. Not the mean or
+// the median: a timer fires from an interrupt into whatever holds the CPU,
+// while a packet's wake-up mostly comes from a sender about to return to
+// user space, so it is the quicker one; over-estimating would let packets
+// out early, which netem never does.
 type lagWindow struct {
 	v [16]int64
 	n int
@@ -172,14 +178,12 @@ func (w *lagWindow) add(late int64) {
 	w.n++
 }
 
-func (w *lagWindow) median() int64 {
+func (w *lagWindow) least() int64 {
 	k := min(w.n, len(w.v))
 	if k == 0 {
 		return 0
 	}
-	s := w.v
-	slices.Sort(s[:k])
-	return s[k/2]
+	return slices.Min(w.v[:k])
 }
 
 // read takes every packet waiting and decides each one's fate; it returns
@@ -198,8 +202,10 @@ func (q *Queue) read(r *batchReader, now []held, drained int64, polled, closing 
 		}
 		at := time.Now()
 		atNs := int64(at.Sub(q.base))
+		half := 1 // they came at any time since lo: each is put mid-way in its share
 		if polled {
-			lo, polled = max(lo, atNs-q.wakeLag.median()), false
+			// the first one woke the thread: it came just before the wake
+			lo, polled, half = max(lo, atNs-q.wakeLag.least()), false, 0
 		}
 		for i := range k {
 			b := r.msg(i)
@@ -208,7 +214,7 @@ func (q *Queue) read(r *batchReader, now []held, drained int64, polled, closing 
 			}
 			l := min(int(binary.NativeEndian.Uint32(b[0:4])), len(b))
 			m := parsePacket(b[unix.NLMSG_HDRLEN+4 : max(l, unix.NLMSG_HDRLEN+4)])
-			arrival := lo + (atNs-lo)*int64(i)/int64(k)
+			arrival := lo + (atNs-lo)*int64(2*i+half)/int64(2*k)
 			if !m.stamp.IsZero() {
 				// at carries a monotonic reading, the stamp only the wall
 				// clock: Sub compares wall clocks. A stamp that is not
