@@ -12,6 +12,9 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/chaos-sre/chaos/faults/network"
 )
@@ -98,6 +101,9 @@ func Make() (p *Pair, err error) {
 		}
 		*ns.h = h
 		p.cleanup = append(p.cleanup, func() { _ = h.Close() })
+		if err := inNamespace(*ns.pid, h.Inode); err != nil {
+			return p, err
+		}
 	}
 	return p, nil
 }
@@ -136,5 +142,22 @@ func Echo(c *net.UDPConn) {
 			return
 		}
 		_, _ = c.WriteToUDP(buf[:n], a)
+	}
+}
+
+// inNamespace waits until pid has entered the namespace with inode ino:
+// `ip netns exec` runs in the host's namespace until it has switched, and a
+// fault aimed at it before then would be (rightly) refused as the host's.
+func inNamespace(pid int, ino uint64) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var st unix.Stat_t
+		if unix.Stat(fmt.Sprintf("/proc/%d/ns/net", pid), &st) == nil && st.Ino == ino {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pid %d did not enter network namespace %d within 10s", pid, ino)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
