@@ -167,18 +167,24 @@ func guardPid(spec Spec) ([]Target, error) {
 // procsByName lists the processes whose comm is name, except chaos itself,
 // sorted by pid. Without allowHost only chaos's own user's processes count;
 // others is how many of other users' were left out.
-func procsByName(name string, allowHost bool) (ps []proc, others int, err error) {
+func procsByName(name string, allowHost bool) ([]proc, int, error) {
+	return procsWhere(allowHost, func(pid int) bool {
+		b, err := os.ReadFile(filepath.Join(procRoot, strconv.Itoa(pid), "comm"))
+		return err == nil && strings.TrimSpace(string(b)) == name
+	})
+}
+
+// procsWhere lists the live processes (not zombies) that match, except
+// chaos itself, sorted by pid: only chaos's own user's unless allowHost;
+// others counts the other users' left out.
+func procsWhere(allowHost bool, match func(pid int) bool) (ps []proc, others int, err error) {
 	dirs, err := filepath.Glob(filepath.Join(procRoot, "[0-9]*"))
 	if err != nil {
 		return nil, 0, err
 	}
 	for _, d := range dirs {
 		pid, err := strconv.Atoi(filepath.Base(d))
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(d, "comm"))
-		if err != nil || strings.TrimSpace(string(b)) != name {
+		if err != nil || pid == os.Getpid() || !match(pid) {
 			continue
 		}
 		p, err := readProc(pid)

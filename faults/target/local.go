@@ -27,32 +27,11 @@ import (
 // threads, zombies) have nothing to match. Without allowHost only chaos's
 // own user's processes count; others is how many of other users' were left
 // out.
-func procsByCmdline(re *regexp.Regexp, allowHost bool) (ps []proc, others int, err error) {
-	dirs, err := filepath.Glob(filepath.Join(procRoot, "[0-9]*"))
-	if err != nil {
-		return nil, 0, err
-	}
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(filepath.Base(d))
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
+func procsByCmdline(re *regexp.Regexp, allowHost bool) ([]proc, int, error) {
+	return procsWhere(allowHost, func(pid int) bool {
 		line, ok := cmdline(pid)
-		if !ok || !re.MatchString(line) {
-			continue
-		}
-		p, err := readProc(pid)
-		if err != nil {
-			continue // gone meanwhile
-		}
-		if !allowHost && p.uid >= 0 && p.uid != os.Getuid() {
-			others++
-			continue
-		}
-		ps = append(ps, p)
-	}
-	slices.SortFunc(ps, func(a, b proc) int { return a.pid - b.pid })
-	return ps, others, nil
+		return ok && re.MatchString(line)
+	})
 }
 
 // cmdline is the command line of pid, its NUL-separated arguments joined by
