@@ -6,9 +6,10 @@
 // connections opened before the fault, and can match on path, method and
 // header; streaming answers (SSE) pass through event by event. In tcp mode it
 // relays bytes and its faults (Toxiproxy's vocabulary) are decided per
-// connection, when the connection is accepted. With no fault installed both
-// modes forward unchanged: http relays raw HTTP/1.1 request by request
-// (fast.go), tcp hands the connection to epoll event loops (relay_linux.go).
+// connection, when the connection is accepted. Both modes move bytes on
+// epoll event loops (relay_linux.go): tcp while no fault is installed, http
+// always, relaying raw HTTP/1.1 request by request and serving the faults
+// that delay or answer on the loop itself (httploop_linux.go, loopfault.go).
 package proxy
 
 import (
