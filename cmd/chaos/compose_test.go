@@ -125,6 +125,23 @@ func (s *composeStack) variant(v string) {
 	s.waitHealthy()
 }
 
+// waitAllHealthy waits until every container of the stack reports healthy
+// again: a fault (a pause, tight limits) can leave a healthcheck failed,
+// and compose refuses to recreate a service whose dependency is unhealthy.
+func (s *composeStack) waitAllHealthy() {
+	s.t.Helper()
+	waitFor(s.t, "every container healthy", func() bool {
+		for _, svc := range []string{"model-primary", "model-fallback", "gateway"} {
+			for _, c := range s.containers(svc) {
+				if c.State == nil || c.State.Health == nil || c.State.Health.Status != "healthy" {
+					return false
+				}
+			}
+		}
+		return true
+	})
+}
+
 func (s *composeStack) waitHealthy() {
 	s.t.Helper()
 	url := fmt.Sprintf("http://127.0.0.1:%d/healthz", s.port)
@@ -233,11 +250,12 @@ faults:
 
 	t.Run("runs own their faults", func(t *testing.T) {
 		ownershipOnContainers(t, s, state)
+		s.waitAllHealthy()
 	})
 
 	t.Run("kill -9 of two concurrent runs, then recover", func(t *testing.T) {
 		killMatrixContainers(t, s)
-		s.waitHealthy()
+		s.waitAllHealthy()
 	})
 
 	t.Run("no-breaker gateway fails the slow primary", func(t *testing.T) {
