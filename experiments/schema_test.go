@@ -20,26 +20,26 @@ var update = flag.Bool("update", false, "rewrite testdata/schema.golden.json and
 func TestSchemaGolden(t *testing.T) {
 	got, err := Schema()
 	require.NoError(t, err)
-	golden := filepath.Join("testdata", "schema.golden.json")
+	checkGolden(t, "schema.golden.json", got)
+}
+
+// checkGolden compares got with testdata/name, rewriting it with -update.
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	golden := filepath.Join("testdata", name)
 	if *update {
 		require.NoError(t, os.WriteFile(golden, append(got, '\n'), 0o644))
 	}
 	want, err := os.ReadFile(golden)
 	require.NoError(t, err)
-	assert.JSONEq(t, string(want), string(got), "schema changed: rerun with -update")
+	assert.JSONEq(t, string(want), string(got), "%s changed: rerun with -update", name)
 }
 
 // TestSuiteSchemaGolden is TestSchemaGolden for the suite schema.
 func TestSuiteSchemaGolden(t *testing.T) {
 	got, err := SuiteSchema()
 	require.NoError(t, err)
-	golden := filepath.Join("testdata", "suite-schema.golden.json")
-	if *update {
-		require.NoError(t, os.WriteFile(golden, append(got, '\n'), 0o644))
-	}
-	want, err := os.ReadFile(golden)
-	require.NoError(t, err)
-	assert.JSONEq(t, string(want), string(got), "suite schema changed: rerun with -update")
+	checkGolden(t, "suite-schema.golden.json", got)
 }
 
 // TestSuiteSchemaShape: the suite's own fields come from Suite, the
