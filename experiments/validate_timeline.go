@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/verify"
 )
 
@@ -54,7 +54,7 @@ func (d *decoder) checkOverlaps(fs []FaultSpec) {
 
 // sameTarget reports whether two specs name the same targets for sure:
 // equal selectors, each picking all of them.
-func sameTarget(a, b target.Spec) bool {
+func sameTarget(a, b targets.Spec) bool {
 	all := func(p string) bool { return p == "" || p == "all" }
 	if !all(a.Pick) || !all(b.Pick) {
 		return false
@@ -80,7 +80,7 @@ func (d *decoder) checkName(path, name, what string, before []string) {
 
 var pickRE = regexp.MustCompile(`^(all|one|[0-9]+%?)$`)
 
-func (d *decoder) validateTarget(path string, t target.Spec) {
+func (d *decoder) validateTarget(path string, t targets.Spec) {
 	var set []string
 	for _, s := range []struct {
 		name string

@@ -1,6 +1,6 @@
 package experiments
 
-import "github.com/chaos-sre/chaos/faults/target"
+import "github.com/chaos-sre/chaos/faults/targets"
 
 // validateTokens refuses a control API token written in the file: it must
 // be ${NAME} of an environment variable, so neither the experiment file nor
@@ -12,10 +12,10 @@ func (d *decoder) validateTokens(e *Experiment) {
 		if f.Target.Token == "" || !d.present(p) || d.failed(p) {
 			continue
 		}
-		name, ok := target.TokenRef(f.Target.Token)
+		name, ok := targets.TokenRef(f.Target.Token)
 		switch _, isVar := e.Stack.Vars[name]; {
 		case !ok:
-			d.at(p, "is written in the file: %s", target.TokenHint)
+			d.at(p, "is written in the file: %s", targets.TokenHint)
 		case isVar:
 			d.at(p, "${%s} is a stack var, written in the file: remove it from stack.vars and export %s=…, so the token stays out of files and journals", name, name)
 		}

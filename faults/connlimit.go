@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/chaos-sre/chaos/faults/network"
-	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/internal/units"
 	"golang.org/x/sys/unix"
 )
@@ -42,7 +42,7 @@ func (c *ConnLimit) scope() NetScope {
 const connLimitMech = "nftables ct count (connlimit) rule in the target's network namespace"
 
 // Preflight implements Preflighter.
-func (c *ConnLimit) Preflight(ctx context.Context, ts []target.Target) error {
+func (c *ConnLimit) Preflight(ctx context.Context, ts []targets.Target) error {
 	c.setMechanism(connLimitMech)
 	return c.preflight(ctx, "conn-limit", c.scope(), ts)
 }

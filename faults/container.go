@@ -11,7 +11,7 @@ import (
 	"github.com/docker/docker/errdefs"
 
 	"github.com/chaos-sre/chaos/faults/journal"
-	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/faults/targets"
 )
 
 // ContainerAPI is the part of the Docker Engine API the container faults and
@@ -34,7 +34,7 @@ var _ ContainerAPI = (*client.Client)(nil)
 // Docker returns the Docker API the container faults use, in this process
 // and in `chaos recover`; tests replace it with a fake.
 var Docker = func() (ContainerAPI, error) {
-	c, err := target.DockerClient()
+	c, err := targets.DockerClient()
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +52,7 @@ type containerRef struct {
 }
 
 // refOf inspects t's container for the identity its journal entry keeps.
-func refOf(ctx context.Context, api ContainerAPI, t target.Target) (containerRef, container.InspectResponse, error) {
+func refOf(ctx context.Context, api ContainerAPI, t targets.Target) (containerRef, container.InspectResponse, error) {
 	c, err := api.ContainerInspect(ctx, t.Container)
 	if err != nil {
 		return containerRef{}, c, fmt.Errorf("inspect container %s: %w", t.Name, dockerErr(err))
@@ -64,7 +64,7 @@ func refOf(ctx context.Context, api ContainerAPI, t target.Target) (containerRef
 }
 
 // containerChange is the journal change of one container fault.
-func containerChange(t target.Target, action string, data any, undo func(context.Context) error) change {
+func containerChange(t targets.Target, action string, data any, undo func(context.Context) error) change {
 	return change{target: t.Name, key: containerKey(t.Container), action: action, data: data, undo: undo}
 }
 
@@ -101,7 +101,7 @@ func inspectForUndo(ctx context.Context, api ContainerAPI, ref containerRef) (co
 		return c, false, nil
 	}
 	if err != nil {
-		return c, false, fmt.Errorf("inspect container %s: %w", ref.Name, target.DockerError(err))
+		return c, false, fmt.Errorf("inspect container %s: %w", ref.Name, targets.DockerError(err))
 	}
 	if c.ID != ref.ID || c.Created != ref.Created {
 		return c, false, &NotSameError{What: "container " + ref.Name + " (" + ref.ID[:12] + ")", Why: fmt.Sprintf("created %s, the journal says %q", c.Created, ref.Created)}
@@ -116,7 +116,7 @@ func unpause(ctx context.Context, api ContainerAPI, ref containerRef) error {
 		return err
 	}
 	if err := api.ContainerUnpause(ctx, ref.ID); err != nil && !gone(err) && !strings.Contains(err.Error(), "is not paused") {
-		return fmt.Errorf("unpause container %s: %w", ref.Name, target.DockerError(err))
+		return fmt.Errorf("unpause container %s: %w", ref.Name, targets.DockerError(err))
 	}
 	return nil
 }
@@ -129,7 +129,7 @@ func start(ctx context.Context, api ContainerAPI, ref containerRef) error {
 		return err
 	}
 	if err := api.ContainerStart(ctx, ref.ID, container.StartOptions{}); err != nil && !gone(err) {
-		return fmt.Errorf("start container %s: %w", ref.Name, target.DockerError(err))
+		return fmt.Errorf("start container %s: %w", ref.Name, targets.DockerError(err))
 	}
 	return nil
 }
@@ -162,7 +162,7 @@ var (
 // else (a kill left to the restart policy): nothing to undo.
 func leftAlone(context.Context, journal.Entry) error { return nil }
 
-func dockerErr(err error) error { return target.DockerError(err) }
+func dockerErr(err error) error { return targets.DockerError(err) }
 
 func policy(h *container.HostConfig) string {
 	if h == nil || h.RestartPolicy.Name == "" {

@@ -9,7 +9,7 @@ import (
 	"github.com/docker/docker/api/types/network"
 
 	"github.com/chaos-sre/chaos/faults/journal"
-	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/internal/units"
 )
 
@@ -57,7 +57,7 @@ func (d *Disconnect) Inject(ctx context.Context, env Env) error {
 		sort.Strings(names)
 		project := ""
 		if c.Config != nil {
-			project = c.Config.Labels[target.LabelProject]
+			project = c.Config.Labels[targets.LabelProject]
 		}
 		var hit []string
 		for _, n := range names {

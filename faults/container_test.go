@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chaos-sre/chaos/faults/journal"
-	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/faults/targets"
 )
 
 // fakeDocker is a ContainerAPI over in-memory containers; it records calls.
@@ -32,7 +32,7 @@ func newFakeDocker(t *testing.T, ids ...string) *fakeDocker {
 			ContainerJSONBase: &container.ContainerJSONBase{ID: id64(id), Name: "/" + id, Created: "2026-12-01T10:00:00.000000001Z",
 				State:      &container.State{Running: true, Status: "running"},
 				HostConfig: &container.HostConfig{}},
-			Config: &container.Config{Labels: map[string]string{target.LabelProject: "inf"}},
+			Config: &container.Config{Labels: map[string]string{targets.LabelProject: "inf"}},
 			NetworkSettings: &container.NetworkSettings{Networks: map[string]*network.EndpointSettings{
 				"inf_models": {Aliases: []string{"gateway", id[:2]}}, "inf_front": {}}},
 		}
@@ -121,7 +121,7 @@ func (f *fakeDocker) NetworkDisconnect(_ context.Context, n, id string, _ bool) 
 	return f.change("disconnect "+n, id, func(c *container.InspectResponse) { delete(c.NetworkSettings.Networks, n) })
 }
 
-func ct(name string) target.Target { return target.Target{Name: name, Container: id64(name)} }
+func ct(name string) targets.Target { return targets.Target{Name: name, Container: id64(name)} }
 
 // crash forgets the live undo closures, as a process that died would, so
 // Undo goes through the offline undoers.
@@ -205,7 +205,7 @@ func TestDisconnectRestoresAliases(t *testing.T) {
 
 func TestContainerFaultErrors(t *testing.T) {
 	f := newFakeDocker(t, "c1")
-	env, j := testEnv(t, target.Target{Name: "model-primary-0", Pid: 42})
+	env, j := testEnv(t, targets.Target{Name: "model-primary-0", Pid: 42})
 	err := (&Pause{}).Inject(context.Background(), env)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "target model-primary-0 is not a container")

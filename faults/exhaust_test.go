@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/faults/targets"
 )
 
 // acceptor is a loopback server that accepts and keeps every connection,
@@ -96,7 +96,7 @@ func TestExhaustReopensWhatTheServerCloses(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			srv := newAcceptor(t)
 			addr := srv.ln.Addr().String()
-			env, _ := testEnv(t, target.Target{Name: "model", Addr: addr})
+			env, _ := testEnv(t, targets.Target{Name: "model", Addr: addr})
 			var log bytes.Buffer
 			env.Log = &log
 			f := &Exhaust{Count: 20, Mode: mode, Interval: 1e8}
@@ -138,7 +138,7 @@ func TestExhaustReopensWhatTheServerCloses(t *testing.T) {
 func TestExhaustCountsRefusedOpens(t *testing.T) {
 	srv := newAcceptor(t)
 	addr := srv.ln.Addr().String()
-	env, _ := testEnv(t, target.Target{Name: "model", Addr: addr})
+	env, _ := testEnv(t, targets.Target{Name: "model", Addr: addr})
 	var log bytes.Buffer
 	env.Log = &log
 	f := &Exhaust{Count: 10, Mode: "idle"}

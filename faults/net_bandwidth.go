@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/chaos-sre/chaos/faults/network"
-	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/internal/units"
 )
 
@@ -72,7 +72,7 @@ func (b *NetBandwidth) tbf() bool {
 }
 
 // Preflight implements Preflighter.
-func (b *NetBandwidth) Preflight(ctx context.Context, ts []target.Target) error {
+func (b *NetBandwidth) Preflight(ctx context.Context, ts []targets.Target) error {
 	b.tbf()
 	return b.preflight(ctx, "net-bandwidth", b.NetScope, ts)
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/chaos-sre/chaos/faults/journal"
 	"github.com/chaos-sre/chaos/faults/network"
-	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/internal/units"
 )
 
@@ -65,14 +65,14 @@ func (s NetScope) scoped() bool {
 
 // netTarget is one target's namespace with its peers resolved.
 type netTarget struct {
-	t     target.Target
+	t     targets.Target
 	ns    *network.NS
 	scope network.Scope
 }
 
 // openNetTargets opens every target's network namespace and resolves the
 // scope's peers in it. Nothing is changed; on error every handle is closed.
-func openNetTargets(ctx context.Context, kind string, s NetScope, ts []target.Target) ([]netTarget, error) {
+func openNetTargets(ctx context.Context, kind string, s NetScope, ts []targets.Target) ([]netTarget, error) {
 	if !network.HasNetAdmin() {
 		return nil, fmt.Errorf("%s needs CAP_NET_ADMIN (run chaos as root, or give it the capability: setcap cap_net_admin,cap_sys_admin+ep)", kind)
 	}
@@ -109,8 +109,8 @@ func openNetTargets(ctx context.Context, kind string, s NetScope, ts []target.Ta
 
 // targetNS opens the network namespace of a container (through its pid
 // from the Docker API) or of a process, refusing the host's unless allowed:
-// that refusal matches target.ErrRefused, an invalid experiment (exit 2).
-func targetNS(ctx context.Context, t target.Target, allowHost bool) (*network.NS, error) {
+// that refusal matches targets.ErrRefused, an invalid experiment (exit 2).
+func targetNS(ctx context.Context, t targets.Target, allowHost bool) (*network.NS, error) {
 	pid := t.Pid
 	if t.Container != "" {
 		api, err := Docker()
@@ -119,13 +119,13 @@ func targetNS(ctx context.Context, t target.Target, allowHost bool) (*network.NS
 		}
 		c, err := api.ContainerInspect(ctx, t.Container)
 		if err != nil {
-			return nil, fmt.Errorf("target %s: inspect container: %w", t.Name, target.DockerError(err))
+			return nil, fmt.Errorf("target %s: inspect container: %w", t.Name, targets.DockerError(err))
 		}
 		if c.State == nil || !c.State.Running || c.State.Pid == 0 {
 			return nil, fmt.Errorf("target %s: the container is not running, so it has no network namespace to enter", t.Name)
 		}
 		if c.HostConfig != nil && c.HostConfig.NetworkMode.IsHost() && !allowHost {
-			return nil, target.Refusef("target %s: the container uses the host's network (network_mode: host); refusing to change the host's network (valid: a container with its own network, or params allow_host: true)", t.Name)
+			return nil, targets.Refusef("target %s: the container uses the host's network (network_mode: host); refusing to change the host's network (valid: a container with its own network, or params allow_host: true)", t.Name)
 		}
 		pid = c.State.Pid
 	}
@@ -138,7 +138,7 @@ func targetNS(ctx context.Context, t target.Target, allowHost bool) (*network.NS
 	}
 	if ns.IsHost() && !allowHost {
 		ns.Close()
-		return nil, target.Refusef("target %s (pid %d) runs in the host's network namespace; refusing to change the host's network (valid: a process in its own network namespace such as a container's, or params allow_host: true)", t.Name, pid)
+		return nil, targets.Refusef("target %s (pid %d) runs in the host's network namespace; refusing to change the host's network (valid: a process in its own network namespace such as a container's, or params allow_host: true)", t.Name, pid)
 	}
 	return ns, nil
 }
@@ -180,7 +180,7 @@ func (n *netFault) setMechanism(m string) {
 
 // preflight opens and closes every target's namespace: capability, a
 // namespace to enter, not the host's, peers that resolve.
-func (n *netFault) preflight(ctx context.Context, kind string, s NetScope, ts []target.Target) error {
+func (n *netFault) preflight(ctx context.Context, kind string, s NetScope, ts []targets.Target) error {
 	nts, err := openNetTargets(ctx, kind, s, ts)
 	for _, t := range nts {
 		t.ns.Close()

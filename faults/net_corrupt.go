@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/chaos-sre/chaos/faults/network"
-	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/internal/units"
 )
 
@@ -31,7 +31,7 @@ func newNetCorrupt() *NetCorrupt {
 func (c *NetCorrupt) Validate() []units.Problem { return c.validateShare(c.Corrupt, c.NetScope) }
 
 // Preflight implements Preflighter.
-func (c *NetCorrupt) Preflight(ctx context.Context, ts []target.Target) error {
+func (c *NetCorrupt) Preflight(ctx context.Context, ts []targets.Target) error {
 	return c.preflightShare(ctx, c.NetScope, ts)
 }
 

@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/chaos-sre/chaos/faults/network"
-	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/internal/units"
 )
 
@@ -53,7 +53,7 @@ func (d *DNS) mechanism() string {
 }
 
 // Preflight implements Preflighter.
-func (d *DNS) Preflight(ctx context.Context, ts []target.Target) error {
+func (d *DNS) Preflight(ctx context.Context, ts []targets.Target) error {
 	d.setMechanism(d.mechanism())
 	return d.preflight(ctx, "dns", d.scope(), ts)
 }

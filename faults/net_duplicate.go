@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/chaos-sre/chaos/faults/network"
-	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/internal/units"
 )
 
@@ -31,7 +31,7 @@ func newNetDuplicate() *NetDuplicate {
 func (d *NetDuplicate) Validate() []units.Problem { return d.validateShare(d.Duplicate, d.NetScope) }
 
 // Preflight implements Preflighter.
-func (d *NetDuplicate) Preflight(ctx context.Context, ts []target.Target) error {
+func (d *NetDuplicate) Preflight(ctx context.Context, ts []targets.Target) error {
 	return d.preflightShare(ctx, d.NetScope, ts)
 }
 

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/chaos-sre/chaos/faults/network"
-	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/internal/units"
 )
 
@@ -43,7 +43,7 @@ func (l *NetLatency) useNetem() bool {
 }
 
 // Preflight implements Preflighter.
-func (l *NetLatency) Preflight(ctx context.Context, ts []target.Target) error {
+func (l *NetLatency) Preflight(ctx context.Context, ts []targets.Target) error {
 	l.chooseMechanism()
 	return l.preflight(ctx, "net-latency", l.NetScope, ts)
 }

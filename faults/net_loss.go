@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/chaos-sre/chaos/faults/network"
-	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/internal/units"
 )
 
@@ -43,7 +43,7 @@ func (l *NetLoss) mechanism() (string, string) {
 }
 
 // Preflight implements Preflighter.
-func (l *NetLoss) Preflight(ctx context.Context, ts []target.Target) error {
+func (l *NetLoss) Preflight(ctx context.Context, ts []targets.Target) error {
 	_, m := l.mechanism()
 	l.setMechanism(m)
 	return l.preflight(ctx, "net-loss", l.NetScope, ts)

@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/chaos-sre/chaos/faults/network"
-	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/internal/units"
 )
 
@@ -41,7 +41,7 @@ func (p *Partition) scope() NetScope {
 }
 
 // Preflight implements Preflighter.
-func (p *Partition) Preflight(ctx context.Context, ts []target.Target) error {
+func (p *Partition) Preflight(ctx context.Context, ts []targets.Target) error {
 	p.setMechanism("nftables " + p.verdict() + " rules in the target's network namespace")
 	return p.preflight(ctx, "partition", p.scope(), ts)
 }

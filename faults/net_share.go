@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/chaos-sre/chaos/faults/network"
-	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/internal/units"
 )
 
@@ -39,7 +39,7 @@ func (n *netShare) useNetem(scope NetScope) bool {
 	return false
 }
 
-func (n *netShare) preflightShare(ctx context.Context, scope NetScope, ts []target.Target) error {
+func (n *netShare) preflightShare(ctx context.Context, scope NetScope, ts []targets.Target) error {
 	n.useNetem(scope)
 	return n.preflight(ctx, n.kind, scope, ts)
 }

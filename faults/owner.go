@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/faults/targets"
 )
 
 // NotSameError says an undo found its target replaced: the container was
@@ -43,7 +43,7 @@ func proxyKey(api, route string) string { return "proxy:" + api + "#" + route }
 // process, its network namespace for the kinds that change one, the remote
 // proxy route. Kinds that only send traffic to a target (flood, exhaust)
 // and routes of the run's own in-process proxies need none.
-func LeaseKeys(ctx context.Context, kind string, t target.Target) ([]string, error) {
+func LeaseKeys(ctx context.Context, kind string, t targets.Target) ([]string, error) {
 	k, ok := Kinds[kind]
 	if !ok {
 		return nil, fmt.Errorf("unknown fault kind %q", kind)
@@ -69,7 +69,7 @@ func LeaseKeys(ctx context.Context, kind string, t target.Target) ([]string, err
 			}
 			c, err := api.ContainerInspect(ctx, t.Container)
 			if err != nil {
-				return nil, fmt.Errorf("target %s: inspect container: %w", t.Name, target.DockerError(err))
+				return nil, fmt.Errorf("target %s: inspect container: %w", t.Name, targets.DockerError(err))
 			}
 			pid = 0
 			if c.State != nil {
@@ -95,7 +95,7 @@ func LeaseKeys(ctx context.Context, kind string, t target.Target) ([]string, err
 
 // entryKey is the key a journal entry names for recover: the target's
 // identity, "" for changes that live in the chaos process.
-func entryKey(t target.Target) string {
+func entryKey(t targets.Target) string {
 	switch {
 	case t.Container != "":
 		return containerKey(t.Container)

@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/faults/targets"
 )
 
 // Preflighter is a fault kind that checks, before anything is injected,
 // that it can run on its targets (a capability, a privilege).
 type Preflighter interface {
-	Preflight(ctx context.Context, targets []target.Target) error
+	Preflight(ctx context.Context, targets []targets.Target) error
 }
 
 // checker is a proxy that can say whether it is reachable (a `chaos proxy`
@@ -22,7 +22,7 @@ type checker interface {
 // Preflight runs f's own preflight, if it has one, and checks that every
 // remote proxy in front of its targets answers. An error means the tool
 // cannot inject (exit 4).
-func Preflight(ctx context.Context, kind string, f Fault, targets []target.Target) error {
+func Preflight(ctx context.Context, kind string, f Fault, targets []targets.Target) error {
 	if p, ok := f.(Preflighter); ok {
 		if err := p.Preflight(ctx, targets); err != nil {
 			return fmt.Errorf("%s: %w", kind, err)

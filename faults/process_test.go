@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chaos-sre/chaos/faults/journal"
-	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/faults/targets"
 )
 
 func child(t *testing.T) *exec.Cmd {
@@ -37,18 +37,18 @@ func state(pid int) string {
 	return strings.Fields(s[strings.LastIndexByte(s, ')')+1:])[0]
 }
 
-func testEnv(t *testing.T, targets ...target.Target) (Env, *journal.Journal) {
+func testEnv(t *testing.T, tgts ...targets.Target) (Env, *journal.Journal) {
 	t.Helper()
 	j, err := journal.Open(t.TempDir(), journal.Meta{Run: "test"})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = j.Close() })
-	return Env{Fault: "f", Targets: targets, Journal: j, Rand: rand.New(rand.NewPCG(1, 1)), Log: io.Discard}, j
+	return Env{Fault: "f", Targets: tgts, Journal: j, Rand: rand.New(rand.NewPCG(1, 1)), Log: io.Discard}, j
 }
 
 func TestProcessStopThenRollbackContinues(t *testing.T) {
 	cmd := child(t)
 	pid := cmd.Process.Pid
-	env, j := testEnv(t, target.Target{Name: "sleeper", Pid: pid})
+	env, j := testEnv(t, targets.Target{Name: "sleeper", Pid: pid})
 	p := Kinds["process"].New().(*Process)
 	require.NoError(t, p.Inject(context.Background(), env))
 	assert.Equal(t, "T", state(pid))
@@ -62,7 +62,7 @@ func TestProcessStopThenRollbackContinues(t *testing.T) {
 func TestProcessKillRestartsOnRollback(t *testing.T) {
 	cmd := child(t)
 	restarted := false
-	env, _ := testEnv(t, target.Target{Name: "sleeper", Pid: cmd.Process.Pid, Restart: func(context.Context) error {
+	env, _ := testEnv(t, targets.Target{Name: "sleeper", Pid: cmd.Process.Pid, Restart: func(context.Context) error {
 		restarted = true
 		return nil
 	}})
@@ -76,7 +76,7 @@ func TestProcessKillRestartsOnRollback(t *testing.T) {
 func TestProcessOfflineUndoAfterCrash(t *testing.T) {
 	cmd := child(t)
 	pid := cmd.Process.Pid
-	env, j := testEnv(t, target.Target{Name: "sleeper", Pid: pid})
+	env, j := testEnv(t, targets.Target{Name: "sleeper", Pid: pid})
 	p := &Process{Signal: "STOP"}
 	require.NoError(t, p.Inject(context.Background(), env))
 	pending := j.Pending()
@@ -130,7 +130,7 @@ func TestStopRefusesAStoppedProcess(t *testing.T) {
 	require.NoError(t, syscall.Kill(pid, syscall.SIGSTOP))
 	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
 	require.Eventually(t, func() bool { return state(pid) == "T" }, 5*time.Second, time.Millisecond)
-	env, j := testEnv(t, target.Target{Name: "sleeper", Pid: pid})
+	env, j := testEnv(t, targets.Target{Name: "sleeper", Pid: pid})
 	p := &Process{Signal: "STOP"}
 	err := p.Inject(context.Background(), env)
 	require.Error(t, err)
@@ -149,7 +149,7 @@ func TestProcessValidate(t *testing.T) {
 }
 
 func TestProcessTargetWithoutPid(t *testing.T) {
-	env, j := testEnv(t, target.Target{Name: "http://x"})
+	env, j := testEnv(t, targets.Target{Name: "http://x"})
 	err := (&Process{Signal: "STOP"}).Inject(context.Background(), env)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "has no process")

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chaos-sre/chaos/faults/proxy"
-	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/faults/targets"
 )
 
 // TestProxyAPIFaultJournalHoldsNoToken: a fault injected through a chaos
@@ -26,7 +26,7 @@ func TestProxyAPIFaultJournalHoldsNoToken(t *testing.T) {
 	defer rt.Close()
 	api := httptest.NewServer(proxy.NewAPI(secret))
 	defer api.Close()
-	ts, err := target.ResolveProxy(target.Spec{Proxy: rt.Name(), API: api.URL, Token: "${CHAOS_TEST_API_TOKEN}"}, nil)
+	ts, err := targets.ResolveProxy(targets.Spec{Proxy: rt.Name(), API: api.URL, Token: "${CHAOS_TEST_API_TOKEN}"}, nil)
 	require.NoError(t, err)
 
 	env, j := testEnv(t, ts...)

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chaos-sre/chaos/faults/proxy"
-	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/faults/targets"
 )
 
 // TestProxyKindsInjectAndRollBack: every proxy fault kind, with its
@@ -35,7 +35,7 @@ func TestProxyKindsInjectAndRollBack(t *testing.T) {
 				require.True(t, ok)
 				f := k.New()
 				require.Empty(t, f.Validate(), "defaults are valid")
-				env, j := testEnv(t, target.Target{Name: "m", Proxy: rt})
+				env, j := testEnv(t, targets.Target{Name: "m", Proxy: rt})
 				env.Fault = kind
 				require.NoError(t, f.Inject(context.Background(), env))
 				assert.Len(t, rt.Faults(), 1)
@@ -51,7 +51,7 @@ func TestProxyKindOnTheWrongModeSaysSo(t *testing.T) {
 	rt, err := proxy.Start(proxy.Options{Name: "wrong-mode", Listen: "127.0.0.1:0", Upstream: "127.0.0.1:1", Mode: proxy.ModeHTTP})
 	require.NoError(t, err)
 	defer rt.Close()
-	env, _ := testEnv(t, target.Target{Name: "m", Proxy: rt})
+	env, _ := testEnv(t, targets.Target{Name: "m", Proxy: rt})
 	f := Kinds["bandwidth"].New()
 	err = f.Inject(context.Background(), env)
 	require.ErrorContains(t, err, "L4 fault")
@@ -100,7 +100,7 @@ func TestExhaustHoldsConnectionsUntilRollback(t *testing.T) {
 					accepted <- c
 				}
 			}()
-			env, _ := testEnv(t, target.Target{Name: "model", Addr: ln.Addr().String()})
+			env, _ := testEnv(t, targets.Target{Name: "model", Addr: ln.Addr().String()})
 			f := &Exhaust{Count: 20, Mode: mode, Interval: 1e7}
 			require.Empty(t, f.Validate())
 			require.NoError(t, f.Inject(context.Background(), env))
@@ -140,7 +140,7 @@ func TestExhaustBeyondTheFDLimitOpensNothing(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer ln.Close()
-	env, j := testEnv(t, target.Target{Name: "model", Addr: ln.Addr().String()})
+	env, j := testEnv(t, targets.Target{Name: "model", Addr: ln.Addr().String()})
 	f := &Exhaust{Count: room + 1, Mode: "idle"}
 	err = f.Inject(context.Background(), env)
 	require.ErrorContains(t, err, "file-descriptor limit")

@@ -9,7 +9,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 
-	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/internal/units"
 )
 
@@ -18,19 +18,19 @@ import (
 // run): running, healthy (their Docker healthcheck), and how often their
 // restart policy restarted them since the run began.
 type ContainerCheck struct {
-	Target      target.Spec `yaml:"target" jsonschema:"description=the containers to judge (service or container or labels): all of them"`
+	Target      targets.Spec `yaml:"target" jsonschema:"description=the containers to judge (service or container or labels): all of them"`
 	Running     *bool       `yaml:"running,omitempty" jsonschema:"description=every container is running (true) or not (false)"`
 	Healthy     *bool       `yaml:"healthy,omitempty" jsonschema:"description=every container's healthcheck says healthy (true) or not (false)"`
 	MaxRestarts *int        `yaml:"max_restarts,omitempty" jsonschema:"description=at most this many restarts (by the restart policy) per container since the run began,minimum=0"`
 
-	resolver target.Resolver
+	resolver targets.Resolver
 	st       *containerState
 }
 
 // Resolving is implemented by checks that judge targets: the engine hands
 // them the run's resolver (Docker for a compose stack).
 type Resolving interface {
-	UseResolver(r target.Resolver)
+	UseResolver(r targets.Resolver)
 }
 
 // Inspector is the part of the Docker API the container check needs.
@@ -41,7 +41,7 @@ type Inspector interface {
 // DockerInspector returns the Docker API the container check uses; tests
 // replace it with a fake.
 var DockerInspector = func() (Inspector, error) {
-	c, err := target.DockerClient()
+	c, err := targets.DockerClient()
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +69,7 @@ var (
 )
 
 // UseResolver implements Resolving.
-func (c *ContainerCheck) UseResolver(r target.Resolver) { c.resolver = r }
+func (c *ContainerCheck) UseResolver(r targets.Resolver) { c.resolver = r }
 
 // Validate requires a target and something to judge.
 func (c *ContainerCheck) Validate() []units.Problem {
@@ -215,7 +215,7 @@ func (c *ContainerCheck) inspect(ctx context.Context) ([]container.InspectRespon
 	defer cancel()
 	resolve := c.resolver.Resolve
 	if a, ok := c.resolver.(interface {
-		ResolveAll(context.Context, target.Spec) ([]target.Target, error)
+		ResolveAll(context.Context, targets.Spec) ([]targets.Target, error)
 	}); ok {
 		resolve = a.ResolveAll
 	}
@@ -230,7 +230,7 @@ func (c *ContainerCheck) inspect(ctx context.Context) ([]container.InspectRespon
 		}
 		x, err := api.ContainerInspect(ctx, t.Container)
 		if err != nil {
-			return nil, fmt.Errorf("inspect container %s: %w", t.Name, target.DockerError(err))
+			return nil, fmt.Errorf("inspect container %s: %w", t.Name, targets.DockerError(err))
 		}
 		out = append(out, x)
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/faults/targets"
 )
 
 type fakeInspector map[string]*container.InspectResponse
@@ -28,7 +28,7 @@ func inspected(id, status string, running bool, health string, restarts int) *co
 
 func TestContainerCheck(t *testing.T) {
 	yes, no, zero := true, false, 0
-	resolver := &target.Static{Known: []target.Target{
+	resolver := &targets.Static{Known: []targets.Target{
 		{Name: "p1", Service: "model-primary", Container: "p1"},
 		{Name: "p2", Service: "model-primary", Container: "p2"},
 	}}
@@ -57,7 +57,7 @@ func TestContainerCheck(t *testing.T) {
 			t.Cleanup(func() { DockerInspector = old })
 
 			c := tc.check
-			c.Target = target.Spec{Service: "model-primary"}
+			c.Target = targets.Spec{Service: "model-primary"}
 			require.Empty(t, c.Validate())
 			c.UseResolver(resolver)
 			start := time.Now()
@@ -84,8 +84,8 @@ func TestContainerCheck(t *testing.T) {
 func TestContainerCheckValidate(t *testing.T) {
 	assert.NotEmpty(t, (&ContainerCheck{}).Validate())
 	neg := -1
-	assert.NotEmpty(t, (&ContainerCheck{Target: target.Spec{Container: "x"}, MaxRestarts: &neg}).Validate())
-	r := (&ContainerCheck{Target: target.Spec{Container: "x"}}).Evaluate(context.Background(), Evidence{})
+	assert.NotEmpty(t, (&ContainerCheck{Target: targets.Spec{Container: "x"}, MaxRestarts: &neg}).Validate())
+	r := (&ContainerCheck{Target: targets.Spec{Container: "x"}}).Evaluate(context.Background(), Evidence{})
 	assert.False(t, r.Held)
 	assert.Contains(t, r.Reason, "no resolver")
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/journal"
 	"github.com/chaos-sre/chaos/faults/network/nettest"
-	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/internal/units"
 )
 
@@ -54,7 +54,7 @@ func injectTimes(p *nettest.Pair, cycles int) error {
 		}
 		return time.Since(start)
 	}
-	env := faults.Env{Fault: "bench", Targets: []target.Target{{Name: "A", Pid: p.PidA}}, Journal: j,
+	env := faults.Env{Fault: "bench", Targets: []targets.Target{{Name: "A", Pid: p.PidA}}, Journal: j,
 		Rand: rand.New(rand.NewPCG(1, 2)), Log: io.Discard}
 	var inj, rb []time.Duration
 	bad := 0

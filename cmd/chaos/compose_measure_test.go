@@ -15,7 +15,7 @@ import (
 
 	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/journal"
-	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/faults/targets"
 )
 
 // TestMeasureContainerFaults times, ten times each, how long a pause and a
@@ -35,7 +35,7 @@ func TestMeasureContainerFaults(t *testing.T) {
 	}
 	ctx := context.Background()
 	api := dockerAPI(t)
-	ts, err := (&target.Docker{API: api, Project: project}).Resolve(ctx, target.Spec{Service: "model-primary"})
+	ts, err := (&targets.Docker{API: api, Project: project}).Resolve(ctx, targets.Spec{Service: "model-primary"})
 	require.NoError(t, err)
 	tg := ts[0]
 	c, err := api.ContainerInspect(ctx, tg.Container)
@@ -67,7 +67,7 @@ func TestMeasureContainerFaults(t *testing.T) {
 			j, err := journal.Open(t.TempDir(), journal.Meta{Run: fmt.Sprintf("measure-%s-%d", kind, i)})
 			require.NoError(t, err)
 			f := faults.Kinds[kind].New()
-			env := faults.Env{Fault: kind, Targets: []target.Target{tg}, Journal: j, Rand: rand.New(rand.NewPCG(1, 1)), Log: io.Discard}
+			env := faults.Env{Fault: kind, Targets: []targets.Target{tg}, Journal: j, Rand: rand.New(rand.NewPCG(1, 1)), Log: io.Discard}
 			start := time.Now()
 			require.NoError(t, f.Inject(ctx, env))
 			until(func() bool {

@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/faults/targets"
 )
 
 // The end-to-end tests in this file run the experiments of
@@ -35,7 +35,7 @@ func needDocker(t *testing.T) {
 	why := ""
 	if _, err := exec.LookPath("docker-compose"); err != nil {
 		why = "docker-compose is not installed"
-	} else if err := target.PingDocker(context.Background()); err != nil {
+	} else if err := targets.PingDocker(context.Background()); err != nil {
 		why = err.Error()
 	}
 	switch {
@@ -107,7 +107,7 @@ func (s *composeStack) down() {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		s.t.Errorf("docker-compose down: %v\n%s", err, out)
 	}
-	out, err := exec.Command("docker", "ps", "-aq", "--filter", "label="+target.LabelProject+"="+s.project).Output()
+	out, err := exec.Command("docker", "ps", "-aq", "--filter", "label="+targets.LabelProject+"="+s.project).Output()
 	if err == nil && len(strings.TrimSpace(string(out))) > 0 {
 		s.t.Errorf("containers of project %s left after docker-compose down: %s", s.project, out)
 		_ = exec.Command("docker", append([]string{"rm", "-f"}, strings.Fields(string(out))...)...).Run()
@@ -174,8 +174,8 @@ func (s *composeStack) chaos(args ...string) (int, string, string) {
 // containers lists the project's containers of a service, by name.
 func (s *composeStack) containers(service string) []container.InspectResponse {
 	s.t.Helper()
-	d := &target.Docker{API: dockerAPI(s.t), Project: s.project}
-	ts, err := d.ResolveAll(context.Background(), target.Spec{Service: service})
+	d := &targets.Docker{API: dockerAPI(s.t), Project: s.project}
+	ts, err := d.ResolveAll(context.Background(), targets.Spec{Service: service})
 	require.NoError(s.t, err)
 	var out []container.InspectResponse
 	for _, x := range ts {
@@ -188,11 +188,11 @@ func (s *composeStack) containers(service string) []container.InspectResponse {
 }
 
 func dockerAPI(t *testing.T) interface {
-	target.Lister
+	targets.Lister
 	ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error)
 } {
 	t.Helper()
-	c, err := target.DockerClient()
+	c, err := targets.DockerClient()
 	require.NoError(t, err)
 	return c
 }

@@ -15,7 +15,7 @@ import (
 
 	"github.com/chaos-sre/chaos/experiments"
 	"github.com/chaos-sre/chaos/faults"
-	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/verify"
 )
 
@@ -47,7 +47,7 @@ func isContainerKind(kind string) bool {
 // needs Docker. Preflight: the compose file exists (else exit 2) and the
 // daemon answers (else exit 4, one line). The compose stack's services
 // with a published port become ${service} variables (stack.vars win).
-func (w *world) useDocker(ctx context.Context, exp *experiments.Experiment, static *target.Static) error {
+func (w *world) useDocker(ctx context.Context, exp *experiments.Experiment, static *targets.Static) error {
 	if !usesDocker(exp) {
 		return nil
 	}
@@ -63,17 +63,17 @@ func (w *world) useDocker(ctx context.Context, exp *experiments.Experiment, stat
 			return invalid("stack.compose: %v", err)
 		}
 		if project == "" {
-			project = target.ComposeProject(f)
+			project = targets.ComposeProject(f)
 		}
 	}
-	if err := target.PingDocker(ctx); err != nil {
+	if err := targets.PingDocker(ctx); err != nil {
 		return toolErr(err)
 	}
-	c, err := target.DockerClient()
+	c, err := targets.DockerClient()
 	if err != nil {
 		return toolErr(err)
 	}
-	w.resolver = &target.Docker{API: c, Project: project, Fallback: static}
+	w.resolver = &targets.Docker{API: c, Project: project, Fallback: static}
 	if project == "" {
 		w.started = append(w.started, "Docker at "+c.DaemonHost())
 		return nil
@@ -84,7 +84,7 @@ func (w *world) useDocker(ctx context.Context, exp *experiments.Experiment, stat
 	}
 	ports, err := publishedPorts(ctx, c, project)
 	if err != nil {
-		return toolErr(fmt.Errorf("list the containers of compose project %s: %w", project, target.DockerError(err)))
+		return toolErr(fmt.Errorf("list the containers of compose project %s: %w", project, targets.DockerError(err)))
 	}
 	for service, url := range ports {
 		if _, ok := w.vars[service]; !ok {
@@ -97,15 +97,15 @@ func (w *world) useDocker(ctx context.Context, exp *experiments.Experiment, stat
 // publishedPorts maps each service of a compose project that publishes a
 // TCP port to http://HOST:PORT (the lowest container port, the first
 // replica by name).
-func publishedPorts(ctx context.Context, api target.Lister, project string) (map[string]string, error) {
-	cs, err := api.ContainerList(ctx, container.ListOptions{Filters: filters.NewArgs(filters.Arg("label", target.LabelProject+"="+project))})
+func publishedPorts(ctx context.Context, api targets.Lister, project string) (map[string]string, error) {
+	cs, err := api.ContainerList(ctx, container.ListOptions{Filters: filters.NewArgs(filters.Arg("label", targets.LabelProject+"="+project))})
 	if err != nil {
 		return nil, err
 	}
 	sort.Slice(cs, func(a, b int) bool { return fmt.Sprint(cs[a].Names) < fmt.Sprint(cs[b].Names) })
 	out := map[string]string{}
 	for _, c := range cs {
-		service := c.Labels[target.LabelService]
+		service := c.Labels[targets.LabelService]
 		if _, done := out[service]; done || service == "" {
 			continue
 		}
@@ -129,7 +129,7 @@ func publishedPorts(ctx context.Context, api target.Lister, project string) (map
 
 // containerTargetsOnly says why a container fault cannot hit targets that
 // are not containers ("" when they all are).
-func containerTargetsOnly(kind string, ts []target.Target) string {
+func containerTargetsOnly(kind string, ts []targets.Target) string {
 	if !isContainerKind(kind) {
 		return ""
 	}
@@ -144,15 +144,15 @@ func containerTargetsOnly(kind string, ts []target.Target) string {
 // stackIsUp says, before any ${variable} of the stack is looked for, when
 // the compose project has no running container: the stack is down or runs
 // under another project name (exit 4, with the projects that do run).
-func stackIsUp(ctx context.Context, api target.Lister, project string) error {
+func stackIsUp(ctx context.Context, api targets.Lister, project string) error {
 	cs, err := api.ContainerList(ctx, container.ListOptions{All: true})
 	if err != nil {
-		return toolErr(fmt.Errorf("list containers: %w", target.DockerError(err)))
+		return toolErr(fmt.Errorf("list containers: %w", targets.DockerError(err)))
 	}
 	running, stopped := 0, 0
 	others := map[string]bool{}
 	for _, c := range cs {
-		p := c.Labels[target.LabelProject]
+		p := c.Labels[targets.LabelProject]
 		switch {
 		case p == project && c.State == "running":
 			running++

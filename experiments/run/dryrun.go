@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/chaos-sre/chaos/experiments"
-	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/verify"
 )
 
@@ -48,7 +48,7 @@ func (d dryWorld) expand(exp *experiments.Experiment, s string) string {
 
 // writeResolved prints, under a fault's line, each target its selector
 // resolves to now, or why it cannot be resolved; a dry run never fails on it.
-func (d dryWorld) writeResolved(ctx context.Context, out io.Writer, spec target.Spec) {
+func (d dryWorld) writeResolved(ctx context.Context, out io.Writer, spec targets.Spec) {
 	const indent = "      "
 	if d.w == nil {
 		fmt.Fprintf(out, "%s%s\n", indent, d.why)
@@ -74,7 +74,7 @@ func (d dryWorld) writeResolved(ctx context.Context, out io.Writer, spec target.
 
 // describeTarget is a target's selector as written (after no expansion):
 // what the run will look for. It never shows a token.
-func describeTarget(s target.Spec) string {
+func describeTarget(s targets.Spec) string {
 	switch {
 	case s.Service != "" && s.Project != "":
 		return fmt.Sprintf("service %s of project %s", s.Service, s.Project)
@@ -110,7 +110,7 @@ func describeTarget(s target.Spec) string {
 
 // describeResolved names one resolved target with what identifies it: its
 // name, short container id, pid, address and the proxy in front of it.
-func describeResolved(t target.Target) string {
+func describeResolved(t targets.Target) string {
 	name, via := t.Name, ""
 	if t.Proxy != nil {
 		if strings.HasPrefix(t.Name, "proxy ") {

@@ -21,7 +21,7 @@ import (
 	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/journal"
 	"github.com/chaos-sre/chaos/faults/lease"
-	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/verify"
 	"github.com/chaos-sre/chaos/verify/load"
 	"github.com/chaos-sre/chaos/verify/report"
@@ -67,7 +67,7 @@ func JournalDir(stateDir string) string { return filepath.Join(stateDir, "journa
 
 type plannedFault struct {
 	spec    experiments.FaultSpec
-	targets []target.Target
+	targets []targets.Target
 	rep     *report.FaultReport
 	start   time.Time
 	end     time.Time
@@ -219,12 +219,12 @@ func (e *engine) plan(ctx context.Context) error {
 		if err != nil {
 			return invalid("faults[%d] (%s): %v", i, f.Name, err)
 		}
-		picked, err := target.Pick(matches, f.Target.Pick, e.rng)
+		picked, err := targets.Pick(matches, f.Target.Pick, e.rng)
 		if err != nil {
 			return invalid("faults[%d] (%s): %v", i, f.Name, err)
 		}
 		if err := faults.Preflight(ctx, f.Kind, f.Params, picked); err != nil {
-			if errors.Is(err, target.ErrRefused) {
+			if errors.Is(err, targets.ErrRefused) {
 				return invalid("faults[%d] (%s): %v", i, f.Name, err)
 			}
 			return toolErr(fmt.Errorf("faults[%d] (%s): %w", i, f.Name, err))

@@ -13,13 +13,13 @@ import (
 	"github.com/chaos-sre/chaos/examples/stack"
 	"github.com/chaos-sre/chaos/experiments"
 	"github.com/chaos-sre/chaos/faults/proxy"
-	"github.com/chaos-sre/chaos/faults/target"
+	"github.com/chaos-sre/chaos/faults/targets"
 )
 
 // world is what the run works against: the resolver for targets, the ${var}
 // values for URLs, and whatever the run started and must stop.
 type world struct {
-	resolver target.Resolver
+	resolver targets.Resolver
 	vars     map[string]string
 	started  []string
 	procs    map[string]*stack.Proc
@@ -33,7 +33,7 @@ func prepare(ctx context.Context, exp *experiments.Experiment, runID string, o O
 	for k, v := range exp.Stack.Vars {
 		w.vars[k] = v
 	}
-	static := &target.Static{}
+	static := &targets.Static{}
 	w.resolver = static
 	local := exp.Stack.Local
 	if local == nil {
@@ -85,7 +85,7 @@ func prepare(ctx context.Context, exp *experiments.Experiment, runID string, o O
 		p := p
 		w.vars[p.Name] = p.URL()
 		w.procs[p.Name] = p
-		t := target.Target{Name: p.Name, Service: p.Service, Pid: p.Pid(), Addr: p.Addr,
+		t := targets.Target{Name: p.Name, Service: p.Service, Pid: p.Pid(), Addr: p.Addr,
 			Restart: func(ctx context.Context) error { return st.Restart(ctx, p) }}
 		if r, ok := routes[p.Name]; ok {
 			t.Proxy = r
@@ -100,8 +100,8 @@ func prepare(ctx context.Context, exp *experiments.Experiment, runID string, o O
 }
 
 // refresh re-reads pids of local stack processes (they change on restart).
-func (w *world) refresh(ts []target.Target) []target.Target {
-	out := make([]target.Target, 0, len(ts))
+func (w *world) refresh(ts []targets.Target) []targets.Target {
+	out := make([]targets.Target, 0, len(ts))
 	for _, t := range ts {
 		if p, ok := w.procs[t.Name]; ok {
 			t.Pid = p.Pid()

@@ -2,7 +2,7 @@
 // fault hits: local processes, proxy routes in front of them, or plain addresses.
 // Resolvers are an interface so Docker and Kubernetes drivers slot in beside the
 // local-process one.
-package target
+package targets
 
 import (
 	"context"
