@@ -111,7 +111,7 @@ type SteadyState struct {
 type FaultSpec struct {
 	Name   string         `yaml:"name"`
 	Kind   string         `yaml:"kind"`
-	Target targets.Spec    `yaml:"target"`
+	Target targets.Spec   `yaml:"target"`
 	Params faults.Fault   `yaml:"params,omitempty" jsonschema:"description=the kind's parameters (see chaos faults)"`
 	At     units.Duration `yaml:"at,omitempty" jsonschema:"description=start time after the baseline"`
 	For    units.Duration `yaml:"for" jsonschema:"description=how long the fault stays on"`

@@ -31,7 +31,7 @@ type Fault interface {
 // Env is what a fault gets to work with when it is injected.
 type Env struct {
 	Fault   string           // the experiment's name for this fault
-	Targets []targets.Target  // resolved and picked targets
+	Targets []targets.Target // resolved and picked targets
 	Journal *journal.Journal // write-ahead journal of this run
 	Rand    *rand.Rand       // seeded; every random choice goes through it
 	Log     io.Writer        // progress (stderr)

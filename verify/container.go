@@ -19,9 +19,9 @@ import (
 // restart policy restarted them since the run began.
 type ContainerCheck struct {
 	Target      targets.Spec `yaml:"target" jsonschema:"description=the containers to judge (service or container or labels): all of them"`
-	Running     *bool       `yaml:"running,omitempty" jsonschema:"description=every container is running (true) or not (false)"`
-	Healthy     *bool       `yaml:"healthy,omitempty" jsonschema:"description=every container's healthcheck says healthy (true) or not (false)"`
-	MaxRestarts *int        `yaml:"max_restarts,omitempty" jsonschema:"description=at most this many restarts (by the restart policy) per container since the run began,minimum=0"`
+	Running     *bool        `yaml:"running,omitempty" jsonschema:"description=every container is running (true) or not (false)"`
+	Healthy     *bool        `yaml:"healthy,omitempty" jsonschema:"description=every container's healthcheck says healthy (true) or not (false)"`
+	MaxRestarts *int         `yaml:"max_restarts,omitempty" jsonschema:"description=at most this many restarts (by the restart policy) per container since the run began,minimum=0"`
 
 	resolver targets.Resolver
 	st       *containerState
