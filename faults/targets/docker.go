@@ -1,6 +1,7 @@
 package targets
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -64,7 +65,7 @@ func (d *Docker) resolve(ctx context.Context, spec Spec, all bool) ([]Target, er
 	var what string
 	switch {
 	case spec.Service != "":
-		project := cmpOr(spec.Project, d.Project)
+		project := cmp.Or(spec.Project, d.Project)
 		if project == "" {
 			return nil, fmt.Errorf("target service %q: no compose project (set stack.compose or target.project)", spec.Service)
 		}
@@ -164,7 +165,7 @@ func shortID(id string) string { return id[:min(12, len(id))] }
 // found lists what does exist, for the error of a target that matches
 // nothing: the project's services, or the compose projects running.
 func (d *Docker) found(ctx context.Context, spec Spec) string {
-	project := cmpOr(spec.Project, d.Project)
+	project := cmp.Or(spec.Project, d.Project)
 	args := filters.NewArgs()
 	if project != "" && spec.Service != "" {
 		args.Add("label", LabelProject+"="+project)
@@ -217,13 +218,6 @@ func first(s []string, n int) []string {
 		return append(s[:n:n], fmt.Sprintf("… %d more", len(s)-n))
 	}
 	return s
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 var projectRE = regexp.MustCompile(`[^-_a-z0-9]`)
