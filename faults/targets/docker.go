@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -186,15 +188,15 @@ func (d *Docker) found(ctx context.Context, spec Spec) string {
 	}
 	switch {
 	case spec.Service != "" && len(services) > 0:
-		return "services found: " + strings.Join(keys(services), ", ")
+		return "services found: " + strings.Join(slices.Sorted(maps.Keys(services)), ", ")
 	case spec.Service != "" && len(projects) == 0:
 		return fmt.Sprintf("no container of compose project %q is there: is the stack up?", project)
 	case spec.Service != "":
-		return "compose projects found: " + strings.Join(keys(projects), ", ")
+		return "compose projects found: " + strings.Join(slices.Sorted(maps.Keys(projects)), ", ")
 	case len(names) == 0:
 		return "no containers at all"
 	}
-	return "containers found: " + strings.Join(first(keys(names), 12), ", ")
+	return "containers found: " + strings.Join(first(slices.Sorted(maps.Keys(names)), 12), ", ")
 }
 
 func containerName(c container.Summary) string {
@@ -202,15 +204,6 @@ func containerName(c container.Summary) string {
 		return strings.TrimPrefix(c.Names[0], "/")
 	}
 	return shortID(c.ID)
-}
-
-func keys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func first(s []string, n int) []string {
