@@ -1,3 +1,5 @@
+//go:build linux
+
 package network
 
 import (
@@ -5,10 +7,6 @@ import (
 
 	"golang.org/x/sys/unix"
 )
-
-// DupMark marks the copies the duplicator sends, so the queue rules let
-// them pass instead of queueing them again.
-const DupMark = 0xc4a05
 
 // duplicator sends copies of queued packets through a raw IPv4 socket in
 // the target's namespace. The original goes on with its verdict; the copy

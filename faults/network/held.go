@@ -1,3 +1,5 @@
+//go:build linux
+
 package network
 
 // held is a packet the shaper holds until due (nanoseconds since the

@@ -1,8 +1,5 @@
-// Package network brings network faults into a target's network namespace
-// without anything inside it: nftables rules (over netlink, one table per
-// fault tagged with the run id), an NFQUEUE consumer in this process that
-// holds, drops, duplicates, corrupts or paces packets, and tc qdiscs (tbf,
-// netem where the kernel has it) over rtnetlink.
+//go:build linux
+
 package network
 
 import (
@@ -16,14 +13,6 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
-
-// NS is an open network namespace: a handle (file descriptor) to it, and
-// the inode that names it across processes (for `chaos recover`).
-type NS struct {
-	Pid   int    // the process it was found through; 0 for a path
-	Inode uint64 // the namespace's inode: /proc/PID/ns/net -> net:[INODE]
-	h     netns.NsHandle
-}
 
 // OpenPid opens the network namespace of process pid.
 func OpenPid(pid int) (*NS, error) {
@@ -68,14 +57,6 @@ func (n *NS) Handle() netns.NsHandle { return n.h }
 
 // Close releases the handle.
 func (n *NS) Close() error { return n.h.Close() }
-
-// String names the namespace for messages.
-func (n *NS) String() string {
-	if n.Pid > 0 {
-		return fmt.Sprintf("net:[%d] of pid %d", n.Inode, n.Pid)
-	}
-	return fmt.Sprintf("net:[%d]", n.Inode)
-}
 
 // HostInode is the inode of the host's network namespace (that of pid 1),
 // or of this process's when pid 1's cannot be read.

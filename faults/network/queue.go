@@ -1,3 +1,5 @@
+//go:build linux
+
 package network
 
 import (
@@ -11,23 +13,6 @@ import (
 
 	"golang.org/x/sys/unix"
 )
-
-// QueueStats counts what the consumer did.
-type QueueStats struct {
-	Seen, Dropped, Duplicated, Corrupted, Held atomic.Uint64
-	// Stamped counts the packets timed from the kernel's stamp of when it
-	// queued them (NFQA_TIMESTAMP: the kernel gives it for packets that
-	// came in on an interface); the others are timed from when the
-	// consumer read them, less an estimate of how late it read them.
-	Stamped atomic.Uint64
-	// ReadLag sums, in nanoseconds, the time subtracted from the moment
-	// the consumer read each packet to get when the kernel queued it:
-	// measured for stamped packets, estimated for the others.
-	ReadLag atomic.Uint64
-	// Demoted says the thread gave up its real-time priority: it took more
-	// than rtBudget of CPU in a second.
-	Demoted atomic.Bool
-}
 
 // Queue is an NFQUEUE consumer bound to one queue number in one network
 // namespace. It fails open: packets pass when it cannot keep up (queue

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package nettest builds throwaway network namespaces for tests and
 // benchmarks: two namespaces joined by a veth pair with private addresses
 // inside them only, and a process in each to be a fault's target. Every
