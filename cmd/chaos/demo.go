@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -114,7 +115,7 @@ func bundled(only []string, vars map[string]string) ([]*experiments.Experiment, 
 			return nil, fmt.Errorf("bundled experiment %s is invalid: %w", n, err)
 		}
 		known = append(known, exp.Name)
-		if len(only) == 0 || contains(only, exp.Name) {
+		if len(only) == 0 || slices.Contains(only, exp.Name) {
 			out = append(out, exp)
 		}
 	}
@@ -122,13 +123,4 @@ func bundled(only []string, vars map[string]string) ([]*experiments.Experiment, 
 		return nil, errors.New("--only matches no bundled experiment (valid: " + strings.Join(known, ", ") + ")")
 	}
 	return out, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, l := range list {
-		if l == s {
-			return true
-		}
-	}
-	return false
 }
