@@ -61,6 +61,59 @@ func server(t *testing.T, failing *atomic.Bool) *httptest.Server {
 	return srv
 }
 
+// faultWatch synchronises a test on the engine's OnFault hook: when the
+// fault goes on, it watches the target's state until the target is seen
+// stopped (then calls then, if set) or the fault goes off.
+type faultWatch struct {
+	state func() string
+	then  func()
+	on    atomic.Bool
+	off   chan struct{}
+	done  chan bool // whether the target was seen stopped while the fault was on
+}
+
+func watchFault(state func() string) *faultWatch {
+	return &faultWatch{state: state, off: make(chan struct{}), done: make(chan bool, 1)}
+}
+
+// onFault is the engine's hook. "on" comes just before the fault is
+// injected and "off" once it is rolled back, both on the engine's goroutine.
+func (w *faultWatch) onFault(_, _ string, on bool, _ time.Time) {
+	if !on {
+		close(w.off)
+		return
+	}
+	w.on.Store(true)
+	go func() {
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if w.state() == "T" {
+				if w.then != nil {
+					w.then()
+				}
+				w.done <- true
+				return
+			}
+			select {
+			case <-w.off:
+				w.done <- false
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+}
+
+// stoppedWhileOn reports whether the target was seen stopped between the
+// fault going on and going off; call it after Run returned.
+func (w *faultWatch) stoppedWhileOn() bool {
+	if !w.on.Load() {
+		return false // the fault never went on
+	}
+	return <-w.done
+}
+
 func parse(t *testing.T, yaml string) *experiments.Experiment {
 	t.Helper()
 	exp, err := experiments.Parse("test.yaml", []byte(yaml), experiments.DefaultRegistry())
@@ -88,15 +141,11 @@ func TestRunHeldRollsBackAndLeavesNoJournal(t *testing.T) {
 	exp := parse(t, stopExperiment(srv.URL, pid, ""))
 	dir := t.TempDir()
 	var stderr bytes.Buffer
-	stoppedDuring := make(chan string, 1)
-	go func() {
-		time.Sleep(2 * time.Second) // baseline 1s, fault on for 2s
-		stoppedDuring <- state()
-	}()
-	rep, err := Run(context.Background(), exp, Options{Seed: 1, StateDir: dir, Stderr: &stderr})
+	w := watchFault(state)
+	rep, err := Run(context.Background(), exp, Options{Seed: 1, StateDir: dir, Stderr: &stderr, OnFault: w.onFault})
 	require.NoError(t, err, stderr.String())
 	assert.Equal(t, ExitHeld, rep.ExitCode)
-	assert.Equal(t, "T", <-stoppedDuring, "the process is stopped while the fault is on")
+	assert.True(t, w.stoppedWhileOn(), "the process is stopped while the fault is on")
 	assert.NotEqual(t, "T", state(), "rollback sent CONT")
 	left, err := journal.Scan(JournalDir(dir))
 	require.NoError(t, err)
@@ -125,12 +174,11 @@ func TestAbortConditionStopsAndRollsBack(t *testing.T) {
 	srv := server(t, &failing)
 	pid, state := sleeper(t)
 	exp := parse(t, strings.Replace(stopExperiment(srv.URL, pid, "abort: [{when: error_rate > 50%, for: 1s}]\n"), "for: 2s", "for: 30s", 1))
-	go func() {
-		time.Sleep(1500 * time.Millisecond)
-		failing.Store(true)
-	}()
+	// The server fails once the fault is on: the steady state held, the
+	// abort condition is met during the fault.
+	onFault := func(_, _ string, on bool, _ time.Time) { failing.Store(on) }
 	start := time.Now()
-	rep, err := Run(context.Background(), exp, Options{Seed: 1, StateDir: t.TempDir()})
+	rep, err := Run(context.Background(), exp, Options{Seed: 1, StateDir: t.TempDir(), OnFault: onFault})
 	require.Error(t, err)
 	assert.Equal(t, ExitAborted, rep.ExitCode)
 	assert.Contains(t, err.Error(), "error_rate > 50%")
@@ -144,13 +192,14 @@ func TestCancelMidFaultRollsBack(t *testing.T) {
 	pid, state := sleeper(t)
 	exp := parse(t, strings.Replace(stopExperiment(srv.URL, pid, ""), "for: 2s", "for: 60s", 1))
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		time.Sleep(2 * time.Second)
-		cancel()
-	}()
-	rep, err := Run(ctx, exp, Options{Seed: 1, StateDir: t.TempDir()})
+	defer cancel()
+	// Cancel once the target is seen stopped: mid-fault, after injection.
+	w := watchFault(state)
+	w.then = cancel
+	rep, err := Run(ctx, exp, Options{Seed: 1, StateDir: t.TempDir(), OnFault: w.onFault})
 	require.Error(t, err)
 	assert.Equal(t, ExitAborted, rep.ExitCode)
+	assert.True(t, w.stoppedWhileOn(), "cancelled while the process was stopped")
 	assert.True(t, rep.Faults[0].Injected)
 	assert.NotEqual(t, "T", state())
 }
