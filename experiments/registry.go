@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/chaos-sre/chaos/faults"
+	"github.com/chaos-sre/chaos/faults/kinds"
 	"github.com/chaos-sre/chaos/verify"
 )
 
@@ -18,10 +19,10 @@ type Registry struct {
 	Vars map[string]string
 }
 
-// DefaultRegistry is every fault kind in faults.Kinds and every check kind
+// DefaultRegistry is every fault kind in kinds.All and every check kind
 // in verify.Kinds.
 func DefaultRegistry() Registry {
-	return Registry{Faults: faults.Kinds, Checks: verify.Kinds}
+	return Registry{Faults: kinds.All, Checks: verify.Kinds}
 }
 
 var (

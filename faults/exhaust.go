@@ -34,7 +34,7 @@ type Exhaust struct {
 
 var _ Fault = (*Exhaust)(nil)
 
-func newExhaust() *Exhaust {
+func NewExhaust() *Exhaust {
 	return &Exhaust{Count: 100, Mode: "idle", Interval: units.Duration(2 * time.Second)}
 }
 

@@ -39,7 +39,7 @@ type FloodClass struct {
 
 var _ Fault = (*Flood)(nil)
 
-func newFlood() *Flood {
+func NewFlood() *Flood {
 	return &Flood{Rate: 200, Method: "POST", Connections: 512, Timeout: units.Duration(5 * time.Second)}
 }
 

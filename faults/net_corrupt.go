@@ -21,7 +21,7 @@ type NetCorrupt struct {
 
 var _ Fault = (*NetCorrupt)(nil)
 
-func newNetCorrupt() *NetCorrupt {
+func NewNetCorrupt() *NetCorrupt {
 	return &NetCorrupt{netShare: netShare{kind: "net-corrupt", field: "corrupt", verb: "corrupts",
 		netem: func(f float64) *network.Netem { return &network.Netem{Corrupt: f} },
 		shape: func(f float64) network.Shape { return network.Shape{Corrupt: f} }}}

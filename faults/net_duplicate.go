@@ -21,7 +21,7 @@ type NetDuplicate struct {
 
 var _ Fault = (*NetDuplicate)(nil)
 
-func newNetDuplicate() *NetDuplicate {
+func NewNetDuplicate() *NetDuplicate {
 	return &NetDuplicate{netShare: netShare{kind: "net-duplicate", field: "duplicate", verb: "duplicates",
 		netem: func(f float64) *network.Netem { return &network.Netem{Duplicate: f} },
 		shape: func(f float64) network.Shape { return network.Shape{Duplicate: f} }}}

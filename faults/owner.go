@@ -39,14 +39,13 @@ func netnsKey(inode uint64) string { return "netns:" + strconv.FormatUint(inode,
 
 func proxyKey(api, route string) string { return "proxy:" + api + "#" + route }
 
-// LeaseKeys are the keys a run leases before kind hits t: the container or
-// process, its network namespace for the kinds that change one, the remote
-// proxy route. Kinds that only send traffic to a target (flood, exhaust)
-// and routes of the run's own in-process proxies need none.
-func LeaseKeys(ctx context.Context, kind string, t targets.Target) ([]string, error) {
-	k, ok := Kinds[kind]
-	if !ok {
-		return nil, fmt.Errorf("unknown fault kind %q", kind)
+// LeaseKeys are the keys a run leases before a fault of kind k hits t: the
+// container or process, its network namespace for the kinds that change one,
+// the remote proxy route. Kinds that only send traffic to a target (flood,
+// exhaust) and routes of the run's own in-process proxies need none.
+func LeaseKeys(ctx context.Context, k Kind, t targets.Target) ([]string, error) {
+	if len(k.Targets) == 0 {
+		return nil, errors.New("the fault kind names no target type")
 	}
 	family := k.Targets[0]
 	var keys []string

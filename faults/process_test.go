@@ -49,7 +49,7 @@ func TestProcessStopThenRollbackContinues(t *testing.T) {
 	cmd := child(t)
 	pid := cmd.Process.Pid
 	env, j := testEnv(t, targets.Target{Name: "sleeper", Pid: pid})
-	p := Kinds["process"].New().(*Process)
+	p := &Process{Signal: "STOP", Restart: true}
 	require.NoError(t, p.Inject(context.Background(), env))
 	assert.Equal(t, "T", state(pid))
 	require.Len(t, j.Pending(), 1, "journaled")

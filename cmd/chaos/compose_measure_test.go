@@ -15,6 +15,7 @@ import (
 
 	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/journal"
+	"github.com/chaos-sre/chaos/faults/kinds"
 	"github.com/chaos-sre/chaos/faults/targets"
 )
 
@@ -66,7 +67,7 @@ func TestMeasureContainerFaults(t *testing.T) {
 		for i := range 10 {
 			j, err := journal.Open(t.TempDir(), journal.Meta{Run: fmt.Sprintf("measure-%s-%d", kind, i)})
 			require.NoError(t, err)
-			f := faults.Kinds[kind].New()
+			f := kinds.All[kind].New()
 			env := faults.Env{Fault: kind, Targets: []targets.Target{tg}, Journal: j, Rand: rand.New(rand.NewPCG(1, 1)), Log: io.Discard}
 			start := time.Now()
 			require.NoError(t, f.Inject(ctx, env))

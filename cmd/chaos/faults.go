@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/chaos-sre/chaos/faults"
+	"github.com/chaos-sre/chaos/faults/kinds"
 )
 
 func newFaultsCmd(stdout io.Writer) *cobra.Command {
@@ -18,13 +18,13 @@ func newFaultsCmd(stdout io.Writer) *cobra.Command {
 		Short: "List every fault kind with its parameters and defaults",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			names := make([]string, 0, len(faults.Kinds))
-			for n := range faults.Kinds {
+			names := make([]string, 0, len(kinds.All))
+			for n := range kinds.All {
 				names = append(names, n)
 			}
 			sort.Strings(names)
 			for _, n := range names {
-				k := faults.Kinds[n]
+				k := kinds.All[n]
 				fmt.Fprintf(stdout, "%s — %s\n  targets: %s\n", n, k.Summary, strings.Join(k.Targets, ", "))
 				for _, p := range paramsOf(k.New()) {
 					fmt.Fprintf(stdout, "  %-12s %-14s default %-8s %s\n", p.name, p.typ, p.def, p.doc)

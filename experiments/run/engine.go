@@ -20,6 +20,7 @@ import (
 	"github.com/chaos-sre/chaos/experiments"
 	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/journal"
+	"github.com/chaos-sre/chaos/faults/kinds"
 	"github.com/chaos-sre/chaos/faults/lease"
 	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/verify"
@@ -247,7 +248,7 @@ func (e *engine) plan(ctx context.Context) error {
 }
 
 func mechanism(kind string) string {
-	switch faults.Kinds[kind].Targets[0] {
+	switch kinds.All[kind].Targets[0] {
 	case "proxy":
 		return "in-process HTTP fault proxy in front of the target (per request)"
 	case "process":

@@ -1,174 +1,189 @@
-package faults
+// Package kinds is the registry of fault kinds: the one list of kind names,
+// above the families that define them. The experiment decoder, the JSON
+// Schema, `chaos faults`, the engine and the report all read All.
+package kinds
 
-import "github.com/chaos-sre/chaos/internal/units"
+import (
+	"github.com/chaos-sre/chaos/faults"
+	"github.com/chaos-sre/chaos/internal/units"
+)
 
-// Kinds is every fault kind by name: the experiment decoder, `chaos faults`
-// and the JSON Schema all read this one map.
-var Kinds = map[string]Kind{
+// All is every fault kind by name.
+var All = map[string]faults.Kind{
 	"process": {
 		Summary: "send a signal to a process: STOP (hung node), KILL/TERM/INT (crash); rollback sends CONT or restarts",
 		Targets: []string{"process"},
-		New:     func() Fault { return &Process{Signal: "STOP", Restart: true} },
+		New:     func() faults.Fault { return &faults.Process{Signal: "STOP", Restart: true} },
 	},
 	"latency": {
 		Summary: "delay requests (http route) or bytes (tcp route) to the target in the fault proxy in front of it",
 		Targets: []string{"proxy"},
-		New:     func() Fault { return &Latency{Delay: units.Duration(1e9), Share: Share{1}} },
+		New:     func() faults.Fault { return &faults.Latency{Delay: units.Duration(1e9), Share: faults.Share{Share: 1}} },
 	},
 	"http-error": {
 		Summary: "answer a share of requests to the target with an error status (503, 429 …) and Retry-After",
 		Targets: []string{"proxy"},
-		New:     func() Fault { return &HTTPError{Status: 503, Share: Share{1}, RetryAfter: units.Duration(1e9)} },
+		New: func() faults.Fault {
+			return &faults.HTTPError{Status: 503, Share: faults.Share{Share: 1}, RetryAfter: units.Duration(1e9)}
+		},
 	},
 	"flood": {
 		Summary: "an open-loop burst of requests above capacity with a priority mix: the \"server busy\" storm",
 		Targets: []string{"url"},
-		New:     func() Fault { return newFlood() },
+		New:     func() faults.Fault { return faults.NewFlood() },
 	},
 	// proxy faults: HTTP/SSE (per request) and L4 (per connection, tcp routes); see proxykind.go
 	"jitter": {
 		Summary: "random delay (uniform 0..jitter) per request (http route) or chunk (tcp route) in the fault proxy",
 		Targets: []string{"proxy"},
-		New:     func() Fault { return &Jitter{Jitter: units.Duration(100e6), Share: Share{1}} },
+		New: func() faults.Fault {
+			return &faults.Jitter{Jitter: units.Duration(100e6), Share: faults.Share{Share: 1}}
+		},
 	},
 	"ttfb": {
 		Summary: "hold the first byte of the target's answers (a model slow to its first token)",
 		Targets: []string{"proxy"},
-		New:     func() Fault { return &TTFB{Delay: units.Duration(2e9), Share: Share{1}} },
+		New:     func() faults.Fault { return &faults.TTFB{Delay: units.Duration(2e9), Share: faults.Share{Share: 1}} },
 	},
 	"stream-stall": {
 		Summary: "pause the target's SSE answers after N events for a while",
 		Targets: []string{"proxy"},
-		New:     func() Fault { return &StreamStall{After: 2, For: units.Duration(5e9), Share: Share{1}} },
+		New: func() faults.Fault {
+			return &faults.StreamStall{After: 2, For: units.Duration(5e9), Share: faults.Share{Share: 1}}
+		},
 	},
 	"stream-cut": {
 		Summary: "close the target's SSE answers after N events (no [DONE])",
 		Targets: []string{"proxy"},
-		New:     func() Fault { return &StreamCut{After: 3, Share: Share{1}} },
+		New:     func() faults.Fault { return &faults.StreamCut{After: 3, Share: faults.Share{Share: 1}} },
 	},
 	"slow-tokens": {
 		Summary: "delay every SSE event of the target's answers (slow tokens per second)",
 		Targets: []string{"proxy"},
-		New:     func() Fault { return &SlowTokens{Delay: units.Duration(100e6), Share: Share{1}} },
+		New: func() faults.Fault {
+			return &faults.SlowTokens{Delay: units.Duration(100e6), Share: faults.Share{Share: 1}}
+		},
 	},
 	"fail-first": {
 		Summary: "fail the first N requests to the target with an error status, then pass (proves retries)",
 		Targets: []string{"proxy"},
-		New:     func() Fault { return &FailFirst{Count: 3, Status: 503} },
+		New:     func() faults.Fault { return &faults.FailFirst{Count: 3, Status: 503} },
 	},
 	"bandwidth": {
 		Summary: "cap bytes per second through a tcp proxy route in front of the target",
 		Targets: []string{"proxy"},
-		New:     func() Fault { return &Bandwidth{RateKB: 64, Share: Share{1}} },
+		New:     func() faults.Fault { return &faults.Bandwidth{RateKB: 64, Share: faults.Share{Share: 1}} },
 	},
 	"reset": {
 		Summary: "reset connections (RST) through a tcp proxy route, at once or after a timeout",
 		Targets: []string{"proxy"},
-		New:     func() Fault { return &Reset{Share: Share{1}} },
+		New:     func() faults.Fault { return &faults.Reset{Share: faults.Share{Share: 1}} },
 	},
 	"timeout": {
 		Summary: "blackhole: drop every byte through a tcp proxy route; close after timeout (0: at rollback)",
 		Targets: []string{"proxy"},
-		New:     func() Fault { return &Blackhole{Share: Share{1}} },
+		New:     func() faults.Fault { return &faults.Blackhole{Share: faults.Share{Share: 1}} },
 	},
 	"blackhole": {
 		Summary: "the same as timeout: drop every byte through a tcp proxy route; close after timeout (0: at rollback)",
 		Targets: []string{"proxy"},
-		New:     func() Fault { return &Blackhole{Share: Share{1}} },
+		New:     func() faults.Fault { return &faults.Blackhole{Share: faults.Share{Share: 1}} },
 	},
 	"slow-close": {
 		Summary: "hold the close of connections through a tcp proxy route after the sender closed",
 		Targets: []string{"proxy"},
-		New:     func() Fault { return &SlowClose{Delay: units.Duration(1e9), Share: Share{1}} },
+		New: func() faults.Fault {
+			return &faults.SlowClose{Delay: units.Duration(1e9), Share: faults.Share{Share: 1}}
+		},
 	},
 	"slicer": {
 		Summary: "cut bytes through a tcp proxy route into small slices with a delay between them",
 		Targets: []string{"proxy"},
-		New: func() Fault {
-			return &Slicer{AverageSize: 64, SizeVariation: 32, Delay: units.Duration(1e6), Share: Share{1}}
+		New: func() faults.Fault {
+			return &faults.Slicer{AverageSize: 64, SizeVariation: 32, Delay: units.Duration(1e6), Share: faults.Share{Share: 1}}
 		},
 	},
 	"limit-data": {
 		Summary: "close connections through a tcp proxy route after N bytes",
 		Targets: []string{"proxy"},
-		New:     func() Fault { return &LimitData{Bytes: 1024, Share: Share{1}} },
+		New:     func() faults.Fault { return &faults.LimitData{Bytes: 1024, Share: faults.Share{Share: 1}} },
 	},
 	"exhaust": {
 		Summary: "open and hold N idle or slowloris connections to the target's address until rollback",
 		Targets: []string{"addr"},
-		New:     func() Fault { return newExhaust() },
+		New:     func() faults.Fault { return faults.NewExhaust() },
 	},
 	"conn-limit": {
 		Summary: "reset new TCP connections to the target (scoped to a port, peers) while more than max it let in are open: nftables ct count (iptables connlimit) in its network namespace",
 		Targets: []string{"netns"},
-		New:     func() Fault { return &ConnLimit{Max: 10} },
+		New:     func() faults.Fault { return &faults.ConnLimit{Max: 10} },
 	},
 	// network faults inside the target's network namespace (net_*.go); a
 	// separate kind from latency, which works per request in the fault proxy
 	"net-latency": {
 		Summary: "delay packets in the target's network namespace (delay, jitter, correlation; scoped to peers/port): netem, or the NFQUEUE shaper without netem",
 		Targets: []string{"netns"},
-		New:     func() Fault { return &NetLatency{Delay: units.Duration(100e6)} },
+		New:     func() faults.Fault { return &faults.NetLatency{Delay: units.Duration(100e6)} },
 	},
 	"net-loss": {
 		Summary: "drop a share of packets in the target's network namespace: netem, nftables random drop, or the NFQUEUE shaper (correlated)",
 		Targets: []string{"netns"},
-		New:     func() Fault { return &NetLoss{} },
+		New:     func() faults.Fault { return &faults.NetLoss{} },
 	},
 	"net-corrupt": {
 		Summary: "flip a bit in a share of packets in the target's network namespace: netem, or the NFQUEUE shaper",
 		Targets: []string{"netns"},
-		New:     func() Fault { return newNetCorrupt() },
+		New:     func() faults.Fault { return faults.NewNetCorrupt() },
 	},
 	"net-duplicate": {
 		Summary: "send a share of packets twice in the target's network namespace: netem, or the NFQUEUE shaper",
 		Targets: []string{"netns"},
-		New:     func() Fault { return newNetDuplicate() },
+		New:     func() faults.Fault { return faults.NewNetDuplicate() },
 	},
 	"net-bandwidth": {
 		Summary: "cap bytes per second in the target's network namespace: tbf qdisc, or the NFQUEUE pacer when scoped",
 		Targets: []string{"netns"},
-		New:     func() Fault { return &NetBandwidth{} },
+		New:     func() faults.Fault { return &faults.NetBandwidth{} },
 	},
 	"partition": {
 		Summary: "cut the target off from named peers (compose services, addresses) or from everything, one or both directions: nftables drop/reject rules in its namespace",
 		Targets: []string{"netns"},
-		New:     func() Fault { return &Partition{} },
+		New:     func() faults.Fault { return &faults.Partition{} },
 	},
 	"dns": {
 		Summary: "make name resolution in the target's network namespace fail (reject), time out (drop) or slow (NFQUEUE delay)",
 		Targets: []string{"netns"},
-		New:     func() Fault { return &DNS{Mode: "fail", Delay: units.Duration(2e9)} },
+		New:     func() faults.Fault { return &faults.DNS{Mode: "fail", Delay: units.Duration(2e9)} },
 	},
 	// container faults, through the Docker Engine API (container_*.go)
 	"pause": {
 		Summary: "pause containers (a hung node: connections are accepted, nothing answers); rollback unpauses",
 		Targets: []string{"container"},
-		New:     func() Fault { return &Pause{} },
+		New:     func() faults.Fault { return &faults.Pause{} },
 	},
 	"kill": {
 		Summary: "send a signal (KILL) to containers (a crash); rollback starts them, or restart: false leaves them to the restart policy",
 		Targets: []string{"container"},
-		New:     func() Fault { return &Kill{Signal: "KILL", Restart: true} },
+		New:     func() faults.Fault { return &faults.Kill{Signal: "KILL", Restart: true} },
 	},
 	"stop": {
 		Summary: "stop containers (docker stop, with a grace time); rollback starts them",
 		Targets: []string{"container"},
-		New:     func() Fault { return &Stop{Grace: units.Duration(10e9)} },
+		New:     func() faults.Fault { return &faults.Stop{Grace: units.Duration(10e9)} },
 	},
 	"restart": {
 		Summary: "restart containers (docker restart); rollback makes sure they run",
 		Targets: []string{"container"},
-		New:     func() Fault { return &Restart{Grace: units.Duration(10e9)} },
+		New:     func() faults.Fault { return &faults.Restart{Grace: units.Duration(10e9)} },
 	},
 	"disconnect": {
 		Summary: "disconnect containers from a Docker network (a partition); rollback reconnects them with their aliases",
 		Targets: []string{"container"},
-		New:     func() Fault { return &Disconnect{} },
+		New:     func() faults.Fault { return &faults.Disconnect{} },
 	},
 	"limits": {
 		Summary: "squeeze containers' CPU and/or memory (docker update); rollback restores the old limits",
 		Targets: []string{"container"},
-		New:     func() Fault { return &Limits{} },
+		New:     func() faults.Fault { return &faults.Limits{} },
 	},
 }
