@@ -9,9 +9,33 @@ import (
 	"time"
 )
 
+// variants are the switches that remove one resilience behaviour each: the
+// one place their names are written. The flags (--no-breaker …), --variant,
+// GATEWAY_VARIANT, the launcher (examples/stack) and, through the stack
+// chaos plugs in, the experiments' validation and JSON Schema all read it.
+var variants = []struct {
+	name, usage string
+	on          func(c *Config) *bool
+}{
+	{"no-breaker", "the breaker never opens", func(c *Config) *bool { return &c.NoBreaker }},
+	{"no-fallback", "never use the fallback", func(c *Config) *bool { return &c.NoFallback }},
+	{"no-shedding", "admit everything", func(c *Config) *bool { return &c.NoShedding }},
+	{"no-ejection", "never eject a replica", func(c *Config) *bool { return &c.NoEjection }},
+	{"no-retry-budget", "retries are not budgeted", func(c *Config) *bool { return &c.NoRetryBudget }},
+	{"no-conn-timeout", "with --max-conns, idle connections keep their slot and requests wait for one forever",
+		func(c *Config) *bool { return &c.Conns.NoTimeout }},
+}
+
 // Variants are the names of the switches that remove one resilience
-// behaviour each; the launcher and GATEWAY_VARIANT take them without dashes.
-var Variants = []string{"no-breaker", "no-fallback", "no-shedding", "no-ejection", "no-retry-budget", "no-conn-timeout"}
+// behaviour each, in a stable order; the launcher and GATEWAY_VARIANT take
+// them without dashes.
+func Variants() []string {
+	names := make([]string, len(variants))
+	for i, v := range variants {
+		names[i] = v.name
+	}
+	return names
+}
 
 // Config is the whole gateway configuration; DefaultConfig holds the
 // defaults the flags show.
@@ -64,15 +88,14 @@ func DefaultConfig() Config {
 
 // SetVariant turns on the switch named v ("no-breaker", …).
 func (c *Config) SetVariant(v string) error {
-	flags := map[string]*bool{"no-breaker": &c.NoBreaker, "no-fallback": &c.NoFallback,
-		"no-shedding": &c.NoShedding, "no-ejection": &c.NoEjection, "no-retry-budget": &c.NoRetryBudget,
-		"no-conn-timeout": &c.Conns.NoTimeout}
-	p, ok := flags[strings.TrimPrefix(strings.TrimSpace(v), "--")]
-	if !ok {
-		return fmt.Errorf("unknown variant %q (valid: %s)", v, strings.Join(Variants, ", "))
+	name := strings.TrimPrefix(strings.TrimSpace(v), "--")
+	for _, sw := range variants {
+		if sw.name == name {
+			*sw.on(c) = true
+			return nil
+		}
 	}
-	*p = true
-	return nil
+	return fmt.Errorf("unknown variant %q (valid: %s)", v, strings.Join(Variants(), ", "))
 }
 
 // Validate names the first setting that is out of range.
@@ -165,11 +188,9 @@ func (c *Config) flags(fs *flag.FlagSet, variant *[]string) {
 	fs.Float64Var(&c.Rate, "rate", c.Rate, "token bucket rate, requests per second")
 	fs.IntVar(&c.Burst, "burst", c.Burst, "token bucket size")
 	fs.Var(percent{&c.LowReserve}, "low-reserve", "share of burst kept for high priority")
-	fs.BoolVar(&c.NoBreaker, "no-breaker", false, "variant: the breaker never opens")
-	fs.BoolVar(&c.NoFallback, "no-fallback", false, "variant: never use the fallback")
-	fs.BoolVar(&c.NoShedding, "no-shedding", false, "variant: admit everything")
-	fs.BoolVar(&c.NoEjection, "no-ejection", false, "variant: never eject a replica")
-	fs.BoolVar(&c.NoRetryBudget, "no-retry-budget", false, "variant: retries are not budgeted")
+	for _, sw := range variants {
+		fs.BoolVar(sw.on(c), sw.name, false, "variant: "+sw.usage)
+	}
 	c.Conns.flags(fs)
 	fs.Var(list{variant}, "variant", "comma list of variants, e.g. no-breaker,no-fallback")
 }

@@ -42,7 +42,6 @@ func (l *ConnLimits) flags(fs *flag.FlagSet) {
 	fs.IntVar(&l.Max, "max-conns", l.Max, "client connection slots (as HAProxy's maxconn); past them new connections wait unanswered (0: no cap)")
 	fs.DurationVar(&l.HeadTimeout, "conn-head-timeout", l.HeadTimeout, "with --max-conns: close a connection that sends no complete request head for this long (0: never)")
 	fs.DurationVar(&l.QueueTimeout, "conn-queue-timeout", l.QueueTimeout, "with --max-conns: answer 503 to a request that waited this long for a slot (0: never)")
-	fs.BoolVar(&l.NoTimeout, "no-conn-timeout", false, "variant: with --max-conns, idle connections keep their slot and requests wait for one forever")
 }
 
 // maxQueuedBody bounds what a waiting request's body is read into; the

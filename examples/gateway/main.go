@@ -21,13 +21,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func mainEnv(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	cfg := DefaultConfig()
-	var variants []string
+	var chosen []string // --variant, GATEWAY_VARIANT
 	return cli.Main(ctx, cli.Program{
 		Name:      "gateway",
 		EnvPrefix: "GATEWAY",
-		Flags:     func(fs *flag.FlagSet) { cfg.flags(fs, &variants) },
+		Flags:     func(fs *flag.FlagSet) { cfg.flags(fs, &chosen) },
 		Build: func() (http.Handler, func(), error) {
-			for _, v := range variants {
+			for _, v := range chosen {
 				if err := cfg.SetVariant(v); err != nil {
 					return nil, nil, fmt.Errorf("variant: %w", err)
 				}

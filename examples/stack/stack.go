@@ -87,8 +87,8 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		return nil, fmt.Errorf("stack: primaries %d: must be positive", o.Primaries)
 	}
 	for _, v := range o.Variant {
-		if !slices.Contains(gateway.Variants, v) {
-			return nil, fmt.Errorf("stack: unknown gateway variant %q (valid: %s)", v, strings.Join(gateway.Variants, ", "))
+		if !slices.Contains(gateway.Variants(), v) {
+			return nil, fmt.Errorf("stack: unknown gateway variant %q (valid: %s)", v, strings.Join(gateway.Variants(), ", "))
 		}
 	}
 	if o.Exe == "" {
