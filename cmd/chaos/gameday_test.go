@@ -162,25 +162,5 @@ experiments:
 	assert.Contains(t, stderr, "--schedule: \"61 * * * *\" is not a cron schedule")
 }
 
-// TestGamedayCompose runs the bundled compose suite (examples/gameday/
-// compose.yaml) against the compose stack, with the steady-state gate
-// between experiments, and it holds. (The crippled variants of the same
-// experiments are TestCompose's; a crippled game-day is
-// TestGamedayBundledSuite's.) Not parallel: its latency SLOs are tight, and
-// the local game-days would share the two cores.
-func TestGamedayCompose(t *testing.T) {
-	needDocker(t)
-	s := upCompose(t)
-	state := t.TempDir()
-	reports := t.TempDir()
-	code, out, stderr := s.chaos("gameday", "../../examples/gameday/compose.yaml", "--report-dir", reports, "--state-dir", state, "--seed", "5")
-	require.Equal(t, 0, code, "%s\n%s", out, stderr)
-	assert.Contains(t, out, "gameday weekly-compose: HELD (exit 0")
-	assert.Contains(t, stderr, "gameday: steady state before killed-replica-is-ejected holds")
-	entries, err := gameday.ReadIndex(reports)
-	require.NoError(t, err)
-	require.Len(t, entries, 1)
-	assert.Len(t, entries[0].Experiments, 4)
-	left, _ := filepath.Glob(filepath.Join(state, "journal", "*.jsonl"))
-	assert.Empty(t, left, "every run rolled back everything")
-}
+// The bundled compose game-day (examples/gameday/compose.yaml) runs in
+// cmd/chaos/e2ecompose's TestCompose, on the stack its other subtests use.

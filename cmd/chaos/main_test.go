@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -10,14 +8,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/chaos-sre/chaos/cmd/chaos/internal/clitest"
 	"github.com/chaos-sre/chaos/examples/stack"
 )
 
@@ -33,47 +30,20 @@ func TestMain(m *testing.M) {
 }
 
 // syncBuffer is a bytes.Buffer safe to read while a process writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+type syncBuffer = clitest.Buffer
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// chaosCmd prepares the CLI as a child process.
+// chaosCmd prepares the CLI as a child process: this test binary, which
+// runs the CLI with CHAOS_TEST_MAIN=1.
 func chaosCmd(t *testing.T, args ...string) (*exec.Cmd, *syncBuffer, *syncBuffer) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	t.Cleanup(cancel)
-	cmd := exec.CommandContext(ctx, os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "CHAOS_TEST_MAIN=1")
-	var out, errb syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	return cmd, &out, &errb
+	return clitest.Command(t, os.Args[0], []string{"CHAOS_TEST_MAIN=1"}, args...)
 }
 
 // chaos runs the CLI to the end and returns its exit code and output.
 func chaos(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	cmd, out, errb := chaosCmd(t, args...)
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else {
-		require.NoError(t, err)
-	}
-	return code, out.String(), errb.String()
+	return clitest.Run(t, cmd, out, errb)
 }
 
 func procState(pid int) string {
@@ -87,13 +57,7 @@ func procState(pid int) string {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	clitest.WaitFor(t, what, cond)
 }
 
 // longStop writes an experiment that stops a sleeping child process for a

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/chaos-sre/chaos/cmd/chaos/internal/clitest"
 	"github.com/chaos-sre/chaos/faults/network/nettest"
 )
 
@@ -47,31 +47,13 @@ faults:
 	return file
 }
 
-var runIDRE = regexp.MustCompile(`preflight \(run (\S+),`)
-
 // runID is the id a run printed at preflight.
 func runID(t *testing.T, errb *syncBuffer) string {
 	t.Helper()
-	var id string
-	waitFor(t, "the run id", func() bool {
-		m := runIDRE.FindStringSubmatch(errb.String())
-		if m != nil {
-			id = m[1]
-		}
-		return m != nil
-	})
-	return id
+	return clitest.RunID(t, errb)
 }
 
-func exitOf(err error) int {
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode()
-	}
-	if err != nil {
-		return -1
-	}
-	return 0
-}
+func exitOf(err error) int { return clitest.ExitCode(err) }
 
 // TestRecoverLeavesALiveRunAlone: `chaos recover` while a run is on finds
 // its journal locked, says whose run it is, exits 0 and undoes nothing; the

@@ -1,4 +1,4 @@
-package main
+package e2ecompose
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/chaos-sre/chaos/cmd/chaos/internal/clitest"
 )
 
 // composeFaults writes an experiment of faults (YAML list items) against
@@ -67,7 +69,7 @@ func ownershipOnContainers(t *testing.T, s *composeStack, state string) {
 `), "--state-dir", state)
 	a.Env = append(a.Env, "COMPOSE_PROJECT_NAME="+s.project)
 	require.NoError(t, a.Start())
-	idA := runID(t, errA)
+	idA := clitest.RunID(t, errA)
 	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(errA.String(), "limited container") {
 		if time.Now().After(deadline) {
@@ -185,7 +187,7 @@ func TestComposeStackDown(t *testing.T) {
 	cmd, out, errb := chaosCmd(t, "run", experiment("pause-replica"), "-q", "--state-dir", t.TempDir())
 	cmd.Env = append(cmd.Env, "COMPOSE_PROJECT_NAME=chaosnosuchproject")
 	err := cmd.Run()
-	assert.Equal(t, 4, exitOf(err), out.String()+errb.String())
+	assert.Equal(t, 4, clitest.ExitCode(err), out.String()+errb.String())
 	assert.Contains(t, errb.String(), `no container of compose project "chaosnosuchproject": is the stack up?`)
 	assert.NotContains(t, errb.String(), "unknown variable")
 }

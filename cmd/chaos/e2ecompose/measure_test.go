@@ -1,4 +1,4 @@
-package main
+package e2ecompose
 
 import (
 	"context"
@@ -25,7 +25,7 @@ import (
 // and prints the medians. It needs a running stack (examples/compose/stack.sh
 // up; project $COMPOSE_PROJECT_NAME, default compose) and CHAOS_MEASURE=1:
 //
-//	CHAOS_MEASURE=1 go test ./cmd/chaos -run TestMeasureContainerFaults -v
+//	CHAOS_MEASURE=1 go test ./cmd/chaos/e2ecompose -run TestMeasureContainerFaults -v
 func TestMeasureContainerFaults(t *testing.T) {
 	if os.Getenv("CHAOS_MEASURE") != "1" {
 		t.Skip("set CHAOS_MEASURE=1 with the compose stack up to measure")

@@ -1,4 +1,4 @@
-package main
+package e2ecompose
 
 import (
 	"context"
@@ -18,6 +18,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/chaos-sre/chaos/cmd/chaos/internal/clitest"
+	"github.com/chaos-sre/chaos/experiments/gameday"
 	"github.com/chaos-sre/chaos/faults/targets"
 )
 
@@ -58,7 +60,7 @@ type composeStack struct {
 	state   string // the runs' state folder
 }
 
-const composeDir = "../../examples/compose"
+const composeDir = "../../../examples/compose"
 
 // upCompose builds the images and brings the stack up with stack.sh (the
 // documented command) under a unique project name and a free port.
@@ -161,14 +163,7 @@ func (s *composeStack) chaos(args ...string) (int, string, string) {
 	s.t.Helper()
 	cmd, out, errb := chaosCmd(s.t, args...)
 	cmd.Env = append(cmd.Env, "COMPOSE_PROJECT_NAME="+s.project)
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else {
-		require.NoError(s.t, err)
-	}
-	return code, out.String(), errb.String()
+	return clitest.Run(s.t, cmd, out, errb)
 }
 
 // containers lists the project's containers of a service, by name.
@@ -206,22 +201,39 @@ func freePort(t *testing.T) int {
 }
 
 func experiment(name string) string {
-	return filepath.Join("../../examples/experiments/compose", name+".yaml")
+	return filepath.Join("../../../examples/experiments/compose", name+".yaml")
 }
 
-// TestCompose brings one compose stack up and runs, in order: every
-// experiment against the full gateway (exit 0), a typo'd target (exit 2),
-// kill -9 of a run mid-fault then `chaos recover`, the slow-primary
-// experiment against the no-breaker gateway and the pause, kill and lossy-link
-// experiments against the no-ejection gateway (exit 1).
+// TestCompose brings one compose stack up and runs, in order: the bundled
+// compose game-day (examples/gameday/compose.yaml: pause, kill, stop and
+// disconnect experiments, with the steady-state gate between them) and the
+// network experiments against the full gateway (exit 0), a typo'd target
+// (exit 2), kill -9 of a run mid-fault then `chaos recover`, two runs that
+// own their faults, kill -9 of two concurrent runs, the slow-primary
+// experiment against the no-breaker gateway and the pause, kill and
+// lossy-link experiments against the no-ejection gateway (exit 1). One stack
+// serves them all: bringing one up is a fair share of the time.
 func TestCompose(t *testing.T) {
 	needDocker(t)
 	s := upCompose(t)
 	state := s.state
 
-	t.Run("full gateway holds", func(t *testing.T) {
-		for _, e := range []string{"pause-replica", "kill-replica", "stop-fallback", "disconnect-gateway",
-			"net-slow-primary", "net-lossy-replica", "net-partition-primary", "net-bandwidth-streaming"} {
+	t.Run("full gateway holds the compose game-day", func(t *testing.T) {
+		reports := t.TempDir()
+		code, out, stderr := s.chaos("gameday", "../../../examples/gameday/compose.yaml", "--report-dir", reports, "--state-dir", state, "--seed", "5")
+		if !assert.Equal(t, 0, code, "%s\n%s", out, stderr) {
+			s.waitAllHealthy()
+		}
+		assert.Contains(t, out, "gameday weekly-compose: HELD (exit 0")
+		assert.Contains(t, stderr, "gameday: steady state before killed-replica-is-ejected holds")
+		entries, err := gameday.ReadIndex(reports)
+		require.NoError(t, err)
+		require.Len(t, entries, 1)
+		assert.Len(t, entries[0].Experiments, 4)
+	})
+
+	t.Run("full gateway holds the network experiments", func(t *testing.T) {
+		for _, e := range []string{"net-slow-primary", "net-lossy-replica", "net-partition-primary", "net-bandwidth-streaming"} {
 			code, out, stderr := s.chaos("run", experiment(e), "-q", "--seed", "5", "--state-dir", state)
 			if !assert.Equal(t, 0, code, "%s\nstdout:\n%s\nstderr:\n%s", e, out, stderr) {
 				s.waitHealthy()
