@@ -8,8 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/chaos-sre/chaos/internal/units"
 )
 
 // Chance decides whether a fault applies: share is a fraction from 0 to 1;
@@ -98,67 +96,6 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
-}
-
-// Latency holds a request for Delay ± Jitter before forwarding it, which the
-// client sees as a later first byte.
-type Latency struct {
-	base
-	Delay, Jitter time.Duration
-	Upto          bool // Jitter is a uniform [0, Jitter] added to Delay (the jitter kind)
-}
-
-var (
-	_ Fault     = (*Latency)(nil)
-	_ loopFault = (*Latency)(nil)
-)
-
-func (l *Latency) draw() time.Duration {
-	if l.Upto {
-		return l.Delay + l.Chance.Upto(l.Jitter)
-	}
-	return l.Delay + l.Chance.Jitter(l.Jitter)
-}
-
-// decide implements loopFault: the loop holds the request.
-func (l *Latency) decide(rq *rawRequest, v *verdict) bool {
-	if l.appliesRaw(rq) {
-		v.delay += l.draw()
-	}
-	return false
-}
-
-// ServeHTTP implements Fault.
-func (l *Latency) ServeHTTP(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	if l.applies(r) {
-		if !sleep(r.Context(), l.draw()) {
-			return
-		}
-	}
-	next.ServeHTTP(w, r)
-}
-
-type latencyParams struct {
-	Common
-	Delay  units.Duration `json:"delay"`
-	Jitter units.Duration `json:"jitter"`
-	Open   bool           `json:"open"`
-}
-
-func httpLatency(p []byte, b base) (Fault, error) {
-	var v latencyParams
-	if err := decodeParams(p, &v); err != nil {
-		return nil, err
-	}
-	return &Latency{base: b, Delay: v.Delay.D(), Jitter: v.Jitter.D()}, nil
-}
-
-func httpJitter(p []byte, b base) (Fault, error) {
-	var v latencyParams
-	if err := decodeParams(p, &v); err != nil {
-		return nil, err
-	}
-	return &Latency{base: b, Delay: v.Delay.D(), Jitter: v.Jitter.D(), Upto: true}, nil
 }
 
 // retryAfter sets Retry-After in whole seconds, rounded up.

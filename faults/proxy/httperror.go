@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/chaos-sre/chaos/internal/units"
@@ -17,10 +16,58 @@ const (
 	CorruptTruncated = "truncated" // Content-Length promises more; the connection closes mid-body
 )
 
-// HTTPError answers a share of requests itself with Status (and
+// HTTPError makes the fault proxy in front of the target answer a share of
+// requests itself with an error status — the 503 "overloaded" / 429 "server
+// busy" an inference API returns — with an optional Retry-After, or with a
+// malformed or truncated JSON body.
+type HTTPError struct {
+	Status     int            `yaml:"status,omitempty" json:"status,omitempty" jsonschema:"default=503,minimum=200,maximum=599,description=400-599; 200-599 with corrupt"`
+	RetryAfter units.Duration `yaml:"retry_after,omitempty" json:"retry_after,omitempty" jsonschema:"description=sent as Retry-After seconds; 0 sends none,default=1s"`
+	Body       string         `yaml:"body,omitempty" json:"body,omitempty" jsonschema:"description=answer body; default an OpenAI-style error JSON"`
+	Corrupt    string         `yaml:"corrupt,omitempty" json:"corrupt,omitempty" jsonschema:"enum=malformed,enum=truncated,description=malformed: the body is not JSON; truncated: the connection closes mid-body"`
+	Share      `yaml:",inline"`
+	Match      `yaml:",inline"`
+}
+
+// HTTPErrorKind is the http-error kind.
+var HTTPErrorKind = Kind[HTTPError]{
+	Name:    "http-error",
+	Summary: "answer a share of requests to the target with an error status (503, 429 …) and Retry-After",
+	New:     func() *HTTPError { return &HTTPError{Status: 503, Share: All, RetryAfter: units.Duration(time.Second)} },
+}
+
+var _ httpKind = (*HTTPError)(nil)
+
+// Validate implements Params.
+func (h *HTTPError) Validate() []units.Problem {
+	ps := h.Share.validate()
+	switch h.Corrupt {
+	case "":
+		if h.Status < 400 || h.Status > 599 {
+			ps = append(ps, units.Problemf("status", "%d is not an error status (valid: 400 to 599, e.g. 429, 503; 200 to 599 with corrupt)", h.Status))
+		}
+	case CorruptMalformed, CorruptTruncated:
+		if h.Status < 200 || h.Status > 599 {
+			ps = append(ps, units.Problemf("status", "%d is out of range (valid: 200 to 599)", h.Status))
+		}
+	default:
+		ps = append(ps, units.Problemf("corrupt", "%q is not valid (valid: malformed, truncated)", h.Corrupt))
+	}
+	return ps
+}
+
+func (h *HTTPError) http(_ Common, b base) (Fault, error) {
+	status, err := checkAnswer(h.Status, h.Corrupt)
+	if err != nil {
+		return nil, err
+	}
+	return &httpErrorFault{base: b, Status: status, RetryAfter: h.RetryAfter.D(), Body: h.Body, Corrupt: h.Corrupt}, nil
+}
+
+// httpErrorFault answers a share of requests itself with Status (and
 // Retry-After), the way an overloaded inference API does, without
 // forwarding them. Corrupt makes the body malformed or truncated JSON.
-type HTTPError struct {
+type httpErrorFault struct {
 	base
 	Status     int
 	RetryAfter time.Duration
@@ -30,12 +77,12 @@ type HTTPError struct {
 }
 
 var (
-	_ Fault     = (*HTTPError)(nil)
-	_ loopFault = (*HTTPError)(nil)
+	_ Fault     = (*httpErrorFault)(nil)
+	_ loopFault = (*httpErrorFault)(nil)
 )
 
 // decide implements loopFault: the loop answers.
-func (e *HTTPError) decide(rq *rawRequest, v *verdict) bool {
+func (e *httpErrorFault) decide(rq *rawRequest, v *verdict) bool {
 	if !e.appliesRaw(rq) {
 		return false
 	}
@@ -45,7 +92,7 @@ func (e *HTTPError) decide(rq *rawRequest, v *verdict) bool {
 }
 
 // ServeHTTP implements Fault.
-func (e *HTTPError) ServeHTTP(w http.ResponseWriter, r *http.Request, next http.Handler) {
+func (e *httpErrorFault) ServeHTTP(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	if !e.applies(r) {
 		next.ServeHTTP(w, r)
 		return
@@ -90,102 +137,23 @@ func errorBody(status int) string {
 	return fmt.Sprintf(`{"error":{"message":%q,"type":%q,"code":%d,"injected_by":"chaos"}}`, msg, typ, status)
 }
 
-type httpErrorParams struct {
-	Common
-	Status     int            `json:"status"`
-	RetryAfter units.Duration `json:"retry_after"`
-	Body       string         `json:"body"`
-	Corrupt    string         `json:"corrupt"`
-}
-
-func (p *httpErrorParams) check() error {
-	switch p.Corrupt {
+// checkAnswer checks an injected answer's status against its corrupt mode
+// as a route takes them (0 is 503) and returns the status to send.
+func checkAnswer(status int, corrupt string) (int, error) {
+	switch corrupt {
 	case CorruptNone, CorruptMalformed, CorruptTruncated:
 	default:
-		return fmt.Errorf("corrupt %q is not valid (valid: malformed, truncated)", p.Corrupt)
+		return 0, fmt.Errorf("corrupt %q is not valid (valid: malformed, truncated)", corrupt)
 	}
-	if p.Status == 0 {
-		p.Status = http.StatusServiceUnavailable
+	if status == 0 {
+		status = http.StatusServiceUnavailable
 	}
 	lo := 400
-	if p.Corrupt != CorruptNone {
+	if corrupt != CorruptNone {
 		lo = 200
 	}
-	if p.Status < lo || p.Status > 599 {
-		return fmt.Errorf("status %d is out of range (valid: %d to 599)", p.Status, lo)
+	if status < lo || status > 599 {
+		return 0, fmt.Errorf("status %d is out of range (valid: %d to 599)", status, lo)
 	}
-	return nil
-}
-
-func httpError(p []byte, b base) (Fault, error) {
-	var v httpErrorParams
-	if err := decodeParams(p, &v); err != nil {
-		return nil, err
-	}
-	if err := v.check(); err != nil {
-		return nil, err
-	}
-	return &HTTPError{base: b, Status: v.Status, RetryAfter: v.RetryAfter.D(), Body: v.Body, Corrupt: v.Corrupt}, nil
-}
-
-// FailFirst fails the first Count matching requests with Status, then lets
-// every later one pass: enough to prove that a client or gateway retries.
-type FailFirst struct {
-	base
-	Count      int64
-	Status     int
-	RetryAfter time.Duration
-	Corrupt    string
-	seen       atomic.Int64
-	wire       canned
-}
-
-var (
-	_ Fault     = (*FailFirst)(nil)
-	_ loopFault = (*FailFirst)(nil)
-)
-
-// decide implements loopFault: the loop answers.
-func (f *FailFirst) decide(rq *rawRequest, v *verdict) bool {
-	if !f.Match.okRaw(rq) || f.seen.Add(1) > f.Count {
-		return false
-	}
-	if f.hits != nil {
-		f.hits.Add(1)
-	}
-	v.answer = f.wire.get(f.Status, f.RetryAfter, "", f.Corrupt, "fail-first", rq.isHead)
-	v.cut = f.Corrupt == CorruptTruncated
-	return true
-}
-
-// ServeHTTP implements Fault.
-func (f *FailFirst) ServeHTTP(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	if !f.Match.OK(r) || f.seen.Add(1) > f.Count {
-		next.ServeHTTP(w, r)
-		return
-	}
-	if f.hits != nil {
-		f.hits.Add(1)
-	}
-	writeInjected(w, f.Status, f.RetryAfter, "", f.Corrupt, "fail-first")
-}
-
-func httpFailFirst(p []byte, b base) (Fault, error) {
-	var v struct {
-		httpErrorParams
-		Count int64 `json:"count"`
-	}
-	if err := decodeParams(p, &v); err != nil {
-		return nil, err
-	}
-	if err := v.check(); err != nil {
-		return nil, err
-	}
-	if v.Count < 1 {
-		return nil, fmt.Errorf("count %d is too few (valid: 1 or more)", v.Count)
-	}
-	if v.Share != nil {
-		return nil, fmt.Errorf("share does not apply to fail-first (it fails exactly the first count requests)")
-	}
-	return &FailFirst{base: b, Count: v.Count, Status: v.Status, RetryAfter: v.RetryAfter.D(), Corrupt: v.Corrupt}, nil
+	return status, nil
 }

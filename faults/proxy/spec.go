@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -46,49 +45,12 @@ func (c Common) match() Match {
 
 func (c Common) direction() (Direction, error) { return ParseDirection(c.Direction) }
 
-// kindDef builds one kind for an http route, a tcp route, or both.
-type kindDef struct {
-	http func(p []byte, b base) (Fault, error)
-	tcp  func(p []byte, b connBase) (ConnFault, error)
-}
-
-// kinds is every fault kind a route can run, by the name experiments use.
-var kinds = map[string]kindDef{
-	"latency":      {http: httpLatency, tcp: tcpLatency},
-	"jitter":       {http: httpJitter, tcp: tcpJitter},
-	"http-error":   {http: httpError},
-	"ttfb":         {http: httpTTFB},
-	"stream-stall": {http: httpStreamStall},
-	"stream-cut":   {http: httpStreamCut},
-	"slow-tokens":  {http: httpSlowTokens},
-	"fail-first":   {http: httpFailFirst},
-	"bandwidth":    {tcp: tcpBandwidth},
-	"reset":        {tcp: tcpReset},
-	"timeout":      {tcp: tcpBlackhole},
-	"blackhole":    {tcp: tcpBlackhole},
-	"slow-close":   {tcp: tcpSlowClose},
-	"slicer":       {tcp: tcpSlicer},
-	"limit-data":   {tcp: tcpLimitData},
-}
-
-// Kinds lists the kinds a route of mode m runs.
-func Kinds(m Mode) []string {
-	var out []string
-	for k, d := range kinds {
-		if (m == ModeHTTP && d.http != nil) || (m == ModeTCP && d.tcp != nil) {
-			out = append(out, k)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
 // build turns a spec into the route's runtime fault. Unknown kinds, a kind
 // of the other mode, unknown or bad params are errors naming what is valid.
 func (rt *Route) build(in *installed, s Spec) error {
-	d, ok := kinds[s.Kind]
+	k, ok := kinds[s.Kind]
 	if !ok {
-		return fmt.Errorf("proxy %s: unknown fault kind %q (valid: %s)", rt.name, s.Kind, strings.Join(slices.Sorted(maps.Keys(kinds)), ", "))
+		return fmt.Errorf("proxy %s: unknown fault kind %q (valid: %s)", rt.name, s.Kind, strings.Join(KindNames(), ", "))
 	}
 	params := s.Params
 	if len(bytes.TrimSpace(params)) == 0 || string(bytes.TrimSpace(params)) == "null" {
@@ -98,29 +60,38 @@ func (rt *Route) build(in *installed, s Spec) error {
 	if err := json.Unmarshal(params, &c); err != nil {
 		return fmt.Errorf("proxy %s: %s params: %w", rt.name, s.Kind, err)
 	}
+	p := k.bare()
 	in.spec = s
 	switch rt.mode {
 	case ModeTCP:
-		if d.tcp == nil {
+		tk, ok := p.(tcpKind)
+		if !ok {
 			return fmt.Errorf("proxy %s: %s is an HTTP fault and the route is in tcp mode (valid on tcp routes: %s)", rt.name, s.Kind, strings.Join(Kinds(ModeTCP), ", "))
 		}
 		dir, err := c.direction()
 		if err != nil {
 			return fmt.Errorf("proxy %s: %s: %w", rt.name, s.Kind, err)
 		}
-		f, err := d.tcp(params, connBase{Chance: c.chance(s.Seed), Dir: dir, hits: &in.hits, removed: in.removed})
+		if err := decodeParams(params, p); err != nil {
+			return fmt.Errorf("proxy %s: %s params: %w", rt.name, s.Kind, err)
+		}
+		f, err := tk.tcp(c, connBase{Chance: c.chance(s.Seed), Dir: dir, hits: &in.hits, removed: in.removed})
 		if err != nil {
 			return fmt.Errorf("proxy %s: %s params: %w", rt.name, s.Kind, err)
 		}
 		in.conn = f
 	default:
-		if d.http == nil {
+		hk, ok := p.(httpKind)
+		if !ok {
 			return fmt.Errorf("proxy %s: %s is an L4 fault and the route is in http mode (valid on http routes: %s; run `chaos proxy --mode tcp` for L4 faults)", rt.name, s.Kind, strings.Join(Kinds(ModeHTTP), ", "))
 		}
 		if c.Direction != "" {
 			return fmt.Errorf("proxy %s: %s: direction applies to tcp routes only", rt.name, s.Kind)
 		}
-		f, err := d.http(params, base{Chance: c.chance(s.Seed), Match: c.match(), hits: &in.hits})
+		if err := decodeParams(params, p); err != nil {
+			return fmt.Errorf("proxy %s: %s params: %w", rt.name, s.Kind, err)
+		}
+		f, err := hk.http(c, base{Chance: c.chance(s.Seed), Match: c.match(), hits: &in.hits})
 		if err != nil {
 			return fmt.Errorf("proxy %s: %s params: %w", rt.name, s.Kind, err)
 		}
@@ -129,21 +100,38 @@ func (rt *Route) build(in *installed, s Spec) error {
 	return nil
 }
 
-// decodeParams decodes a kind's params into v (which embeds Common),
-// refusing unknown fields.
-func decodeParams(p []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(p))
+// commonKeys are the params every kind takes (Common): the route reads them
+// from Common, so a kind's own struct need not declare them all.
+var commonKeys = []string{"share", "path", "method", "headers", "direction"}
+
+// decodeParams decodes a kind's own params into p, refusing unknown fields;
+// the common keys are read into Common by build.
+func decodeParams(b []byte, p any) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	for k := range m {
+		if slices.Contains(commonKeys, strings.ToLower(k)) {
+			delete(m, k)
+		}
+	}
+	own, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(own))
 	dec.DisallowUnknownFields()
-	return dec.Decode(v)
+	return dec.Decode(p)
 }
 
 // Match selects the requests an http fault acts on; empty fields match all.
 // Path is a prefix ("/v1/chat"), Method is exact, every header must equal
 // (case-insensitive names, exact values).
 type Match struct {
-	Path    string
-	Method  string
-	Headers map[string]string
+	Path    string            `yaml:"path,omitempty" json:"path,omitempty" jsonschema:"description=path prefix e.g. /v1/chat/completions"`
+	Method  string            `yaml:"method,omitempty" json:"method,omitempty" jsonschema:"description=e.g. POST"`
+	Headers map[string]string `yaml:"headers,omitempty" json:"headers,omitempty" jsonschema:"description=every header must equal, e.g. {X-Priority: low}"`
 }
 
 // OK reports whether r matches.
