@@ -59,7 +59,8 @@ func (rt *Route) serveFast(h *handoff) {
 
 // startHTTP dials the upstream for a new client connection and gives both
 // to an event loop (httploop_linux.go), faults or none. With no upstream to
-// dial the client goes to the net/http server, which answers 502.
+// dial, or no event loops (portable.go), the client goes to the net/http
+// server: it answers 502 for the one, serves the faults for the other.
 func (rt *Route) startHTTP(c net.Conn, h *handoff) {
 	give := func(x net.Conn) {
 		select {
@@ -68,13 +69,17 @@ func (rt *Route) startHTTP(c net.Conn, h *handoff) {
 			_ = x.Close()
 		}
 	}
+	if !useLoops() {
+		give(c) // the portable path (portable.go)
+		return
+	}
 	up, err := net.DialTimeout("tcp", rt.upstream, 5*time.Second)
 	if err != nil {
 		rt.upstreamKO.Add(1)
 		give(c)
 		return
 	}
-	if err := rt.relay(c, up, &flow{rt: rt, handoff: give}, nil); err != nil {
+	if err := rt.relayHTTP(c, up, give); err != nil {
 		_ = up.Close()
 		give(c)
 	}

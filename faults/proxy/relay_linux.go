@@ -110,6 +110,20 @@ func newLoop() (*evloop, error) {
 
 var nextLoop atomic.Uint32
 
+// hasLoops: Linux has the event loops (relay_other.go: no other OS has).
+const hasLoops = true
+
+// relayTCP relays a tcp route's connection that has no fault.
+func (rt *Route) relayTCP(client, up net.Conn, onClose func()) error {
+	return rt.relay(client, up, nil, onClose)
+}
+
+// relayHTTP relays an http route's connection request by request; give
+// hands it to the net/http server when the loop cannot serve a request.
+func (rt *Route) relayHTTP(client, up net.Conn, give func(net.Conn)) error {
+	return rt.relay(client, up, &flow{rt: rt, handoff: give}, nil)
+}
+
 // relay hands two connected TCP sockets of rt to an event loop. The pair
 // is among rt's connections (Close ends it) before any byte moves, and
 // leaves them once both sockets are closed (or the client is handed off),

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -205,9 +206,10 @@ func (rt *Route) handleConn(client net.Conn) {
 	if !c.setUp(up) {
 		return
 	}
-	if len(toxics) == 0 {
-		// No fault: the event loops move the bytes (relay_linux.go).
-		if relayed = rt.relay(client, up, nil, func() { rt.active.Add(-1) }) == nil; relayed {
+	if len(toxics) == 0 && useLoops() {
+		// No fault: the event loops move the bytes (relay_linux.go);
+		// without them (portable.go) the pipes below do.
+		if relayed = rt.relayTCP(client, up, func() { rt.active.Add(-1) }) == nil; relayed {
 			return
 		}
 	}
@@ -242,7 +244,9 @@ func (c *tcpConn) pipe(dst, src net.Conn, toxics []Toxic) {
 		err = c.pipeToxic(dst, src, toxics)
 	}
 	if err != nil {
-		c.kill(errors.Is(err, errReset))
+		// A reset is passed on as one where nothing else is in the way
+		// (as the event loops do); a fault's own reset is errReset.
+		c.kill(errors.Is(err, errReset) || len(toxics) == 0 && errors.Is(err, syscall.ECONNRESET))
 		return
 	}
 	for _, t := range toxics {
