@@ -14,10 +14,9 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
-	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/chaos-sre/chaos/internal/sysfile"
 )
 
 // Version is the journal format this package writes. Journals of another
@@ -106,7 +105,7 @@ func Open(dir string, meta Meta) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create journal %s: %w", path, err)
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+	if err := sysfile.TryLock(f, true); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("lock journal %s: %w", path, err)
 	}
@@ -140,8 +139,8 @@ func privateDir(dir string) error {
 	if !st.IsDir() {
 		return fmt.Errorf("journal folder %s is not a folder", dir)
 	}
-	if sys, ok := st.Sys().(*syscall.Stat_t); ok && int(sys.Uid) != os.Geteuid() {
-		return fmt.Errorf("journal folder %s belongs to uid %d, not to you (uid %d): set CHAOS_STATE_DIR to a folder of your own", dir, sys.Uid, os.Geteuid())
+	if uid, ok := sysfile.Owner(st); ok && uid != os.Geteuid() {
+		return fmt.Errorf("journal folder %s belongs to uid %d, not to you (uid %d): set CHAOS_STATE_DIR to a folder of your own", dir, uid, os.Geteuid())
 	}
 	if st.Mode().Perm() != 0o700 {
 		if err := os.Chmod(dir, 0o700); err != nil {

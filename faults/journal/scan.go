@@ -12,7 +12,7 @@ import (
 	"strings"
 	"syscall"
 
-	"golang.org/x/sys/unix"
+	"github.com/chaos-sre/chaos/internal/sysfile"
 )
 
 // ErrLive says a journal's run is still alive: it holds the journal's lock,
@@ -63,8 +63,8 @@ func scanOne(path string) Leftover {
 		return l
 	}
 	defer f.Close()
-	switch err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); {
-	case errors.Is(err, unix.EWOULDBLOCK):
+	switch err := sysfile.TryLock(f, false); {
+	case errors.Is(err, sysfile.ErrLocked):
 		l.Live = true
 	case err != nil:
 		l.Err = fmt.Errorf("lock journal %s: %w", path, err)
@@ -78,7 +78,7 @@ func scanOne(path string) Leftover {
 // maxFile bytes, owned by this user and private to them: anything else
 // could be planted, and recover acts on what a journal says.
 func openTrusted(path string, flag int) (*os.File, error) {
-	f, err := os.OpenFile(path, flag|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	f, err := os.OpenFile(path, flag|sysfile.NoFollow|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
@@ -88,15 +88,15 @@ func openTrusted(path string, flag int) (*os.File, error) {
 		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
 	why := ""
-	sys, _ := st.Sys().(*syscall.Stat_t)
+	uid, owned := sysfile.Owner(st)
 	switch {
 	case !st.Mode().IsRegular():
 		why = "not a regular file (" + st.Mode().Type().String() + ")"
 	case st.Size() > maxFile:
 		why = fmt.Sprintf("%d bytes, over the %d MB a journal may have", st.Size(), maxFile>>20)
-	case sys != nil && int(sys.Uid) != os.Geteuid():
-		why = fmt.Sprintf("owned by uid %d, not by you (uid %d)", sys.Uid, os.Geteuid())
-	case st.Mode().Perm()&0o077 != 0:
+	case owned && uid != os.Geteuid():
+		why = fmt.Sprintf("owned by uid %d, not by you (uid %d)", uid, os.Geteuid())
+	case sysfile.Perms && st.Mode().Perm()&0o077 != 0:
 		why = fmt.Sprintf("mode %04o lets others read or write it (a journal is 0600)", st.Mode().Perm())
 	}
 	if why != "" {
@@ -197,9 +197,9 @@ func Claim(path string) (*Claimed, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+	if err := sysfile.TryLock(f, true); err != nil {
 		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
+		if errors.Is(err, sysfile.ErrLocked) {
 			return nil, ErrLive
 		}
 		return nil, fmt.Errorf("lock journal %s: %w", path, err)

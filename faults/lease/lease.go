@@ -18,10 +18,9 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/chaos-sre/chaos/internal/sysfile"
 )
 
 // HostDir is the host-wide lease folder: sticky and world-writable like
@@ -45,7 +44,7 @@ func Dir(fallback string) (dir string, hostWide bool) {
 // shared makes dir sticky and world-writable, as /tmp is.
 func shared(dir string) error {
 	if st, err := os.Stat(dir); err == nil && st.IsDir() && st.Mode()&os.ModeSticky != 0 && st.Mode().Perm() == 0o777 {
-		return unix.Access(dir, unix.W_OK)
+		return sysfile.Writable(dir)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -103,7 +102,7 @@ func File(dir, key string) string {
 func Acquire(dir string, h Holder) (*Lease, error) {
 	path := File(dir, h.Key)
 	for try := 0; try < 8; try++ {
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o644)
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|sysfile.NoFollow, 0o644)
 		if errors.Is(err, os.ErrPermission) {
 			// Another user's lease file: readable, not ours to write.
 			return nil, othersLease(path)
@@ -111,9 +110,9 @@ func Acquire(dir string, h Holder) (*Lease, error) {
 		if err != nil {
 			return nil, fmt.Errorf("lease %s: %w", h.Target, err)
 		}
-		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		if err := sysfile.TryLock(f, true); err != nil {
 			f.Close()
-			if errors.Is(err, unix.EWOULDBLOCK) {
+			if errors.Is(err, sysfile.ErrLocked) {
 				held, rerr := read(path)
 				if rerr != nil {
 					return nil, fmt.Errorf("lease %s: held by a run whose lease cannot be read: %w", h.Target, rerr)
@@ -152,7 +151,7 @@ func Acquire(dir string, h Holder) (*Lease, error) {
 
 // othersLease explains a lease file of another user.
 func othersLease(path string) error {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	f, err := os.OpenFile(path, os.O_RDONLY|sysfile.NoFollow, 0)
 	if err != nil {
 		return fmt.Errorf("lease file %s: %w", path, err)
 	}
@@ -161,7 +160,7 @@ func othersLease(path string) error {
 	if err != nil {
 		return fmt.Errorf("lease file %s of another user cannot be read: %w", path, err)
 	}
-	live := errors.Is(unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB), unix.EWOULDBLOCK)
+	live := errors.Is(sysfile.TryLock(f, false), sysfile.ErrLocked)
 	return &HeldError{Holder: h, Live: live}
 }
 
@@ -215,7 +214,7 @@ func (l *Lease) Keep() error { return l.f.Close() }
 // still holds, is left alone.
 func ReleaseStale(dir, key, run string) error {
 	path := File(dir, key)
-	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOFOLLOW, 0)
+	f, err := os.OpenFile(path, os.O_RDWR|sysfile.NoFollow, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -223,7 +222,7 @@ func ReleaseStale(dir, key, run string) error {
 		return fmt.Errorf("lease file %s: %w", path, err)
 	}
 	defer f.Close()
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+	if err := sysfile.TryLock(f, true); err != nil {
 		return nil // a live run holds it
 	}
 	h, err := readFrom(f)
@@ -239,7 +238,7 @@ func ReleaseStale(dir, key, run string) error {
 // Holding reports the holder of key's lease, if any, and whether its run
 // is alive.
 func Holding(dir, key string) (h Holder, live, ok bool) {
-	f, err := os.OpenFile(File(dir, key), os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	f, err := os.OpenFile(File(dir, key), os.O_RDONLY|sysfile.NoFollow, 0)
 	if err != nil {
 		return h, false, false
 	}
@@ -248,7 +247,7 @@ func Holding(dir, key string) (h Holder, live, ok bool) {
 	if err != nil || h.Run == "" {
 		return h, false, false
 	}
-	live = errors.Is(unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB), unix.EWOULDBLOCK)
+	live = errors.Is(sysfile.TryLock(f, false), sysfile.ErrLocked)
 	return h, live, true
 }
 
