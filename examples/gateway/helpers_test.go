@@ -59,7 +59,7 @@ func (f *fault) wrap(h http.Handler) http.Handler {
 
 // startModel runs an in-process model server behind f (nil = none) and
 // returns its host:port.
-func startModel(t *testing.T, name string, f *fault, edit func(*model.Config)) string {
+func startModel(t testing.TB, name string, f *fault, edit func(*model.Config)) string {
 	t.Helper()
 	cfg := model.DefaultConfig()
 	cfg.Name = name
@@ -78,7 +78,7 @@ func startModel(t *testing.T, name string, f *fault, edit func(*model.Config)) s
 }
 
 // startGateway runs an in-process gateway and returns its base URL.
-func startGateway(t *testing.T, cfg gateway.Config) (string, *gateway.Gateway) {
+func startGateway(t testing.TB, cfg gateway.Config) (string, *gateway.Gateway) {
 	t.Helper()
 	g, err := gateway.New(cfg)
 	require.NoError(t, err)
@@ -89,7 +89,7 @@ func startGateway(t *testing.T, cfg gateway.Config) (string, *gateway.Gateway) {
 
 // metric scrapes one series (`name{labels}` as exposed, labels sorted) from
 // base+"/metrics"; -1 when it is absent.
-func metric(t *testing.T, base, series string) float64 {
+func metric(t testing.TB, base, series string) float64 {
 	t.Helper()
 	resp, err := http.Get(base + "/metrics")
 	require.NoError(t, err)
