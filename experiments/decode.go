@@ -16,16 +16,14 @@ import (
 	"github.com/chaos-sre/chaos/internal/units"
 )
 
-// LoadFile reads an experiment file and parses it with every registered
-// fault and check kind, and vars (from --var; may be nil) over its
-// stack.vars. (It is not named Load: that is the traffic type.)
-func LoadFile(path string, vars map[string]string) (*Experiment, error) {
+// LoadFile reads an experiment file and parses it with the kinds, --var
+// variables and gateway variants of reg (usually DefaultRegistry and what
+// the command adds). (It is not named Load: that is the traffic type.)
+func LoadFile(path string, reg Registry) (*Experiment, error) {
 	data, err := safefile.Read(path, "experiment")
 	if err != nil {
 		return nil, fileProblem(path, err)
 	}
-	reg := DefaultRegistry()
-	reg.Vars = vars
 	return Parse(path, data, reg)
 }
 

@@ -237,7 +237,7 @@ func TestParseMergeKeysAndAnchors(t *testing.T) {
 }
 
 func TestLoadFileMissing(t *testing.T) {
-	_, err := LoadFile("testdata/no-such-file.yaml", nil)
+	_, err := LoadFile("testdata/no-such-file.yaml", DefaultRegistry())
 	var ps Problems
 	require.ErrorAs(t, err, &ps)
 	require.Len(t, ps, 1)

@@ -94,3 +94,11 @@ func fakeRegistry() Registry {
 		},
 	}
 }
+
+// withVariants is DefaultRegistry with gateway variants, the way a program
+// that plugs in a local stack (cmd/chaos) parses.
+func withVariants() Registry {
+	reg := DefaultRegistry()
+	reg.Variants = []string{"no-breaker", "no-fallback"}
+	return reg
+}

@@ -17,6 +17,11 @@ type Registry struct {
 	// Vars are variables given on the command line (--var name=value):
 	// they join, and override, the stack.vars of every experiment parsed.
 	Vars map[string]string
+	// Variants are the gateway variants stack.local.variant (and a suite's
+	// variant) may name: those of the local stack the program plugs in
+	// (run.Stacks). None: they are not checked here, and the schema lists
+	// none; the stack refuses an unknown one when it starts.
+	Variants []string
 }
 
 // DefaultRegistry is every fault kind in kinds.All and every check kind

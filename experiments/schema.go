@@ -47,6 +47,7 @@ func experimentSchema(reg Registry) (*jsonschema.Reflector, *jsonschema.Schema, 
 			def.Required = nil
 		}
 	}
+	setVariantEnum(defs, reg)
 	fault, check := defs["FaultSpec"], defs["CheckSpec"]
 	if fault == nil || check == nil {
 		return nil, nil, fmt.Errorf("schema: FaultSpec or CheckSpec missing from $defs")

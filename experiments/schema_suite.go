@@ -38,6 +38,7 @@ func SuiteSchemaFor(reg Registry) ([]byte, error) {
 	}
 	merge(r.Reflect(&Suite{}))
 	merge(r.Reflect(&SuiteEntry{}))
+	setVariantEnum(defs, reg)
 	suite, entry := defs[schemaName(reflect.TypeFor[Suite]())], defs[schemaName(reflect.TypeFor[SuiteEntry]())]
 	if suite == nil || entry == nil {
 		return nil, fmt.Errorf("schema: Suite or SuiteEntry missing from $defs")

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"strings"
 
 	cron "github.com/netresearch/go-cron"
@@ -41,7 +40,7 @@ type Suite struct {
 	// settings; vars are merged over theirs).
 	Stack Stack `yaml:"stack,omitempty" jsonschema:"description=shared stack: replaces each experiment's local or compose stack; vars are merged over theirs"`
 	// Variant overrides stack.local.variant of every experiment.
-	Variant []string `yaml:"variant,omitempty" jsonschema:"description=gateway behaviours to remove for every experiment,enum=no-breaker,enum=no-fallback,enum=no-shedding,enum=no-ejection,enum=no-retry-budget"`
+	Variant []string `yaml:"variant,omitempty" jsonschema:"description=gateway behaviours to remove for every experiment"`
 	// Seed makes the random picks repeatable: experiment i runs with seed+i.
 	Seed int64 `yaml:"seed,omitempty" jsonschema:"description=experiment i runs with seed+i (0: from the clock)"`
 	// Experiments in the order they run: a path, {file: path} or {inline: experiment}.
@@ -72,14 +71,13 @@ type Cooldown struct {
 // Gate reports whether the cool-down waits for the steady state.
 func (c *Cooldown) Gate() bool { return c == nil || c.SteadyState == nil || *c.SteadyState }
 
-// LoadSuite reads a suite file and every experiment file it names.
-func LoadSuite(path string, vars map[string]string) (*Suite, error) {
+// LoadSuite reads a suite file and every experiment file it names, and
+// parses them with reg.
+func LoadSuite(path string, reg Registry) (*Suite, error) {
 	data, err := safefile.Read(path, "suite")
 	if err != nil {
 		return nil, fileProblem(path, err)
 	}
-	reg := DefaultRegistry()
-	reg.Vars = vars
 	return ParseSuite(path, data, reg)
 }
 
@@ -292,12 +290,7 @@ func (d *decoder) validateSuite(s *Suite) {
 		}
 	}
 	d.validateStack(s.Stack)
-	valid := tagEnum(reflect.TypeFor[Suite](), "Variant")
-	for i, v := range s.Variant {
-		if !slices.Contains(valid, v) {
-			d.at(index("variant", i), "unknown variant %q%s", v, validList(v, valid))
-		}
-	}
+	d.validateVariants("variant", s.Variant)
 	if c := s.Cooldown; c != nil {
 		if d.present("cooldown.for") && !d.failed("cooldown.for") && c.For < 0 {
 			d.at("cooldown.for", "must not be negative")

@@ -81,7 +81,7 @@ func TestInvalidSuites(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			s, err := ParseSuite(filepath.Join(dir, "suite.yaml"), []byte(tt.src), DefaultRegistry())
+			s, err := ParseSuite(filepath.Join(dir, "suite.yaml"), []byte(tt.src), withVariants())
 			require.Error(t, err)
 			assert.Nil(t, s)
 			var ps Problems
@@ -97,7 +97,7 @@ func TestBundledSuitesAreValid(t *testing.T) {
 	require.NotEmpty(t, files)
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			s, err := LoadSuite(f, nil)
+			s, err := LoadSuite(f, DefaultRegistry())
 			require.NoError(t, err)
 			assert.NotEmpty(t, s.Experiments)
 		})
@@ -130,7 +130,7 @@ func TestSuiteEntriesThatAreNotExperiments(t *testing.T) {
 			file := filepath.Join(dir, "suite.yaml")
 			src := head + "  - " + tt.entry + "\n"
 			require.NoError(t, os.WriteFile(file, []byte(src), 0o644))
-			s, err := LoadSuite(file, nil)
+			s, err := LoadSuite(file, DefaultRegistry())
 			require.Error(t, err)
 			assert.Nil(t, s)
 			var ps Problems
@@ -150,8 +150,8 @@ func TestLoadRefusesInputs(t *testing.T) {
 	big := filepath.Join(dir, "big.yaml")
 	require.NoError(t, os.WriteFile(big, nil, 0o644))
 	require.NoError(t, os.Truncate(big, 80<<20))
-	load := func(f string) error { _, err := LoadFile(f, nil); return err }
-	suite := func(f string) error { _, err := LoadSuite(f, nil); return err }
+	load := func(f string) error { _, err := LoadFile(f, DefaultRegistry()); return err }
+	suite := func(f string) error { _, err := LoadSuite(f, DefaultRegistry()); return err }
 	tests := []struct {
 		name string
 		load func(string) error

@@ -28,7 +28,7 @@ func TestInvalidFiles(t *testing.T) {
 			want, ok := strings.CutPrefix(string(first), "# want: ")
 			require.True(t, ok, "first line must be # want: <text>")
 
-			exp, err := Parse(file, data, DefaultRegistry())
+			exp, err := Parse(file, data, withVariants())
 			require.Error(t, err)
 			assert.Nil(t, exp)
 			var ps Problems
@@ -57,7 +57,7 @@ func TestValidFiles(t *testing.T) {
 	require.NotEmpty(t, files)
 	for _, file := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".yaml"), func(t *testing.T) {
-			exp, err := LoadFile(file, nil)
+			exp, err := LoadFile(file, DefaultRegistry())
 			require.NoError(t, err)
 			assert.Equal(t, Version, exp.Version)
 			assert.Equal(t, file, exp.File)

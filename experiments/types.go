@@ -52,7 +52,7 @@ type Stack struct {
 // LocalStack configures the bundled example stack.
 type LocalStack struct {
 	Primaries int      `yaml:"primaries,omitempty" jsonschema:"description=primary model replicas,default=2,minimum=1,maximum=8"`
-	Variant   []string `yaml:"variant,omitempty" jsonschema:"description=gateway behaviours to remove,enum=no-breaker,enum=no-fallback,enum=no-shedding,enum=no-ejection,enum=no-retry-budget"`
+	Variant   []string `yaml:"variant,omitempty" jsonschema:"description=gateway behaviours to remove"`
 	Gateway   []string `yaml:"gateway_args,omitempty" jsonschema:"description=extra gateway flags"`
 	Primary   []string `yaml:"primary_args,omitempty" jsonschema:"description=extra flags for the primary model replicas"`
 	Fallback  []string `yaml:"fallback_args,omitempty" jsonschema:"description=extra flags for the fallback model"`

@@ -65,12 +65,7 @@ func (d *decoder) validateStack(s Stack) {
 	if p := s.Local.Primaries; d.present("stack.local.primaries") && !d.failed("stack.local.primaries") && (p < 1 || p > 8) {
 		d.at("stack.local.primaries", "%d is out of range (valid: 1 to 8)", p)
 	}
-	valid := tagEnum(reflect.TypeFor[LocalStack](), "Variant")
-	for i, v := range s.Local.Variant {
-		if !slices.Contains(valid, v) {
-			d.at(index("stack.local.variant", i), "unknown variant %q%s", v, validList(v, valid))
-		}
-	}
+	d.validateVariants("stack.local.variant", s.Local.Variant)
 }
 
 // tagEnum reads the enum= values of a field's jsonschema tag, so the

@@ -60,7 +60,7 @@ func newDemoCmd(stdout, stderr io.Writer) *cobra.Command {
 				do := func() {
 					defer wg.Done()
 					rep, err := runpkg.Run(c.Context(), exp, runpkg.Options{
-						Seed: o.seed + int64(i), StateDir: o.stateDir, Variant: o.variant,
+						Seed: o.seed + int64(i), StateDir: o.stateDir, Variant: o.variant, Stacks: stacks,
 						Stderr: live, Quiet: o.quiet,
 					})
 					mu.Lock()
@@ -85,7 +85,7 @@ func newDemoCmd(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	o.flags(c)
-	c.Flags().StringVar(&variant, "variant", "", "remove one gateway behaviour ("+strings.Join(variants, ", ")+")")
+	c.Flags().StringVar(&variant, "variant", "", "remove one gateway behaviour ("+variantList()+")")
 	c.Flags().StringSliceVar(&only, "only", nil, "run only these bundled experiments (by name)")
 	c.Flags().BoolVar(&serial, "serial", false, "run the experiments one after another instead of side by side")
 	return c
@@ -108,9 +108,7 @@ func bundled(only []string, vars map[string]string) ([]*experiments.Experiment, 
 		if err != nil {
 			return nil, err
 		}
-		reg := experiments.DefaultRegistry()
-		reg.Vars = vars
-		exp, err := experiments.Parse(path.Join("examples", n), b, reg)
+		exp, err := experiments.Parse(path.Join("examples", n), b, registry(vars))
 		if err != nil {
 			return nil, fmt.Errorf("bundled experiment %s is invalid: %w", n, err)
 		}

@@ -47,14 +47,16 @@ func newGamedayCmd(stdout, stderr io.Writer) *cobra.Command {
 			if o.output != "text" && o.output != "json" {
 				return fmt.Errorf("--output %q is not valid (valid: text, json)", o.output)
 			}
-			if o.variant != "" && !validVariant(o.variant) {
-				return fmt.Errorf("--variant %q is not valid (valid: %s)", o.variant, strings.Join(variants, ", "))
+			if o.variant != "" {
+				if err := checkVariant(o.variant); err != nil {
+					return err
+				}
 			}
 			vars, err := o.vars.vars()
 			if err != nil {
 				return err
 			}
-			suite, err := experiments.LoadSuite(args[0], vars)
+			suite, err := experiments.LoadSuite(args[0], registry(vars))
 			if err != nil {
 				return err
 			}
@@ -82,7 +84,7 @@ func newGamedayCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.BoolVar(&o.runNow, "run-now", false, "with --schedule: also run once right away")
 	f.StringVar(&o.reportDir, "report-dir", "", "report folder (default: the suite's report_dir, relative to the suite file)")
 	o.vars.add(c)
-	f.StringVar(&o.variant, "variant", "", "remove one gateway behaviour in every experiment ("+strings.Join(variants, ", ")+")")
+	f.StringVar(&o.variant, "variant", "", "remove one gateway behaviour in every experiment ("+variantList()+")")
 	f.Int64Var(&o.seed, "seed", 0, "seed of the first experiment, the next get seed+1, … (default: the suite's seed, else the clock)")
 	f.StringVar(&o.stateDir, "state-dir", "", "folder for run journals (default $CHAOS_STATE_DIR or $XDG_STATE_HOME/chaos)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress and no live view on stderr")
@@ -95,7 +97,7 @@ func newGamedayCmd(stdout, stderr io.Writer) *cobra.Command {
 func (o *gamedayOptions) runOnce(ctx context.Context, suite *experiments.Suite, m *runMetrics, stdout, stderr io.Writer) (*gameday.Result, error) {
 	live := newLive(stderr)
 	opts := gameday.Options{ReportDir: o.reportDir, Seed: o.seed, StateDir: o.stateDir, Stderr: live, Quiet: o.quiet,
-		Engine: runpkg.Options{Stderr: live}}
+		Engine: runpkg.Options{Stderr: live, Stacks: stacks}}
 	if o.variant != "" {
 		opts.Variant = []string{o.variant}
 	}
@@ -180,7 +182,7 @@ func (o *gamedayOptions) loop(ctx context.Context, file string, suite *experimen
 	s := &gameday.Scheduler{Schedule: sch, Log: stderr, RunNow: o.runNow,
 		Run: func(ctx context.Context, _ time.Time) {
 			vars, _ := o.vars.vars() // checked before the first run
-			st, err := experiments.LoadSuite(file, vars)
+			st, err := experiments.LoadSuite(file, registry(vars))
 			if err != nil {
 				fmt.Fprintf(stderr, "chaos: %s is invalid now, skipping this run:\n%v\n", file, err)
 				return

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,23 +36,23 @@ func (o *runOptions) check() error {
 		return err
 	}
 	for _, v := range o.variant {
-		if !validVariant(v) {
-			return fmt.Errorf("--variant %q is not valid (valid: %s)", v, strings.Join(variants, ", "))
+		if err := checkVariant(v); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-var variants = []string{"no-breaker", "no-fallback", "no-shedding", "no-ejection", "no-retry-budget", "no-conn-timeout"}
-
-func validVariant(v string) bool {
-	for _, k := range variants {
-		if v == k {
-			return true
-		}
+// checkVariant refuses a --variant the plugged-in stack does not know.
+func checkVariant(v string) error {
+	if !slices.Contains(stacks.Variants(), v) {
+		return fmt.Errorf("--variant %q is not valid (valid: %s)", v, variantList())
 	}
-	return false
+	return nil
 }
+
+// variantList is the plugged-in stack's variants, for messages and help.
+func variantList() string { return strings.Join(stacks.Variants(), ", ") }
 
 func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	o := &runOptions{}
@@ -68,12 +69,12 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			exp, err := experiments.LoadFile(args[0], vars)
+			exp, err := experiments.LoadFile(args[0], registry(vars))
 			if err != nil {
 				return err
 			}
 			ro := runpkg.Options{
-				Seed: o.seed, DryRun: o.dryRun, StateDir: o.stateDir, Variant: o.variant,
+				Seed: o.seed, DryRun: o.dryRun, StateDir: o.stateDir, Variant: o.variant, Stacks: stacks,
 				Stdout: stdout, Quiet: o.quiet,
 			}
 			if metricsListen != "" && !o.dryRun {
@@ -105,6 +106,6 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	o.flags(c)
 	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the plan and touch nothing")
 	c.Flags().StringVar(&metricsListen, "metrics-listen", "", "serve chaos's own Prometheus metrics here while it runs (e.g. 127.0.0.1:9464): chaos_fault_active and fault start and end times, to shade dashboards")
-	c.Flags().StringSliceVar(&o.variant, "variant", nil, "for stack.local: gateway behaviours to remove ("+strings.Join(variants, ", ")+")")
+	c.Flags().StringSliceVar(&o.variant, "variant", nil, "for stack.local: gateway behaviours to remove ("+variantList()+")")
 	return c
 }

@@ -20,14 +20,15 @@ func newSchemaCmd(stdout io.Writer) *cobra.Command {
 			"With --report it prints the schema of result.json and `-o json` output: one report or an array of them (" + report.Schema + "; `chaos report` also reads " + report.SchemaV1 + " files).",
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			schema := experiments.Schema
+			reg := registry(nil)
+			schema := func() ([]byte, error) { return experiments.SchemaFor(reg) }
 			switch {
 			case ofReport && ofSuite:
 				return fmt.Errorf("--report and --suite are two different schemas (valid: one of them, or neither for experiments)")
 			case ofReport:
 				schema = report.JSONSchema
 			case ofSuite:
-				schema = experiments.SuiteSchema
+				schema = func() ([]byte, error) { return experiments.SuiteSchemaFor(reg) }
 			}
 			b, err := schema()
 			if err != nil {

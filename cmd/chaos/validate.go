@@ -31,8 +31,7 @@ func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			reg := experiments.DefaultRegistry()
-			reg.Vars = vars
+			reg := registry(vars)
 			files, skipped, err := experimentFiles(args)
 			if err != nil {
 				return err

@@ -34,7 +34,7 @@ type Options struct {
 	DryRun   bool      // print the plan, touch nothing
 	StateDir string    // where journals live
 	Variant  []string  // overrides stack.local.variant (chaos demo --variant)
-	Exe      string    // binary re-executed for the local stack roles; default this one
+	Stacks   Stacks    // starts stack.local (cmd/chaos: the example stack); nil: stack.local cannot run
 	Stdout   io.Writer // results
 	Stderr   io.Writer // progress
 	StackLog io.Writer // the local stack's own output; default discarded

@@ -2,17 +2,13 @@ package run
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"os"
 	"reflect"
 	"regexp"
 	"sort"
 	"strings"
 
-	"github.com/chaos-sre/chaos/examples/stack"
 	"github.com/chaos-sre/chaos/experiments"
-	"github.com/chaos-sre/chaos/faults/proxy"
 	"github.com/chaos-sre/chaos/faults/targets"
 )
 
@@ -22,80 +18,27 @@ type world struct {
 	resolver targets.Resolver
 	vars     map[string]string
 	started  []string
-	procs    map[string]*stack.Proc
+	procs    map[string]StackProcess
 	close    func() error
 }
 
-// prepare starts the local stack when the experiment asks for one, with a
-// fault proxy in front of every model process, and builds the resolver.
+// prepare starts the local stack when the experiment asks for one (through
+// o.Stacks, with a fault proxy in front of every backend process), and
+// builds the resolver.
 func prepare(ctx context.Context, exp *experiments.Experiment, runID string, o Options) (*world, error) {
-	w := &world{vars: map[string]string{}, procs: map[string]*stack.Proc{}, close: func() error { return nil }}
+	w := &world{vars: map[string]string{}, procs: map[string]StackProcess{}, close: func() error { return nil }}
 	for k, v := range exp.Stack.Vars {
 		w.vars[k] = v
 	}
 	static := &targets.Static{}
 	w.resolver = static
-	local := exp.Stack.Local
-	if local == nil {
-		static.Expand = w.expand
+	static.Expand = w.expand
+	if exp.Stack.Local == nil {
 		return w, w.useDocker(ctx, exp, static)
 	}
-	variant := local.Variant
-	if o.Variant != nil {
-		variant = o.Variant
+	if err := w.startLocal(ctx, exp.Stack.Local, runID, o, static); err != nil {
+		return nil, err
 	}
-	routes := map[string]*proxy.Route{}
-	var closeRoutes = func() {
-		for _, r := range routes {
-			_ = r.Close()
-		}
-	}
-	logw := o.StackLog
-	if logw == nil {
-		logw = io.Discard
-	}
-	st, err := stack.Start(ctx, stack.Options{
-		Primaries:    local.Primaries,
-		Variant:      variant,
-		GatewayArgs:  local.Gateway,
-		PrimaryArgs:  local.Primary,
-		FallbackArgs: local.Fallback,
-		Exe:          o.Exe,
-		Log:          logw,
-		Interpose: func(p *stack.Proc) (string, error) {
-			r, err := proxy.Listen(runID+"/"+p.Name, "127.0.0.1:0", p.Addr)
-			if err != nil {
-				return "", err
-			}
-			routes[p.Name] = r
-			return r.Addr(), nil
-		},
-	})
-	if err != nil {
-		closeRoutes()
-		return nil, toolErr(fmt.Errorf("start the local stack: %w", err))
-	}
-	w.close = func() error {
-		err := st.Stop()
-		closeRoutes()
-		return err
-	}
-	w.vars["gateway"] = st.Gateway.URL()
-	for _, p := range st.Procs {
-		p := p
-		w.vars[p.Name] = p.URL()
-		w.procs[p.Name] = p
-		t := targets.Target{Name: p.Name, Service: p.Service, Pid: p.Pid(), Addr: p.Addr,
-			Restart: func(ctx context.Context) error { return st.Restart(ctx, p) }}
-		if r, ok := routes[p.Name]; ok {
-			t.Proxy = r
-			w.started = append(w.started, fmt.Sprintf("%s %s (pid %d) behind proxy %s", p.Name, p.Addr, p.Pid(), r.Addr()))
-		} else {
-			w.started = append(w.started, fmt.Sprintf("%s %s (pid %d)", p.Name, p.Addr, p.Pid()))
-		}
-		static.Known = append(static.Known, t)
-	}
-	static.Expand = w.expand
 	return w, nil
 }
 
