@@ -201,7 +201,7 @@ faults:
 // their lives (preflight, baseline, fault on, rollback), then one `chaos
 // recover`: nothing of any is left — no stopped process, no table, no qdisc,
 // no proxy fault, no journal, no lease. (The container family runs the same
-// matrix in TestCompose.)
+// matrix in cmd/chaos/e2ecompose's TestCompose.)
 func TestKillMatrixTwoConcurrentRuns(t *testing.T) {
 	nettest.Require(t)
 	seed := time.Now().UnixNano()
