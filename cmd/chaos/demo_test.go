@@ -24,7 +24,7 @@ func TestDemo(t *testing.T) {
 		t.Skip("the demo takes about 20 s a run")
 	}
 	dir := t.TempDir()
-	code, out, stderr := demo(t, "demo", "--seed", "11", "--report-dir", dir, "--junit", filepath.Join(dir, "extra", "junit.xml"))
+	code, out, stderr := untilJudged(t, "demo", "--seed", "11", "--report-dir", dir, "--junit", filepath.Join(dir, "extra", "junit.xml"))
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
 
 	t.Run("every check holds", func(t *testing.T) {
@@ -57,7 +57,7 @@ func TestDemo(t *testing.T) {
 			// experiment that guards against it: the others would hold or
 			// fail on it alike and prove nothing more.
 			t.Parallel()
-			code, out, stderr := demo(t, "demo", "-q", "--seed", "11", "--variant", variant, "--only", c.experiment)
+			code, out, stderr := untilJudged(t, "demo", "-q", "--seed", "11", "--variant", variant, "--only", c.experiment)
 			assert.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
 			assert.Contains(t, out, "✗ "+c.check+":")
 		})
@@ -116,11 +116,11 @@ func demoReports(t *testing.T, dir, stderr string) {
 	}
 }
 
-// demo runs `chaos demo` and runs it again, up to three times, while it
+// untilJudged runs the CLI and runs it again, up to three times, while it
 // exits 5: chaos itself was starved (on this 2-core machine the demo runs
 // every bundled experiment side by side), so nothing was judged; that is
 // the retry exit 5 asks CI for, not a verdict to assert on.
-func demo(t *testing.T, args ...string) (int, string, string) {
+func untilJudged(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var code int
 	var out, stderr string
