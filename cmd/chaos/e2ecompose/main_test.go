@@ -5,38 +5,56 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/chaos-sre/chaos/cmd/chaos/internal/clitest"
 )
 
-// chaosExe is the chaos binary TestMain builds for the tests to run.
-var chaosExe string
+// The chaos binary the tests build on first use, in binDir.
+var (
+	build    sync.Once
+	binDir   string
+	chaosExe string
+	buildErr error
+)
 
-// TestMain builds the chaos binary once: the tests drive it as a user
-// would, as a child process they can signal.
+// TestMain removes the built binary at the end.
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "chaos-e2ecompose")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	chaosExe = filepath.Join(dir, "chaos")
-	build := exec.Command("go", "build", "-o", chaosExe, "github.com/chaos-sre/chaos/cmd/chaos")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build chaos:", err)
-		os.Exit(1)
-	}
 	code := m.Run()
-	_ = os.RemoveAll(dir)
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
 	os.Exit(code)
+}
+
+// chaosBinary builds the chaos binary once, when a test first needs it
+// (skipped tests do not pay for it): the tests drive it as a user would,
+// as a child process they can signal.
+func chaosBinary(t *testing.T) string {
+	t.Helper()
+	build.Do(func() {
+		if binDir, buildErr = os.MkdirTemp("", "chaos-e2ecompose"); buildErr != nil {
+			return
+		}
+		exe := filepath.Join(binDir, "chaos")
+		out, err := exec.Command("go", "build", "-o", exe, "github.com/chaos-sre/chaos/cmd/chaos").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("%w\n%s", err, out)
+			return
+		}
+		chaosExe = exe
+	})
+	require.NoError(t, buildErr, "build the chaos binary")
+	return chaosExe
 }
 
 // chaosCmd prepares the chaos binary as a child process.
 func chaosCmd(t *testing.T, args ...string) (*exec.Cmd, *clitest.Buffer, *clitest.Buffer) {
 	t.Helper()
-	return clitest.Command(t, chaosExe, nil, args...)
+	return clitest.Command(t, chaosBinary(t), nil, args...)
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
