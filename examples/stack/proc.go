@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -56,7 +55,7 @@ func (p *Proc) URL() string { return "http://" + p.Addr }
 func (p *Proc) start(ctx context.Context, timeout time.Duration) error {
 	cmd := exec.Command(p.exe, p.Args...)
 	cmd.Env = append(os.Environ(), roleEnv+"="+p.role)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	cmd.SysProcAttr = procAttr()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return fmt.Errorf("%s: %w", p.Name, err)
@@ -128,8 +127,8 @@ func (p *Proc) start(ctx context.Context, timeout time.Duration) error {
 	}
 }
 
-// stop sends TERM to the process group, then KILL after grace; it returns
-// once the process has exited.
+// stop asks the process group to end (TERM; proc_unix.go), then kills it
+// after grace; it returns once the process has exited.
 func (p *Proc) stop(grace time.Duration) {
 	p.mu.Lock()
 	cmd, done := p.cmd, p.done
@@ -142,8 +141,7 @@ func (p *Proc) stop(grace time.Duration) {
 		return
 	default:
 	}
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGCONT) // a stopped process must run to die of TERM
+	terminate(cmd.Process)
 	select {
 	case <-done:
 		return
@@ -152,7 +150,7 @@ func (p *Proc) stop(grace time.Duration) {
 	p.kill()
 }
 
-// kill sends KILL to the process group and waits for the exit.
+// kill kills the process group and waits for the exit.
 func (p *Proc) kill() {
 	p.mu.Lock()
 	cmd, done := p.cmd, p.done
@@ -160,7 +158,7 @@ func (p *Proc) kill() {
 	if cmd == nil || cmd.Process == nil {
 		return
 	}
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	killGroup(cmd.Process)
 	<-done
 }
 
