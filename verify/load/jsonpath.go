@@ -2,191 +2,115 @@ package load
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/buger/jsonparser"
 )
 
-// jsonPath is a dotted path into a JSON document, split once. Numeric
-// segments also index arrays.
-type jsonPath []string
+// jsonPath is a dotted path into a JSON document ("usage.completion_tokens",
+// "choices.0.delta.content"), split once. A numeric segment indexes an array,
+// or names a key where the value there is an object.
+type jsonPath struct {
+	// keys is the path in jsonparser's form, numeric segments as "[n]", so
+	// that one pass over the document finds the value; nil when a segment is
+	// empty (jsonparser reads the first byte of each key).
+	keys []string
+	segs []pathSeg
+	// numeric: a segment is numeric, so a miss of keys may still be an
+	// object key such as "0", found by walking segs.
+	numeric bool
+}
 
-func splitPath(p string) jsonPath { return strings.Split(p, ".") }
+type pathSeg struct {
+	key   string
+	index string // "[n]" when key is a decimal index, else ""
+}
 
-// lookup returns the raw JSON value at path p in doc, without decoding the
-// document: it skips over everything else. ok is false when it is absent or
-// doc is not well-formed along the way.
-func (p jsonPath) lookup(doc []byte) (raw []byte, ok bool) {
-	i := skipWS(doc, 0)
-	for _, seg := range p {
-		if i >= len(doc) {
-			return nil, false
+func splitPath(p string) jsonPath {
+	var jp jsonPath
+	for key := range strings.SplitSeq(p, ".") {
+		seg := pathSeg{key: key}
+		if n, err := strconv.Atoi(key); err == nil && n >= 0 {
+			seg.index = "[" + strconv.Itoa(n) + "]"
+			jp.numeric = true
 		}
-		switch doc[i] {
-		case '{':
-			i, ok = findKey(doc, i, seg)
-		case '[':
-			i, ok = findIndex(doc, i, seg)
+		jp.segs = append(jp.segs, seg)
+		jp.keys = append(jp.keys, cmp.Or(seg.index, seg.key))
+	}
+	if slices.Contains(jp.keys, "") {
+		jp.keys = nil
+	}
+	return jp
+}
+
+// lookup returns the value at path p in doc and its type, without decoding
+// the document; a string comes without its quotes, still escaped. ok is false
+// when the value is absent or doc is not well-formed along the way.
+func (p jsonPath) lookup(doc []byte) (val []byte, typ jsonparser.ValueType, ok bool) {
+	if p.keys != nil {
+		val, typ, _, err := jsonparser.Get(doc, p.keys...)
+		if err == nil || !p.numeric {
+			return val, typ, err == nil
+		}
+	}
+	val = doc
+	for _, seg := range p.segs {
+		val = bytes.TrimLeft(val, " \t\r\n")
+		key := seg.key
+		switch {
+		case len(val) > 0 && val[0] == '{':
+		case len(val) > 0 && val[0] == '[' && seg.index != "":
+			key = seg.index
 		default:
-			return nil, false
+			return nil, jsonparser.NotExist, false
 		}
-		if !ok {
-			return nil, false
+		var err error
+		if val, typ, _, err = jsonparser.Get(val, key); err != nil {
+			return nil, jsonparser.NotExist, false
 		}
 	}
-	end := skipValue(doc, i)
-	if end < 0 {
-		return nil, false
-	}
-	return doc[i:end], true
+	return val, typ, true
 }
 
-// findKey returns the start of the value of key in the object at doc[i].
-func findKey(doc []byte, i int, key string) (int, bool) {
-	i = skipWS(doc, i+1)
-	for i < len(doc) && doc[i] == '"' {
-		kend := skipString(doc, i)
-		if kend < 0 {
-			return 0, false
-		}
-		k := doc[i+1 : kend-1]
-		match := string(k) == key // no allocation: compiler-optimised comparison
-		if !match && bytes.IndexByte(k, '\\') >= 0 {
-			var s string
-			match = json.Unmarshal(doc[i:kend], &s) == nil && s == key
-		}
-		i = skipWS(doc, kend)
-		if i >= len(doc) || doc[i] != ':' {
-			return 0, false
-		}
-		i = skipWS(doc, i+1)
-		if match {
-			return i, true
-		}
-		if i = skipValue(doc, i); i < 0 {
-			return 0, false
-		}
-		i = skipWS(doc, i)
-		if i < len(doc) && doc[i] == ',' {
-			i = skipWS(doc, i+1)
-		}
-	}
-	return 0, false
-}
-
-// findIndex returns the start of element seg (a decimal index) of the array at doc[i].
-func findIndex(doc []byte, i int, seg string) (int, bool) {
-	n, err := strconv.Atoi(seg)
-	if err != nil || n < 0 {
-		return 0, false
-	}
-	i = skipWS(doc, i+1)
-	for k := 0; i < len(doc) && doc[i] != ']'; k++ {
-		if k == n {
-			return i, true
-		}
-		if i = skipValue(doc, i); i < 0 {
-			return 0, false
-		}
-		i = skipWS(doc, i)
-		if i < len(doc) && doc[i] == ',' {
-			i = skipWS(doc, i+1)
-		}
-	}
-	return 0, false
-}
-
-func skipWS(doc []byte, i int) int {
-	for i < len(doc) && (doc[i] == ' ' || doc[i] == '\n' || doc[i] == '\r' || doc[i] == '\t') {
-		i++
-	}
-	return i
-}
-
-// skipString returns the index just past the string starting at doc[i], or -1.
-func skipString(doc []byte, i int) int {
-	for j := i + 1; j < len(doc); j++ {
-		switch doc[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1
-		}
-	}
-	return -1
-}
-
-// skipValue returns the index just past the value starting at doc[i], or -1.
-func skipValue(doc []byte, i int) int {
-	if i >= len(doc) {
-		return -1
-	}
-	switch doc[i] {
-	case '"':
-		return skipString(doc, i)
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(doc); j++ {
-			switch doc[j] {
-			case '"':
-				if j = skipString(doc, j); j < 0 {
-					return -1
-				}
-				j--
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return j + 1
-				}
-			}
-		}
-		return -1
-	default: // number, true, false, null
-		j := i
-		for j < len(doc) && !strings.ContainsRune(",}] \n\r\t", rune(doc[j])) {
-			j++
-		}
-		if j == i {
-			return -1
-		}
-		return j
-	}
-}
-
-// valueEquals reports whether the raw JSON value, decoded the way
+// valueEquals reports whether the value found by lookup, decoded the way
 // encoding/json decodes into any and printed with %v, equals want.
-func valueEquals(raw []byte, want string) bool {
-	switch {
-	case len(raw) == 0:
-		return false
-	case raw[0] == '"':
-		if bytes.IndexByte(raw, '\\') < 0 {
-			return string(raw[1:len(raw)-1]) == want
+func valueEquals(val []byte, typ jsonparser.ValueType, want string) bool {
+	switch typ {
+	case jsonparser.String:
+		if bytes.IndexByte(val, '\\') < 0 {
+			return string(val) == want
 		}
-	case raw[0] == 't' || raw[0] == 'f':
-		return string(raw) == want
-	case raw[0] == 'n':
+		s, err := jsonparser.ParseString(val)
+		return err == nil && s == want
+	case jsonparser.Boolean:
+		return string(val) == want
+	case jsonparser.Null:
 		return want == "<nil>"
-	case raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9'):
-		if string(raw) == want { // also accept the number as written: 1000000, not only 1e+06
+	case jsonparser.Number:
+		if string(val) == want { // also accept the number as written: 1000000, not only 1e+06
 			return true
 		}
-		f, err := strconv.ParseFloat(string(raw), 64)
+		f, err := strconv.ParseFloat(string(val), 64)
 		return err == nil && strconv.FormatFloat(f, 'g', -1, 64) == want
+	case jsonparser.Object, jsonparser.Array:
+		var v any
+		return json.Unmarshal(val, &v) == nil && fmt.Sprint(v) == want
 	}
-	var v any
-	if json.Unmarshal(raw, &v) != nil {
-		return false
-	}
-	return fmt.Sprint(v) == want
+	return false
 }
 
-// contentNonEmpty reports whether raw is a JSON string other than "".
-func contentNonEmpty(raw []byte) bool { return len(raw) > 2 && raw[0] == '"' }
+// contentNonEmpty reports whether a value found by lookup is a string other than "".
+func contentNonEmpty(val []byte, typ jsonparser.ValueType) bool {
+	return typ == jsonparser.String && len(val) > 0
+}
 
-// parseTokens reads a JSON integer such as usage.completion_tokens.
+// parseTokens reads a decimal integer such as usage.completion_tokens or a
+// Content-Length, up to the first non-digit.
 func parseTokens(raw []byte) int64 {
 	var n int64
 	for _, c := range raw {

@@ -160,11 +160,11 @@ func (w *worker) readBody(body io.Reader) error {
 	}
 	w.buf = buf
 	g, r := w.g, &w.res
-	if raw, ok := g.tokensPath.lookup(buf); ok {
+	if raw, _, ok := g.tokensPath.lookup(buf); ok {
 		r.tokens = parseTokens(raw)
 	}
-	if g.markJSON != nil && !r.degraded {
-		if raw, ok := g.markJSON.lookup(buf); ok && valueEquals(raw, g.cfg.Degraded.Equals) {
+	if g.markJSON.segs != nil && !r.degraded {
+		if val, typ, ok := g.markJSON.lookup(buf); ok && valueEquals(val, typ, g.cfg.Degraded.Equals) {
 			r.degraded = true
 		}
 	}
@@ -197,7 +197,7 @@ func (w *worker) readStream(body io.Reader) error {
 				if r.ttftEv < 0 {
 					r.ttftEv = now - r.intended
 				}
-				if raw, ok := g.contentPath.lookup(data); ok && contentNonEmpty(raw) {
+				if val, typ, ok := g.contentPath.lookup(data); ok && contentNonEmpty(val, typ) {
 					if r.ttftCont < 0 {
 						r.ttftCont = now - r.intended
 					} else {
@@ -206,8 +206,8 @@ func (w *worker) readStream(body io.Reader) error {
 					last = now
 					r.tokens++
 				}
-				if g.markJSON != nil && !r.degraded {
-					if raw, ok := g.markJSON.lookup(data); ok && valueEquals(raw, g.cfg.Degraded.Equals) {
+				if g.markJSON.segs != nil && !r.degraded {
+					if val, typ, ok := g.markJSON.lookup(data); ok && valueEquals(val, typ, g.cfg.Degraded.Equals) {
 						r.degraded = true
 					}
 				}
