@@ -17,7 +17,6 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 )
@@ -160,14 +159,6 @@ func stubStats(ctl string, reset bool) (stubCounts, error) {
 	}
 	defer resp.Body.Close()
 	return c, json.NewDecoder(resp.Body).Decode(&c)
-}
-
-// rusageSelf returns this process's CPU time and peak RSS in MB.
-func rusageSelf() (time.Duration, float64) {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return cpu, float64(ru.Maxrss) / 1024
 }
 
 func printTable(w io.Writer, rows []row, side bool) {

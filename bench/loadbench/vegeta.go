@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 )
 
@@ -50,10 +49,7 @@ func runVegeta(ctx context.Context, bin, url, ctl string, rate float64, dur time
 	}
 	ps := attack.ProcessState
 	cpu := ps.UserTime() + ps.SystemTime()
-	var rss float64
-	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-		rss = float64(ru.Maxrss) / 1024
-	}
+	rss := peakRSS(ps)
 	c, err := stubStats(ctl, false)
 	if err != nil {
 		return row{}, err

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -11,6 +13,7 @@ import (
 
 	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/journal"
+	"github.com/chaos-sre/chaos/faults/netns"
 	"github.com/chaos-sre/chaos/faults/network/nettest"
 	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/internal/units"
@@ -59,7 +62,7 @@ func injectTimes(p *nettest.Pair, cycles int) error {
 	var inj, rb []time.Duration
 	bad := 0
 	for range cycles {
-		f := &faults.NetLatency{Delay: units.Duration(20 * time.Millisecond)}
+		f := &netns.NetLatency{Delay: units.Duration(20 * time.Millisecond)}
 		start := time.Now()
 		if err := f.Inject(context.Background(), env); err != nil {
 			return err

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command netbench measures the NFQUEUE path of the network faults in two
 // throwaway network namespaces (needs root): the delay a packet actually
 // gets against the one requested, at several packet rates, the shaper's

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command proxybench compares the fault proxy against a direct connection
 // and Toxiproxy, side by side in one run: wrk drives a small Go server (a
 // separate process) directly, through `chaos`'s proxy (a separate process
@@ -8,7 +10,9 @@
 // process, latency, and for delays the delay delivered against the one
 // requested. The targets take turns, round after round, and each figure is
 // the median over the rounds, so a slow spell of the machine does not land
-// on one target only. It ends with the issue's acceptance figures.
+// on one target only. It ends with the issue's acceptance figures. Linux
+// only: it reads the proxy's CPU time from /proc and measures the event
+// loops, which only Linux has.
 //
 //	go run ./bench/proxybench -conns 1,50 -dur 3s -rounds 3 [-toxiproxy /path/to/toxiproxy-server]
 package main
