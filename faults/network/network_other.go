@@ -16,6 +16,9 @@ func Open(string) (*NS, error) { return nil, notLinux() }
 // namespace as gone here: an undo from a Linux journal must not pass for done.
 func Find(int, uint64) (*NS, bool, error) { return nil, false, notLinux() }
 
+// PidInode is the inode of a process's network namespace (Linux only).
+func PidInode(int) (uint64, error) { return 0, notLinux() }
+
 // HostInode is the inode of the host's network namespace (Linux only).
 func HostInode() (uint64, error) { return 0, notLinux() }
 

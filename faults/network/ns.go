@@ -58,6 +58,16 @@ func (n *NS) Handle() netns.NsHandle { return n.h }
 // Close releases the handle.
 func (n *NS) Close() error { return n.h.Close() }
 
+// PidInode is the inode of process pid's network namespace: it names the
+// namespace across processes (lease keys, `chaos recover`).
+func PidInode(pid int) (uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/"+strconv.Itoa(pid)+"/ns/net", &st); err != nil {
+		return 0, fmt.Errorf("network namespace of pid %d: %w", pid, err)
+	}
+	return st.Ino, nil
+}
+
 // HostInode is the inode of the host's network namespace (that of pid 1),
 // or of this process's when pid 1's cannot be read.
 func HostInode() (uint64, error) {

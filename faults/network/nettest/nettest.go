@@ -1,5 +1,3 @@
-//go:build linux
-
 // Package nettest builds throwaway network namespaces for tests and
 // benchmarks: two namespaces joined by a veth pair with private addresses
 // inside them only, and a process in each to be a fault's target. Every
@@ -15,8 +13,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/chaos-sre/chaos/faults/network"
 )
@@ -35,6 +31,9 @@ type Pair struct {
 // CHAOS_REQUIRE_DOCKER=1 says the environment must run it.
 func Require(t testing.TB) {
 	t.Helper()
+	if err := network.Available(); err != nil {
+		t.Skip(err)
+	}
 	if os.Geteuid() == 0 {
 		if _, err := exec.LookPath("ip"); err == nil {
 			return
@@ -153,8 +152,7 @@ func Echo(c *net.UDPConn) {
 func inNamespace(pid int, ino uint64) error {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		var st unix.Stat_t
-		if unix.Stat(fmt.Sprintf("/proc/%d/ns/net", pid), &st) == nil && st.Ino == ino {
+		if got, err := network.PidInode(pid); err == nil && got == ino {
 			return nil
 		}
 		if time.Now().After(deadline) {
