@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"path"
 	"reflect"
+	"strings"
 
 	"github.com/invopop/jsonschema"
+
+	"github.com/chaos-sre/chaos/faults"
+	"github.com/chaos-sre/chaos/faults/targets"
 )
 
 // SchemaID is the $id of the generated schema.
@@ -141,11 +145,19 @@ func ifKind(kind string, then *jsonschema.Schema) *jsonschema.Schema {
 	return &jsonschema.Schema{If: cond, Then: then}
 }
 
+var (
+	faultsPkg  = reflect.TypeFor[faults.Fault]().PkgPath()
+	targetsPkg = reflect.TypeFor[targets.Spec]().PkgPath()
+)
+
 // schemaName names a $defs entry: the type name for experiment types, and
 // package.Type for the kinds' types (faults.Latency, verify.SLOCheck).
 func schemaName(t reflect.Type) string {
 	if t.PkgPath() == experimentsPkg || t.PkgPath() == "" {
 		return t.Name()
+	}
+	if p := t.PkgPath(); strings.HasPrefix(p, faultsPkg+"/") && p != targetsPkg {
+		return "faults." + t.Name() // a fault family's kind: faults.NetLatency
 	}
 	return path.Base(t.PkgPath()) + "." + t.Name()
 }

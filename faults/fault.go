@@ -45,3 +45,10 @@ type Kind struct {
 	Targets []string
 	New     func() Fault
 }
+
+// Mechanismer is a fault that says how it was brought in, once its
+// Preflight or Inject chose (netem, an NFQUEUE delayer, a qdisc …): the
+// run report shows it per fault.
+type Mechanismer interface {
+	Mechanism() string
+}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -31,13 +33,17 @@ func IsNotSame(err error) bool {
 
 // Lease keys name a target's identity host-wide. A process is its pid and
 // start time, so a reused pid is another key.
-func containerKey(id string) string { return "container:" + id }
+// ContainerKey is the lease key of a container.
+func ContainerKey(id string) string { return "container:" + id }
 
-func pidKey(pid int, start uint64) string { return fmt.Sprintf("pid:%d:%d", pid, start) }
+// PidKey is the lease key of a process: its pid and start time.
+func PidKey(pid int, start uint64) string { return fmt.Sprintf("pid:%d:%d", pid, start) }
 
-func netnsKey(inode uint64) string { return "netns:" + strconv.FormatUint(inode, 10) }
+// NetnsKey is the lease key of a network namespace: its inode.
+func NetnsKey(inode uint64) string { return "netns:" + strconv.FormatUint(inode, 10) }
 
-func proxyKey(api, route string) string { return "proxy:" + api + "#" + route }
+// ProxyKey is the lease key of a route of a `chaos proxy`.
+func ProxyKey(api, route string) string { return "proxy:" + api + "#" + route }
 
 // LeaseKeys are the keys a run leases before a fault of kind k hits t: the
 // container or process, its network namespace for the kinds that change one,
@@ -53,14 +59,14 @@ func LeaseKeys(ctx context.Context, k Kind, t targets.Target) ([]string, error) 
 		Journal(string) map[string]string
 	}); ok && family == "proxy" {
 		d := r.Journal("")
-		keys = append(keys, proxyKey(d["api"], d["route"]))
+		keys = append(keys, ProxyKey(d["api"], d["route"]))
 	}
 	if family == "url" || family == "addr" || family == "proxy" {
 		return keys, nil
 	}
 	pid := t.Pid
 	if t.Container != "" {
-		keys = append(keys, containerKey(t.Container))
+		keys = append(keys, ContainerKey(t.Container))
 		if family == "netns" {
 			api, err := Docker()
 			if err != nil {
@@ -76,32 +82,37 @@ func LeaseKeys(ctx context.Context, k Kind, t targets.Target) ([]string, error) 
 			}
 		}
 	} else if pid > 0 {
-		start, err := startTime(pid)
+		start, err := StartTime(pid)
 		if err != nil {
 			return nil, fmt.Errorf("target %s (pid %d): %w", t.Name, pid, err)
 		}
-		keys = append(keys, pidKey(pid, start))
+		keys = append(keys, PidKey(pid, start))
 	}
 	if family == "netns" && pid > 0 {
 		var st unix.Stat_t
 		if err := unix.Stat("/proc/"+strconv.Itoa(pid)+"/ns/net", &st); err != nil {
 			return nil, fmt.Errorf("target %s: network namespace of pid %d: %w", t.Name, pid, err)
 		}
-		keys = append(keys, netnsKey(st.Ino))
+		keys = append(keys, NetnsKey(st.Ino))
 	}
 	return keys, nil
 }
 
-// entryKey is the key a journal entry names for recover: the target's
-// identity, "" for changes that live in the chaos process.
-func entryKey(t targets.Target) string {
-	switch {
-	case t.Container != "":
-		return containerKey(t.Container)
-	case t.Pid > 0:
-		if start, err := startTime(t.Pid); err == nil {
-			return pidKey(t.Pid, start)
-		}
+// StartTime reads a process's start time (clock ticks since boot) from
+// /proc/PID/stat, field 22: with the pid, it names one process for good.
+func StartTime(pid int) (uint64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
 	}
-	return ""
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("unreadable /proc/%d/stat", pid)
+	}
+	fields := strings.Fields(s[i+1:])
+	if len(fields) < 20 {
+		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	return strconv.ParseUint(fields[19], 10, 64)
 }

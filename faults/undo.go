@@ -19,30 +19,31 @@ var live sync.Map
 
 func liveKey(e journal.Entry) string { return e.Run + "#" + strconv.Itoa(e.ID) }
 
-// offline undoers work from the journal entry alone (for `chaos recover`).
-var offline = map[string]func(ctx context.Context, e journal.Entry) error{
-	"signal":     undoSignal,
-	"in-process": goneWithProcess,
-	"proxy-api":  ownProxyFault(undoProxyAPI), // a fault in a `chaos proxy`, removed through its API
-	// container faults (container*.go)
-	"docker-unpause": undoUnpause,
-	"docker-start":   undoStart,
-	"docker-connect": undoConnect,
-	"docker-update":  undoUpdate,
-	"left-alone":     leftAlone,
-	// network faults in a target's namespace (net_*.go)
-	"nft-table": undoTable,
-	"tc-qdisc":  undoQdisc,
-}
+// UndoFunc undoes one journaled change from its entry alone, for a change
+// whose maker is gone (`chaos recover`). The registry (faults/kinds) lists
+// one per journal action.
+type UndoFunc func(ctx context.Context, e journal.Entry) error
 
-// goneWithProcess undoes a change that lived inside the chaos process that
+// Forget drops this process's live undo of e, so that Undo takes the
+// offline path, as `chaos recover` does once the maker has died. For tests.
+func Forget(e journal.Entry) { live.Delete(liveKey(e)) }
+
+// GoneWithProcess undoes a change that lived inside the chaos process that
 // made it (a proxy fault, a flood, a held connection): that process is gone,
 // and so is the change.
-func goneWithProcess(context.Context, journal.Entry) error { return nil }
+func GoneWithProcess(context.Context, journal.Entry) error { return nil }
+
+// Undoers are the offline undoers of the changes this package makes for
+// every family: a change that lived in the chaos process, and a fault added
+// to a `chaos proxy` through its control API. The registry lists them.
+var Undoers = map[string]UndoFunc{
+	"in-process": GoneWithProcess,
+	"proxy-api":  ownProxyFault(undoProxyAPI),
+}
 
 // Undo reverts one journaled change: with the live closure when the change was
-// made by this process, otherwise from the entry's data.
-func Undo(ctx context.Context, e journal.Entry) error {
+// made by this process, otherwise with offline[e.Action] from the entry's data.
+func Undo(ctx context.Context, e journal.Entry, offline map[string]UndoFunc) error {
 	if f, ok := live.LoadAndDelete(liveKey(e)); ok {
 		return f.(func(context.Context) error)(ctx)
 	}
@@ -53,46 +54,46 @@ func Undo(ctx context.Context, e journal.Entry) error {
 	return u(ctx, e)
 }
 
-// changes is embedded by fault kinds: it journals each change before it is
+// Changes is held by fault kinds: it journals each change before it is
 // made and its outcome after, and rolls back the ones that took effect,
 // newest first.
-type changes struct {
+type Changes struct {
 	mu      sync.Mutex
 	journal *journal.Journal
 	entries []journal.Entry
 }
 
-// change is one change a fault is about to make to a target.
-type change struct {
-	target string // the target's name, for reports
-	// key is the lease key of the target (see LeaseKeys); entryKey(t) for
-	// a container or process, netnsKey for a namespace.
-	key    string
-	action string // the offline undoer (see offline)
-	data   any    // what the offline undoer needs, identity included
-	undo   func(context.Context) error
-	// owned says the change carries a name unique to this run (a table
+// Change is one change a fault is about to make to a target.
+type Change struct {
+	Target string // the target's name, for reports
+	// Key is the lease key of the target (see LeaseKeys); ContainerKey,
+	// PidKey or NetnsKey of what it changes.
+	Key    string
+	Action string // the offline undoer (see UndoFunc)
+	Data   any    // what the offline undoer needs, identity included
+	Undo   func(context.Context) error
+	// Owned says the change carries a name unique to this run (a table
 	// chaos-RUN-N, a proxy fault id): undoing it when unsure whether it was
 	// made cannot touch anything else, so a failed attempt is undone too.
-	owned bool
+	Owned bool
 }
 
-// apply journals ch's intent (fsynced), makes the change with do, and
+// Apply journals ch's intent (fsynced), makes the change with do, and
 // journals the outcome. A change that failed is not undone at rollback
 // (unless owned): what it would "undo" may be another's.
-func (c *changes) apply(env Env, ch change, do func() error) error {
+func (c *Changes) Apply(env Env, ch Change, do func() error) error {
 	if env.Journal == nil {
 		return errors.New("no journal: refusing to make an unjournaled change")
 	}
-	e, err := env.Journal.Record(env.Fault, ch.target, ch.key, ch.action, ch.data)
+	e, err := env.Journal.Record(env.Fault, ch.Target, ch.Key, ch.Action, ch.Data)
 	if err != nil {
 		return err
 	}
 	derr := do()
-	if derr != nil && !ch.owned {
+	if derr != nil && !ch.Owned {
 		return errors.Join(derr, env.Journal.Failed(e.ID, derr))
 	}
-	live.Store(liveKey(e), ch.undo)
+	live.Store(liveKey(e), ch.Undo)
 	c.mu.Lock()
 	c.journal = env.Journal
 	c.entries = append(c.entries, e)
@@ -103,11 +104,11 @@ func (c *changes) apply(env Env, ch change, do func() error) error {
 	return env.Journal.Done(e.ID)
 }
 
-// rollback undoes every change that took effect, newest first, and marks
+// Rollback undoes every change that took effect, newest first, and marks
 // each undone. A target found replaced (NotSameError) is left alone: the
 // change went with the old one. It keeps going past errors and returns
 // them all.
-func (c *changes) rollback(ctx context.Context) error {
+func (c *Changes) Rollback(ctx context.Context) error {
 	c.mu.Lock()
 	entries := slices.Clone(c.entries)
 	c.entries = nil
@@ -116,7 +117,7 @@ func (c *changes) rollback(ctx context.Context) error {
 	var errs []error
 	for i := len(entries) - 1; i >= 0; i-- {
 		e := entries[i]
-		if err := Undo(ctx, e); err != nil && !IsNotSame(err) {
+		if err := Undo(ctx, e, nil); err != nil && !IsNotSame(err) {
 			errs = append(errs, fmt.Errorf("undo %s on %s: %w", e.Action, e.Target, err))
 			continue
 		}
@@ -127,7 +128,8 @@ func (c *changes) rollback(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func decode[T any](e journal.Entry) (T, error) {
+// Decode reads the data of a journal entry for its offline undoer.
+func Decode[T any](e journal.Entry) (T, error) {
 	var v T
 	if err := json.Unmarshal(e.Data, &v); err != nil {
 		return v, fmt.Errorf("journal entry %d: bad data for %s: %w", e.ID, e.Action, err)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -38,6 +39,9 @@ func newFaultsCmd(stdout io.Writer) *cobra.Command {
 
 type param struct{ name, typ, def, doc string }
 
+// qualifier is the package of a type name (units., netns.), left out.
+var qualifier = regexp.MustCompile(`\b[a-z]\w*\.`)
+
 // paramsOf reads a kind's parameters from the yaml and jsonschema tags of
 // the value its constructor returns, so the list cannot drift from the code.
 func paramsOf(v any) []param {
@@ -66,8 +70,7 @@ func paramsOf(v any) []param {
 				doc = append(doc, "|"+e)
 			}
 		}
-		typ := f.Type.String()
-		typ = strings.NewReplacer("units.", "", "faults.", "", "interface {}", "any").Replace(typ)
+		typ := strings.ReplaceAll(qualifier.ReplaceAllString(f.Type.String(), ""), "interface {}", "any")
 		out = append(out, param{name: tag, typ: typ, def: def, doc: strings.TrimPrefix(strings.Join(doc, " "), "|")})
 	}
 	return out

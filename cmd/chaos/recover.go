@@ -12,6 +12,7 @@ import (
 	runpkg "github.com/chaos-sre/chaos/experiments/run"
 	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/journal"
+	"github.com/chaos-sre/chaos/faults/kinds"
 	"github.com/chaos-sre/chaos/faults/lease"
 )
 
@@ -147,7 +148,7 @@ func undoEntry(ctx context.Context, c *journal.Claimed, e journal.Entry, leaseDi
 			return "", fmt.Errorf("%s is now leased by %s; not touching it", e.Target, h)
 		}
 	}
-	err = faults.Undo(ctx, e)
+	err = kinds.Undo(ctx, e)
 	if faults.IsNotSame(err) {
 		return err.Error(), nil
 	}

@@ -1,7 +1,7 @@
 package run
 
 import (
-	"github.com/chaos-sre/chaos/faults"
+	"github.com/chaos-sre/chaos/faults/connection"
 	"github.com/chaos-sre/chaos/verify/report"
 )
 
@@ -11,7 +11,7 @@ import (
 // once the fault's rollback returned: the series then ends with its last
 // point.
 func (e *engine) keepFaultSeries(f *plannedFault) {
-	s, ok := f.spec.Params.(faults.ExhaustSeries)
+	s, ok := f.spec.Params.(connection.ExhaustSeries)
 	if !ok {
 		return
 	}

@@ -33,7 +33,7 @@ type Entry struct {
 	// Key is the lease key of the target the change was made to (see
 	// faults/lease): recover acts only on targets its run leased.
 	Key    string          `json:"key,omitempty"`
-	Action string          `json:"action"` // undo action name, see faults.Undoers
+	Action string          `json:"action"` // undo action name, see kinds.Undoers
 	Data   json.RawMessage `json:"data,omitempty"`
 	Time   time.Time       `json:"time"`
 	// Done is true once the change is known to have taken effect; a pending

@@ -4,7 +4,15 @@
 package kinds
 
 import (
+	"context"
+
 	"github.com/chaos-sre/chaos/faults"
+	"github.com/chaos-sre/chaos/faults/connection"
+	"github.com/chaos-sre/chaos/faults/container"
+	"github.com/chaos-sre/chaos/faults/flood"
+	"github.com/chaos-sre/chaos/faults/journal"
+	"github.com/chaos-sre/chaos/faults/netns"
+	"github.com/chaos-sre/chaos/faults/process"
 	"github.com/chaos-sre/chaos/internal/units"
 )
 
@@ -13,7 +21,7 @@ var All = map[string]faults.Kind{
 	"process": {
 		Summary: "send a signal to a process: STOP (hung node), KILL/TERM/INT (crash); rollback sends CONT or restarts",
 		Targets: []string{"process"},
-		New:     func() faults.Fault { return &faults.Process{Signal: "STOP", Restart: true} },
+		New:     func() faults.Fault { return &process.Process{Signal: "STOP", Restart: true} },
 	},
 	"latency": {
 		Summary: "delay requests (http route) or bytes (tcp route) to the target in the fault proxy in front of it",
@@ -30,7 +38,7 @@ var All = map[string]faults.Kind{
 	"flood": {
 		Summary: "an open-loop burst of requests above capacity with a priority mix: the \"server busy\" storm",
 		Targets: []string{"url"},
-		New:     func() faults.Fault { return faults.NewFlood() },
+		New:     func() faults.Fault { return flood.New() },
 	},
 	// proxy faults: HTTP/SSE (per request) and L4 (per connection, tcp routes); see proxykind.go
 	"jitter": {
@@ -111,79 +119,97 @@ var All = map[string]faults.Kind{
 	"exhaust": {
 		Summary: "open and hold N idle or slowloris connections to the target's address until rollback",
 		Targets: []string{"addr"},
-		New:     func() faults.Fault { return faults.NewExhaust() },
+		New:     func() faults.Fault { return connection.NewExhaust() },
 	},
 	"conn-limit": {
 		Summary: "reset new TCP connections to the target (scoped to a port, peers) while more than max it let in are open: nftables ct count (iptables connlimit) in its network namespace",
 		Targets: []string{"netns"},
-		New:     func() faults.Fault { return &faults.ConnLimit{Max: 10} },
+		New:     func() faults.Fault { return &netns.ConnLimit{Max: 10} },
 	},
-	// network faults inside the target's network namespace (net_*.go); a
+	// network faults inside the target's network namespace (faults/netns); a
 	// separate kind from latency, which works per request in the fault proxy
 	"net-latency": {
 		Summary: "delay packets in the target's network namespace (delay, jitter, correlation; scoped to peers/port): netem, or the NFQUEUE shaper without netem",
 		Targets: []string{"netns"},
-		New:     func() faults.Fault { return &faults.NetLatency{Delay: units.Duration(100e6)} },
+		New:     func() faults.Fault { return &netns.NetLatency{Delay: units.Duration(100e6)} },
 	},
 	"net-loss": {
 		Summary: "drop a share of packets in the target's network namespace: netem, nftables random drop, or the NFQUEUE shaper (correlated)",
 		Targets: []string{"netns"},
-		New:     func() faults.Fault { return &faults.NetLoss{} },
+		New:     func() faults.Fault { return &netns.NetLoss{} },
 	},
 	"net-corrupt": {
 		Summary: "flip a bit in a share of packets in the target's network namespace: netem, or the NFQUEUE shaper",
 		Targets: []string{"netns"},
-		New:     func() faults.Fault { return faults.NewNetCorrupt() },
+		New:     func() faults.Fault { return netns.NewNetCorrupt() },
 	},
 	"net-duplicate": {
 		Summary: "send a share of packets twice in the target's network namespace: netem, or the NFQUEUE shaper",
 		Targets: []string{"netns"},
-		New:     func() faults.Fault { return faults.NewNetDuplicate() },
+		New:     func() faults.Fault { return netns.NewNetDuplicate() },
 	},
 	"net-bandwidth": {
 		Summary: "cap bytes per second in the target's network namespace: tbf qdisc, or the NFQUEUE pacer when scoped",
 		Targets: []string{"netns"},
-		New:     func() faults.Fault { return &faults.NetBandwidth{} },
+		New:     func() faults.Fault { return &netns.NetBandwidth{} },
 	},
 	"partition": {
 		Summary: "cut the target off from named peers (compose services, addresses) or from everything, one or both directions: nftables drop/reject rules in its namespace",
 		Targets: []string{"netns"},
-		New:     func() faults.Fault { return &faults.Partition{} },
+		New:     func() faults.Fault { return &netns.Partition{} },
 	},
 	"dns": {
 		Summary: "make name resolution in the target's network namespace fail (reject), time out (drop) or slow (NFQUEUE delay)",
 		Targets: []string{"netns"},
-		New:     func() faults.Fault { return &faults.DNS{Mode: "fail", Delay: units.Duration(2e9)} },
+		New:     func() faults.Fault { return &netns.DNS{Mode: "fail", Delay: units.Duration(2e9)} },
 	},
-	// container faults, through the Docker Engine API (container_*.go)
+	// container faults, through the Docker Engine API (faults/container)
 	"pause": {
 		Summary: "pause containers (a hung node: connections are accepted, nothing answers); rollback unpauses",
 		Targets: []string{"container"},
-		New:     func() faults.Fault { return &faults.Pause{} },
+		New:     func() faults.Fault { return &container.Pause{} },
 	},
 	"kill": {
 		Summary: "send a signal (KILL) to containers (a crash); rollback starts them, or restart: false leaves them to the restart policy",
 		Targets: []string{"container"},
-		New:     func() faults.Fault { return &faults.Kill{Signal: "KILL", Restart: true} },
+		New:     func() faults.Fault { return &container.Kill{Signal: "KILL", Restart: true} },
 	},
 	"stop": {
 		Summary: "stop containers (docker stop, with a grace time); rollback starts them",
 		Targets: []string{"container"},
-		New:     func() faults.Fault { return &faults.Stop{Grace: units.Duration(10e9)} },
+		New:     func() faults.Fault { return &container.Stop{Grace: units.Duration(10e9)} },
 	},
 	"restart": {
 		Summary: "restart containers (docker restart); rollback makes sure they run",
 		Targets: []string{"container"},
-		New:     func() faults.Fault { return &faults.Restart{Grace: units.Duration(10e9)} },
+		New:     func() faults.Fault { return &container.Restart{Grace: units.Duration(10e9)} },
 	},
 	"disconnect": {
 		Summary: "disconnect containers from a Docker network (a partition); rollback reconnects them with their aliases",
 		Targets: []string{"container"},
-		New:     func() faults.Fault { return &faults.Disconnect{} },
+		New:     func() faults.Fault { return &container.Disconnect{} },
 	},
 	"limits": {
 		Summary: "squeeze containers' CPU and/or memory (docker update); rollback restores the old limits",
 		Targets: []string{"container"},
-		New:     func() faults.Fault { return &faults.Limits{} },
+		New:     func() faults.Fault { return &container.Limits{} },
 	},
+}
+
+// Undoers is the offline undoer of every journal action, for `chaos
+// recover`: the changes the core makes (in-process, proxy-api) and each
+// family's.
+var Undoers = merge(faults.Undoers, process.Undoers, container.Undoers, netns.Undoers)
+
+// Undo reverts one journaled change (see faults.Undo) with Undoers.
+func Undo(ctx context.Context, e journal.Entry) error { return faults.Undo(ctx, e, Undoers) }
+
+func merge(ms ...map[string]faults.UndoFunc) map[string]faults.UndoFunc {
+	out := map[string]faults.UndoFunc{}
+	for _, m := range ms {
+		for action, u := range m {
+			out[action] = u
+		}
+	}
+	return out
 }

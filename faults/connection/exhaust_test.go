@@ -1,4 +1,4 @@
-package faults
+package connection
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/chaos-sre/chaos/faults/faultstest"
 	"github.com/chaos-sre/chaos/faults/targets"
 )
 
@@ -96,7 +97,7 @@ func TestExhaustReopensWhatTheServerCloses(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			srv := newAcceptor(t)
 			addr := srv.ln.Addr().String()
-			env, _ := testEnv(t, targets.Target{Name: "model", Addr: addr})
+			env, _ := faultstest.Env(t, targets.Target{Name: "model", Addr: addr})
 			var log bytes.Buffer
 			env.Log = &log
 			f := &Exhaust{Count: 20, Mode: mode, Interval: 1e8}
@@ -138,7 +139,7 @@ func TestExhaustReopensWhatTheServerCloses(t *testing.T) {
 func TestExhaustCountsRefusedOpens(t *testing.T) {
 	srv := newAcceptor(t)
 	addr := srv.ln.Addr().String()
-	env, _ := testEnv(t, targets.Target{Name: "model", Addr: addr})
+	env, _ := faultstest.Env(t, targets.Target{Name: "model", Addr: addr})
 	var log bytes.Buffer
 	env.Log = &log
 	f := &Exhaust{Count: 10, Mode: "idle"}
@@ -207,4 +208,85 @@ func TestExhaustAtTheBacklogCountsTimeouts(t *testing.T) {
 	ps := h.points()
 	assert.Equal(t, n, ps[len(ps)-1].Held)
 	assert.Regexp(t, fmt.Sprintf(`held %d/10 at the end; 0 re-opened, \d+ refused, 0 reset`, n), log.String())
+}
+
+func TestExhaustValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		f     *Exhaust
+		field string
+	}{
+		{"exhaust count", &Exhaust{Count: 0, Mode: "idle"}, "count"},
+		{"exhaust mode", &Exhaust{Count: 1, Mode: "loud"}, "mode"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ps := tc.f.Validate()
+			require.NotEmpty(t, ps)
+			assert.Equal(t, tc.field, ps[0].Field)
+		})
+	}
+	assert.Empty(t, NewExhaust().Validate())
+}
+
+func TestExhaustHoldsConnectionsUntilRollback(t *testing.T) {
+	for _, mode := range []string{"idle", "slowloris"} {
+		t.Run(mode, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			defer ln.Close()
+			accepted := make(chan net.Conn, 64)
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					accepted <- c
+				}
+			}()
+			env, _ := faultstest.Env(t, targets.Target{Name: "model", Addr: ln.Addr().String()})
+			f := &Exhaust{Count: 20, Mode: mode, Interval: 1e7}
+			require.Empty(t, f.Validate())
+			require.NoError(t, f.Inject(context.Background(), env))
+			var conns []net.Conn
+			for len(conns) < 20 {
+				select {
+				case c := <-accepted:
+					conns = append(conns, c)
+				case <-time.After(2 * time.Second):
+					t.Fatalf("only %d connections held", len(conns))
+				}
+			}
+			if mode == "slowloris" {
+				buf := make([]byte, 256)
+				_ = conns[0].SetReadDeadline(time.Now().Add(time.Second))
+				n, _ := conns[0].Read(buf)
+				assert.Contains(t, string(buf[:n]), "POST / HTTP/1.1")
+			}
+			require.NoError(t, f.Rollback(context.Background()))
+			for _, c := range conns {
+				_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+				buf := make([]byte, 4096)
+				for {
+					if _, err := c.Read(buf); err != nil {
+						assert.NotErrorIs(t, err, context.DeadlineExceeded)
+						break
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestExhaustBeyondTheFDLimitOpensNothing(t *testing.T) {
+	room, err := fdRoom()
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	env, j := faultstest.Env(t, targets.Target{Name: "model", Addr: ln.Addr().String()})
+	f := &Exhaust{Count: room + 1, Mode: "idle"}
+	err = f.Inject(context.Background(), env)
+	require.ErrorContains(t, err, "file-descriptor limit")
+	_ = j
 }

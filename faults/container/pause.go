@@ -1,9 +1,10 @@
-package faults
+package container
 
 import (
 	"context"
 	"fmt"
 
+	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/internal/units"
 )
 
@@ -11,16 +12,16 @@ import (
 // process and its sockets stay, connections are accepted by the kernel, but
 // nothing answers. Rollback unpauses.
 type Pause struct {
-	changes
+	changes faults.Changes
 }
 
-var _ Fault = (*Pause)(nil)
+var _ faults.Fault = (*Pause)(nil)
 
 // Validate implements Fault: pause has no parameters.
 func (p *Pause) Validate() []units.Problem { return nil }
 
 // Inject implements Fault.
-func (p *Pause) Inject(ctx context.Context, env Env) error {
+func (p *Pause) Inject(ctx context.Context, env faults.Env) error {
 	api, err := containerTargets("pause", env)
 	if err != nil {
 		return err
@@ -34,7 +35,7 @@ func (p *Pause) Inject(ctx context.Context, env Env) error {
 			return fmt.Errorf("pause container %s: it is already paused, not by this run; refusing to pause it (and so to unpause it at rollback)", t.Name)
 		}
 		undo := func(ctx context.Context) error { return unpause(ctx, api, ref) }
-		if err := p.apply(env, containerChange(t, "docker-unpause", ref, undo), func() error {
+		if err := p.changes.Apply(env, containerChange(t, "docker-unpause", ref, undo), func() error {
 			return api.ContainerPause(ctx, ref.ID)
 		}); err != nil {
 			return fmt.Errorf("pause container %s: %w", t.Name, dockerErr(err))
@@ -45,4 +46,4 @@ func (p *Pause) Inject(ctx context.Context, env Env) error {
 }
 
 // Rollback implements Fault.
-func (p *Pause) Rollback(ctx context.Context) error { return p.rollback(ctx) }
+func (p *Pause) Rollback(ctx context.Context) error { return p.changes.Rollback(ctx) }

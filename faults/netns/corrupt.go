@@ -1,8 +1,9 @@
-package faults
+package netns
 
 import (
 	"context"
 
+	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/network"
 	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/internal/units"
@@ -19,8 +20,9 @@ type NetCorrupt struct {
 	netShare
 }
 
-var _ Fault = (*NetCorrupt)(nil)
+var _ faults.Fault = (*NetCorrupt)(nil)
 
+// NewNetCorrupt is a net-corrupt fault with its defaults.
 func NewNetCorrupt() *NetCorrupt {
 	return &NetCorrupt{netShare: netShare{kind: "net-corrupt", field: "corrupt", verb: "corrupts",
 		netem: func(f float64) *network.Netem { return &network.Netem{Corrupt: f} },
@@ -36,7 +38,7 @@ func (c *NetCorrupt) Preflight(ctx context.Context, ts []targets.Target) error {
 }
 
 // Inject implements Fault.
-func (c *NetCorrupt) Inject(ctx context.Context, env Env) error {
+func (c *NetCorrupt) Inject(ctx context.Context, env faults.Env) error {
 	return c.injectShare(ctx, env, c.Corrupt, c.NetScope)
 }
 

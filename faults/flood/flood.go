@@ -1,4 +1,4 @@
-package faults
+package flood
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/internal/units"
 	"github.com/chaos-sre/chaos/verify/load"
 )
@@ -25,9 +26,9 @@ type Flood struct {
 	Connections int               `yaml:"connections,omitempty" json:"connections,omitempty" jsonschema:"default=512,minimum=1"`
 	Timeout     units.Duration    `yaml:"timeout,omitempty" json:"timeout,omitempty" jsonschema:"default=5s"`
 
-	changes
-	mu   sync.Mutex
-	gens []*load.Generator
+	changes faults.Changes
+	mu      sync.Mutex
+	gens    []*load.Generator
 }
 
 // FloodClass is a share of the flood with its own headers.
@@ -37,9 +38,10 @@ type FloodClass struct {
 	Headers map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
 }
 
-var _ Fault = (*Flood)(nil)
+var _ faults.Fault = (*Flood)(nil)
 
-func NewFlood() *Flood {
+// New is a flood with its defaults: 200/s of small chat completions.
+func New() *Flood {
 	return &Flood{Rate: 200, Method: "POST", Connections: 512, Timeout: units.Duration(5 * time.Second)}
 }
 
@@ -83,7 +85,7 @@ func (f *Flood) body() ([]byte, error) {
 }
 
 // Inject implements Fault: it starts one generator per target URL.
-func (f *Flood) Inject(ctx context.Context, env Env) error {
+func (f *Flood) Inject(ctx context.Context, env faults.Env) error {
 	body, err := f.body()
 	if err != nil {
 		return err
@@ -118,8 +120,8 @@ func (f *Flood) Inject(ctx context.Context, env Env) error {
 			fmt.Fprintf(env.Log, "  flood on %s stopped: %d sent, %.0f%% errors\n", name, st.Sent, 100*sum.ErrorRate)
 			return nil
 		}
-		ch := change{target: t.Name, action: "in-process", data: map[string]any{"flood": t.URL, "rate": f.Rate.String()}, undo: stop, owned: true}
-		if err := f.apply(env, ch, func() error {
+		ch := faults.Change{Target: t.Name, Action: "in-process", Data: map[string]any{"flood": t.URL, "rate": f.Rate.String()}, Undo: stop, Owned: true}
+		if err := f.changes.Apply(env, ch, func() error {
 			go func() { defer close(done); _ = g.Run(runCtx) }()
 			return nil
 		}); err != nil {
@@ -135,4 +137,4 @@ func (f *Flood) Inject(ctx context.Context, env Env) error {
 }
 
 // Rollback implements Fault.
-func (f *Flood) Rollback(ctx context.Context) error { return f.rollback(ctx) }
+func (f *Flood) Rollback(ctx context.Context) error { return f.changes.Rollback(ctx) }

@@ -1,8 +1,10 @@
-package faults
+package container
 
 import (
 	"context"
 	"fmt"
+
+	"github.com/chaos-sre/chaos/faults"
 
 	"github.com/docker/docker/api/types/container"
 
@@ -15,10 +17,10 @@ import (
 type Restart struct {
 	Grace units.Duration `yaml:"grace,omitempty" json:"grace,omitempty" jsonschema:"description=time between the stop signal and SIGKILL,default=10s"`
 
-	changes
+	changes faults.Changes
 }
 
-var _ Fault = (*Restart)(nil)
+var _ faults.Fault = (*Restart)(nil)
 
 // Validate implements Fault.
 func (r *Restart) Validate() []units.Problem {
@@ -29,7 +31,7 @@ func (r *Restart) Validate() []units.Problem {
 }
 
 // Inject implements Fault.
-func (r *Restart) Inject(ctx context.Context, env Env) error {
+func (r *Restart) Inject(ctx context.Context, env faults.Env) error {
 	api, err := containerTargets("restart", env)
 	if err != nil {
 		return err
@@ -41,7 +43,7 @@ func (r *Restart) Inject(ctx context.Context, env Env) error {
 			return fmt.Errorf("restart: %w", err)
 		}
 		undo := func(ctx context.Context) error { return start(ctx, api, ref) }
-		if err := r.apply(env, containerChange(t, "docker-start", ref, undo), func() error {
+		if err := r.changes.Apply(env, containerChange(t, "docker-start", ref, undo), func() error {
 			return api.ContainerRestart(ctx, ref.ID, container.StopOptions{Timeout: &secs})
 		}); err != nil {
 			return fmt.Errorf("restart container %s: %w", t.Name, dockerErr(err))
@@ -52,4 +54,4 @@ func (r *Restart) Inject(ctx context.Context, env Env) error {
 }
 
 // Rollback implements Fault.
-func (r *Restart) Rollback(ctx context.Context) error { return r.rollback(ctx) }
+func (r *Restart) Rollback(ctx context.Context) error { return r.changes.Rollback(ctx) }

@@ -1,9 +1,9 @@
-package faults
+package netns
 
 import (
 	"context"
-	"fmt"
 
+	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/network"
 	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/internal/units"
@@ -21,7 +21,7 @@ type NetLoss struct {
 	netFault
 }
 
-var _ Fault = (*NetLoss)(nil)
+var _ faults.Fault = (*NetLoss)(nil)
 
 // Validate implements Fault.
 func (l *NetLoss) Validate() []units.Problem {
@@ -50,7 +50,7 @@ func (l *NetLoss) Preflight(ctx context.Context, ts []targets.Target) error {
 }
 
 // Inject implements Fault.
-func (l *NetLoss) Inject(ctx context.Context, env Env) error {
+func (l *NetLoss) Inject(ctx context.Context, env faults.Env) error {
 	how, m := l.mechanism()
 	l.setMechanism(m)
 	return l.inject(ctx, env, "net-loss", l.NetScope, func(t netTarget) error {
@@ -67,17 +67,3 @@ func (l *NetLoss) Inject(ctx context.Context, env Env) error {
 
 // Rollback implements Fault.
 func (l *NetLoss) Rollback(ctx context.Context) error { return l.rollbackNet(ctx) }
-
-// netemOnLinks adds q as the root qdisc of every interface of t but lo.
-func netemOnLinks(n *netFault, env Env, t netTarget, q *network.Netem) error {
-	links, err := network.Links(t.ns, "")
-	if err != nil {
-		return err
-	}
-	for _, link := range links {
-		if err := n.addQdisc(env, t, link, q); err != nil {
-			return fmt.Errorf("target %s: %w", t.t.Name, err)
-		}
-	}
-	return nil
-}

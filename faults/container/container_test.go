@@ -1,4 +1,4 @@
-package faults
+package container
 
 import (
 	"context"
@@ -7,12 +7,15 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/chaos-sre/chaos/faults"
+
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/errdefs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/chaos-sre/chaos/faults/faultstest"
 	"github.com/chaos-sre/chaos/faults/journal"
 	"github.com/chaos-sre/chaos/faults/targets"
 )
@@ -37,9 +40,9 @@ func newFakeDocker(t *testing.T, ids ...string) *fakeDocker {
 				"inf_models": {Aliases: []string{"gateway", id[:2]}}, "inf_front": {}}},
 		}
 	}
-	old := Docker
-	Docker = func() (ContainerAPI, error) { return f, nil }
-	t.Cleanup(func() { Docker = old })
+	old := faults.Docker
+	faults.Docker = func() (faults.ContainerAPI, error) { return f, nil }
+	t.Cleanup(func() { faults.Docker = old })
 	return f
 }
 
@@ -124,19 +127,22 @@ func (f *fakeDocker) NetworkDisconnect(_ context.Context, n, id string, _ bool) 
 func ct(name string) targets.Target { return targets.Target{Name: name, Container: id64(name)} }
 
 // crash forgets the live undo closures, as a process that died would, so
-// Undo goes through the offline undoers.
+// undo goes through the offline undoers.
 func crash(j *journal.Journal) []journal.Entry {
 	pending := j.Pending()
 	for _, e := range pending {
-		live.Delete(liveKey(e))
+		faults.Forget(e)
 	}
 	return pending
 }
 
+// undo undoes e as `chaos recover` does.
+func undo(e journal.Entry) error { return faults.Undo(context.Background(), e, Undoers) }
+
 func TestContainerFaultsRollBack(t *testing.T) {
 	tests := []struct {
 		name   string
-		fault  Fault
+		fault  faults.Fault
 		action string
 		on     func(c container.InspectResponse) bool // is the fault on?
 	}{
@@ -151,7 +157,7 @@ func TestContainerFaultsRollBack(t *testing.T) {
 			name := tc.name + map[bool]string{false: "/rollback", true: "/recover after a crash"}[offlineUndo]
 			t.Run(name, func(t *testing.T) {
 				f := newFakeDocker(t, "c1", "c2")
-				env, j := testEnv(t, ct("c1"), ct("c2"))
+				env, j := faultstest.Env(t, ct("c1"), ct("c2"))
 				require.Empty(t, tc.fault.Validate())
 				require.NoError(t, tc.fault.Inject(context.Background(), env))
 				for _, id := range []string{"c1", "c2"} {
@@ -163,8 +169,8 @@ func TestContainerFaultsRollBack(t *testing.T) {
 				assert.Equal(t, tc.action, pending[0].Action)
 				if offlineUndo {
 					for _, e := range crash(j) {
-						require.NoError(t, Undo(context.Background(), e))
-						require.NoError(t, Undo(context.Background(), e), "undo twice is harmless")
+						require.NoError(t, undo(e))
+						require.NoError(t, undo(e), "undo twice is harmless")
 					}
 				} else {
 					require.NoError(t, tc.fault.Rollback(context.Background()))
@@ -181,18 +187,18 @@ func TestContainerFaultsRollBack(t *testing.T) {
 
 func TestContainerUndoOfGoneContainerIsDone(t *testing.T) {
 	f := newFakeDocker(t, "c1")
-	env, j := testEnv(t, ct("c1"))
+	env, j := faultstest.Env(t, ct("c1"))
 	require.NoError(t, (&Pause{}).Inject(context.Background(), env))
 	delete(f.cs, "c1") // removed meanwhile (docker-compose down)
 	for _, e := range crash(j) {
-		assert.NoError(t, Undo(context.Background(), e))
+		assert.NoError(t, undo(e))
 	}
 }
 
 func TestDisconnectRestoresAliases(t *testing.T) {
 	f := newFakeDocker(t, "gw")
 	d := &Disconnect{Network: "models"}
-	env, _ := testEnv(t, ct("gw"))
+	env, _ := faultstest.Env(t, ct("gw"))
 	require.NoError(t, d.Inject(context.Background(), env))
 	require.NoError(t, d.Rollback(context.Background()))
 	assert.Equal(t, []string{"gateway", "gw"}, f.cs["gw"].NetworkSettings.Networks["inf_models"].Aliases)
@@ -205,13 +211,13 @@ func TestDisconnectRestoresAliases(t *testing.T) {
 
 func TestContainerFaultErrors(t *testing.T) {
 	f := newFakeDocker(t, "c1")
-	env, j := testEnv(t, targets.Target{Name: "model-primary-0", Pid: 42})
+	env, j := faultstest.Env(t, targets.Target{Name: "model-primary-0", Pid: 42})
 	err := (&Pause{}).Inject(context.Background(), env)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "target model-primary-0 is not a container")
 
 	f.fail = errors.New("boom")
-	env, j = testEnv(t, ct("c1"))
+	env, j = faultstest.Env(t, ct("c1"))
 	p := &Pause{}
 	err = p.Inject(context.Background(), env)
 	require.Error(t, err)
@@ -229,7 +235,7 @@ func TestContainerFaultErrors(t *testing.T) {
 func TestPauseRefusesAPausedContainer(t *testing.T) {
 	f := newFakeDocker(t, "c1")
 	f.cs["c1"].State.Paused = true
-	env, j := testEnv(t, ct("c1"))
+	env, j := faultstest.Env(t, ct("c1"))
 	p := &Pause{}
 	err := p.Inject(context.Background(), env)
 	require.Error(t, err)
@@ -246,27 +252,27 @@ func TestPauseRefusesAPausedContainer(t *testing.T) {
 func TestUndoChecksIdentity(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		fault  Fault
+		fault  faults.Fault
 		change func(f *fakeDocker, e *journal.Entry)
 		want   string
 	}{
 		{"recreated container", &Pause{}, func(f *fakeDocker, _ *journal.Entry) { f.cs["c1"].Created = "2026-12-01T11:00:00Z" }, "is not the target that was changed (created 2026-12-01T11:00:00Z"},
-		{"entry for another container", &Limits{CPUs: 0.2}, func(_ *fakeDocker, e *journal.Entry) { e.Key = containerKey(id64("c2")) }, "lease key is container:c2"},
+		{"entry for another container", &Limits{CPUs: 0.2}, func(_ *fakeDocker, e *journal.Entry) { e.Key = faults.ContainerKey(id64("c2")) }, "lease key is container:c2"},
 		{"short id", &Stop{}, func(_ *fakeDocker, e *journal.Entry) {
 			e.Data = []byte(`{"id":"c1","name":"c1","created":"2026-12-01T10:00:00.000000001Z"}`)
-			e.Key = containerKey("c1")
+			e.Key = faults.ContainerKey("c1")
 		}, "not a full container ID"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeDocker(t, "c1", "c2")
-			env, j := testEnv(t, ct("c1"))
+			env, j := faultstest.Env(t, ct("c1"))
 			require.NoError(t, tc.fault.Inject(context.Background(), env))
 			calls := len(f.calls)
 			for _, e := range crash(j) {
 				tc.change(f, &e)
-				err := Undo(context.Background(), e)
+				err := undo(e)
 				require.Error(t, err)
-				assert.True(t, IsNotSame(err), err.Error())
+				assert.True(t, faults.IsNotSame(err), err.Error())
 				assert.Contains(t, err.Error(), tc.want)
 			}
 			assert.Len(t, f.calls, calls, "nothing was done to the container")

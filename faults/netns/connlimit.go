@@ -1,13 +1,16 @@
-package faults
+package netns
 
 import (
 	"context"
 	"fmt"
 
+	"github.com/chaos-sre/chaos/faults"
+
+	"golang.org/x/sys/unix"
+
 	"github.com/chaos-sre/chaos/faults/network"
 	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/internal/units"
-	"golang.org/x/sys/unix"
 )
 
 // ConnLimit caps the connections a service accepts: an nftables rule in the
@@ -24,7 +27,7 @@ type ConnLimit struct {
 	netFault
 }
 
-var _ Fault = (*ConnLimit)(nil)
+var _ faults.Fault = (*ConnLimit)(nil)
 
 // Validate implements Fault.
 func (c *ConnLimit) Validate() []units.Problem {
@@ -48,7 +51,7 @@ func (c *ConnLimit) Preflight(ctx context.Context, ts []targets.Target) error {
 }
 
 // Inject implements Fault.
-func (c *ConnLimit) Inject(ctx context.Context, env Env) error {
+func (c *ConnLimit) Inject(ctx context.Context, env faults.Env) error {
 	c.setMechanism(connLimitMech)
 	return c.inject(ctx, env, "conn-limit", c.scope(), func(t netTarget) error {
 		sc := t.scope

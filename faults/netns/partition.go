@@ -1,8 +1,9 @@
-package faults
+package netns
 
 import (
 	"context"
 
+	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/network"
 	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/internal/units"
@@ -19,7 +20,7 @@ type Partition struct {
 	netFault
 }
 
-var _ Fault = (*Partition)(nil)
+var _ faults.Fault = (*Partition)(nil)
 
 // Validate implements Fault.
 func (p *Partition) Validate() []units.Problem {
@@ -54,7 +55,7 @@ func (p *Partition) verdict() string {
 }
 
 // Inject implements Fault.
-func (p *Partition) Inject(ctx context.Context, env Env) error {
+func (p *Partition) Inject(ctx context.Context, env faults.Env) error {
 	p.setMechanism("nftables " + p.verdict() + " rules in the target's network namespace")
 	return p.inject(ctx, env, "partition", p.scope(), func(t netTarget) error {
 		sc := t.scope

@@ -1,10 +1,12 @@
-package faults
+package container
 
 import (
 	"context"
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/chaos-sre/chaos/faults"
 
 	"github.com/docker/docker/api/types/network"
 
@@ -20,10 +22,10 @@ import (
 type Disconnect struct {
 	Network string `yaml:"network,omitempty" json:"network,omitempty" jsonschema:"description=the network by its compose name (models) or full name (project_models); empty: every network of the container"`
 
-	changes
+	changes faults.Changes
 }
 
-var _ Fault = (*Disconnect)(nil)
+var _ faults.Fault = (*Disconnect)(nil)
 
 // Validate implements Fault: any network name may exist.
 func (d *Disconnect) Validate() []units.Problem { return nil }
@@ -38,7 +40,7 @@ type endpoint struct {
 }
 
 // Inject implements Fault.
-func (d *Disconnect) Inject(ctx context.Context, env Env) error {
+func (d *Disconnect) Inject(ctx context.Context, env faults.Env) error {
 	api, err := containerTargets("disconnect", env)
 	if err != nil {
 		return err
@@ -75,7 +77,7 @@ func (d *Disconnect) Inject(ctx context.Context, env Env) error {
 				ep.IPv4, ep.IPv6 = s.IPAMConfig.IPv4Address, s.IPAMConfig.IPv6Address
 			}
 			undo := func(ctx context.Context) error { return connect(ctx, api, ep) }
-			if err := d.apply(env, containerChange(t, "docker-connect", ep, undo), func() error {
+			if err := d.changes.Apply(env, containerChange(t, "docker-connect", ep, undo), func() error {
 				return api.NetworkDisconnect(ctx, n, c.ID, true)
 			}); err != nil {
 				return fmt.Errorf("disconnect container %s from network %s: %w", t.Name, n, dockerErr(err))
@@ -87,11 +89,11 @@ func (d *Disconnect) Inject(ctx context.Context, env Env) error {
 }
 
 // Rollback implements Fault.
-func (d *Disconnect) Rollback(ctx context.Context) error { return d.rollback(ctx) }
+func (d *Disconnect) Rollback(ctx context.Context) error { return d.changes.Rollback(ctx) }
 
 // connect undoes a disconnect: a container back on the network, or gone,
 // is done.
-func connect(ctx context.Context, api ContainerAPI, ep endpoint) error {
+func connect(ctx context.Context, api faults.ContainerAPI, ep endpoint) error {
 	c, ok, err := inspectForUndo(ctx, api, ep.containerRef)
 	if err != nil || !ok {
 		return err
@@ -111,14 +113,14 @@ func connect(ctx context.Context, api ContainerAPI, ep endpoint) error {
 }
 
 func undoConnect(ctx context.Context, e journal.Entry) error {
-	ep, err := decode[endpoint](e)
+	ep, err := faults.Decode[endpoint](e)
 	if err != nil {
 		return err
 	}
 	if err := leasedBy(e, ep.containerRef); err != nil {
 		return err
 	}
-	api, err := Docker()
+	api, err := faults.Docker()
 	if err != nil {
 		return err
 	}

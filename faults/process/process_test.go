@@ -1,10 +1,8 @@
-package faults
+package process
 
 import (
 	"context"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"strconv"
@@ -13,9 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chaos-sre/chaos/faults"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/chaos-sre/chaos/faults/faultstest"
 	"github.com/chaos-sre/chaos/faults/journal"
 	"github.com/chaos-sre/chaos/faults/targets"
 )
@@ -37,18 +38,10 @@ func state(pid int) string {
 	return strings.Fields(s[strings.LastIndexByte(s, ')')+1:])[0]
 }
 
-func testEnv(t *testing.T, tgts ...targets.Target) (Env, *journal.Journal) {
-	t.Helper()
-	j, err := journal.Open(t.TempDir(), journal.Meta{Run: "test"})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = j.Close() })
-	return Env{Fault: "f", Targets: tgts, Journal: j, Rand: rand.New(rand.NewPCG(1, 1)), Log: io.Discard}, j
-}
-
 func TestProcessStopThenRollbackContinues(t *testing.T) {
 	cmd := child(t)
 	pid := cmd.Process.Pid
-	env, j := testEnv(t, targets.Target{Name: "sleeper", Pid: pid})
+	env, j := faultstest.Env(t, targets.Target{Name: "sleeper", Pid: pid})
 	p := &Process{Signal: "STOP", Restart: true}
 	require.NoError(t, p.Inject(context.Background(), env))
 	assert.Equal(t, "T", state(pid))
@@ -62,7 +55,7 @@ func TestProcessStopThenRollbackContinues(t *testing.T) {
 func TestProcessKillRestartsOnRollback(t *testing.T) {
 	cmd := child(t)
 	restarted := false
-	env, _ := testEnv(t, targets.Target{Name: "sleeper", Pid: cmd.Process.Pid, Restart: func(context.Context) error {
+	env, _ := faultstest.Env(t, targets.Target{Name: "sleeper", Pid: cmd.Process.Pid, Restart: func(context.Context) error {
 		restarted = true
 		return nil
 	}})
@@ -76,24 +69,24 @@ func TestProcessKillRestartsOnRollback(t *testing.T) {
 func TestProcessOfflineUndoAfterCrash(t *testing.T) {
 	cmd := child(t)
 	pid := cmd.Process.Pid
-	env, j := testEnv(t, targets.Target{Name: "sleeper", Pid: pid})
+	env, j := faultstest.Env(t, targets.Target{Name: "sleeper", Pid: pid})
 	p := &Process{Signal: "STOP"}
 	require.NoError(t, p.Inject(context.Background(), env))
 	pending := j.Pending()
 	require.Len(t, pending, 1)
-	live.Delete(liveKey(pending[0])) // as if the process that injected had died
-	require.NoError(t, Undo(context.Background(), pending[0]))
+	faults.Forget(pending[0]) // as if the process that injected had died
+	require.NoError(t, UndoSignal(context.Background(), pending[0]))
 	assert.Eventually(t, func() bool { return state(pid) != "T" }, 5*time.Second, time.Millisecond)
 }
 
 func TestProcessUndoSkipsReusedPid(t *testing.T) {
 	cmd := child(t)
 	pid := cmd.Process.Pid
-	start, err := startTime(pid)
+	start, err := faults.StartTime(pid)
 	require.NoError(t, err)
 	err = sendIfSame(signalUndo{Pid: pid, StartTime: start + 1, Signal: "STOP"})
 	require.Error(t, err)
-	assert.True(t, IsNotSame(err), "a different start time means another process: reported")
+	assert.True(t, faults.IsNotSame(err), "a different start time means another process: reported")
 	assert.NotEqual(t, "T", state(pid), "and left alone")
 	require.NoError(t, sendIfSame(signalUndo{Pid: 1 << 22, Signal: "CONT"}), "a process that is gone counts as undone")
 }
@@ -104,19 +97,19 @@ func TestProcessUndoSkipsReusedPid(t *testing.T) {
 func TestPlantedSignalEntryDoesNothing(t *testing.T) {
 	cmd := child(t)
 	pid := cmd.Process.Pid
-	start, err := startTime(pid)
+	start, err := faults.StartTime(pid)
 	require.NoError(t, err)
-	init1, err := startTime(1)
+	init1, err := faults.StartTime(1)
 	require.NoError(t, err)
 	for name, e := range map[string]journal.Entry{
-		"SIGKILL asked":      {Run: "r", Action: "signal", Key: pidKey(pid, start), Data: []byte(fmt.Sprintf(`{"pid":%d,"start_time":%d,"signal":"KILL"}`, pid, start))},
-		"key of another pid": {Run: "r", Action: "signal", Key: pidKey(pid+1, start), Data: []byte(fmt.Sprintf(`{"pid":%d,"start_time":%d,"signal":"CONT"}`, pid, start))},
-		"no start time":      {Run: "r", Action: "signal", Key: pidKey(pid, 0), Data: []byte(fmt.Sprintf(`{"pid":%d,"signal":"CONT"}`, pid))},
-		"pid 1":              {Run: "r", Action: "signal", Key: pidKey(1, init1), Data: []byte(fmt.Sprintf(`{"pid":1,"start_time":%d,"signal":"CONT"}`, init1))},
+		"SIGKILL asked":      {Run: "r", Action: "signal", Key: faults.PidKey(pid, start), Data: []byte(fmt.Sprintf(`{"pid":%d,"start_time":%d,"signal":"KILL"}`, pid, start))},
+		"key of another pid": {Run: "r", Action: "signal", Key: faults.PidKey(pid+1, start), Data: []byte(fmt.Sprintf(`{"pid":%d,"start_time":%d,"signal":"CONT"}`, pid, start))},
+		"no start time":      {Run: "r", Action: "signal", Key: faults.PidKey(pid, 0), Data: []byte(fmt.Sprintf(`{"pid":%d,"signal":"CONT"}`, pid))},
+		"pid 1":              {Run: "r", Action: "signal", Key: faults.PidKey(1, init1), Data: []byte(fmt.Sprintf(`{"pid":1,"start_time":%d,"signal":"CONT"}`, init1))},
 	} {
-		err := Undo(context.Background(), e)
+		err := UndoSignal(context.Background(), e)
 		require.Error(t, err, name)
-		assert.True(t, IsNotSame(err), "%s: %v", name, err)
+		assert.True(t, faults.IsNotSame(err), "%s: %v", name, err)
 	}
 	require.NoError(t, syscall.Kill(pid, 0), "the process lives")
 	assert.NotEqual(t, "T", state(pid))
@@ -130,7 +123,7 @@ func TestStopRefusesAStoppedProcess(t *testing.T) {
 	require.NoError(t, syscall.Kill(pid, syscall.SIGSTOP))
 	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
 	require.Eventually(t, func() bool { return state(pid) == "T" }, 5*time.Second, time.Millisecond)
-	env, j := testEnv(t, targets.Target{Name: "sleeper", Pid: pid})
+	env, j := faultstest.Env(t, targets.Target{Name: "sleeper", Pid: pid})
 	p := &Process{Signal: "STOP"}
 	err := p.Inject(context.Background(), env)
 	require.Error(t, err)
@@ -149,7 +142,7 @@ func TestProcessValidate(t *testing.T) {
 }
 
 func TestProcessTargetWithoutPid(t *testing.T) {
-	env, j := testEnv(t, targets.Target{Name: "http://x"})
+	env, j := faultstest.Env(t, targets.Target{Name: "http://x"})
 	err := (&Process{Signal: "STOP"}).Inject(context.Background(), env)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "has no process")

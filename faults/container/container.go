@@ -1,45 +1,19 @@
-package faults
+package container
 
 import (
 	"context"
 	"fmt"
 	"strings"
 
+	"github.com/chaos-sre/chaos/faults"
+
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/errdefs"
 
 	"github.com/chaos-sre/chaos/faults/journal"
 	"github.com/chaos-sre/chaos/faults/targets"
 )
-
-// ContainerAPI is the part of the Docker Engine API the container faults and
-// their undoers use. The Docker client implements it; tests fake it.
-type ContainerAPI interface {
-	ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error)
-	ContainerPause(ctx context.Context, id string) error
-	ContainerUnpause(ctx context.Context, id string) error
-	ContainerKill(ctx context.Context, id, signal string) error
-	ContainerStop(ctx context.Context, id string, o container.StopOptions) error
-	ContainerStart(ctx context.Context, id string, o container.StartOptions) error
-	ContainerRestart(ctx context.Context, id string, o container.StopOptions) error
-	ContainerUpdate(ctx context.Context, id string, u container.UpdateConfig) (container.UpdateResponse, error)
-	NetworkConnect(ctx context.Context, networkID, containerID string, c *network.EndpointSettings) error
-	NetworkDisconnect(ctx context.Context, networkID, containerID string, force bool) error
-}
-
-var _ ContainerAPI = (*client.Client)(nil)
-
-// Docker returns the Docker API the container faults use, in this process
-// and in `chaos recover`; tests replace it with a fake.
-var Docker = func() (ContainerAPI, error) {
-	c, err := targets.DockerClient()
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
-}
 
 // containerRef is the journal data of a container change: enough for another
 // process to find the container again, and to tell it is the same one (an
@@ -52,7 +26,7 @@ type containerRef struct {
 }
 
 // refOf inspects t's container for the identity its journal entry keeps.
-func refOf(ctx context.Context, api ContainerAPI, t targets.Target) (containerRef, container.InspectResponse, error) {
+func refOf(ctx context.Context, api faults.ContainerAPI, t targets.Target) (containerRef, container.InspectResponse, error) {
 	c, err := api.ContainerInspect(ctx, t.Container)
 	if err != nil {
 		return containerRef{}, c, fmt.Errorf("inspect container %s: %w", t.Name, dockerErr(err))
@@ -64,19 +38,19 @@ func refOf(ctx context.Context, api ContainerAPI, t targets.Target) (containerRe
 }
 
 // containerChange is the journal change of one container fault.
-func containerChange(t targets.Target, action string, data any, undo func(context.Context) error) change {
-	return change{target: t.Name, key: containerKey(t.Container), action: action, data: data, undo: undo}
+func containerChange(t targets.Target, action string, data any, undo func(context.Context) error) faults.Change {
+	return faults.Change{Target: t.Name, Key: faults.ContainerKey(t.Container), Action: action, Data: data, Undo: undo}
 }
 
 // containerTargets checks that every target is a container and returns the
 // Docker API to hit them with.
-func containerTargets(kind string, env Env) (ContainerAPI, error) {
+func containerTargets(kind string, env faults.Env) (faults.ContainerAPI, error) {
 	for _, t := range env.Targets {
 		if t.Container == "" {
 			return nil, fmt.Errorf("%s fault: target %s is not a container (use a compose service, container: or labels: target)", kind, t.Name)
 		}
 	}
-	api, err := Docker()
+	api, err := faults.Docker()
 	if err != nil {
 		return nil, fmt.Errorf("%s fault: %w", kind, err)
 	}
@@ -92,9 +66,9 @@ func gone(err error) bool {
 // inspectForUndo inspects ref's container; ok is false when it is gone. A
 // container that is not the one changed (another creation time) is a
 // NotSameError: nothing may be done to it.
-func inspectForUndo(ctx context.Context, api ContainerAPI, ref containerRef) (container.InspectResponse, bool, error) {
+func inspectForUndo(ctx context.Context, api faults.ContainerAPI, ref containerRef) (container.InspectResponse, bool, error) {
 	if len(ref.ID) != 64 {
-		return container.InspectResponse{}, false, &NotSameError{What: "container " + ref.Name, Why: fmt.Sprintf("the journal names %q, not a full container ID", ref.ID)}
+		return container.InspectResponse{}, false, &faults.NotSameError{What: "container " + ref.Name, Why: fmt.Sprintf("the journal names %q, not a full container ID", ref.ID)}
 	}
 	c, err := api.ContainerInspect(ctx, ref.ID)
 	if gone(err) {
@@ -104,13 +78,13 @@ func inspectForUndo(ctx context.Context, api ContainerAPI, ref containerRef) (co
 		return c, false, fmt.Errorf("inspect container %s: %w", ref.Name, targets.DockerError(err))
 	}
 	if c.ID != ref.ID || c.Created != ref.Created {
-		return c, false, &NotSameError{What: "container " + ref.Name + " (" + ref.ID[:12] + ")", Why: fmt.Sprintf("created %s, the journal says %q", c.Created, ref.Created)}
+		return c, false, &faults.NotSameError{What: "container " + ref.Name + " (" + ref.ID[:12] + ")", Why: fmt.Sprintf("created %s, the journal says %q", c.Created, ref.Created)}
 	}
 	return c, c.State != nil, nil
 }
 
 // unpause undoes a pause: a container no longer paused (or gone) is done.
-func unpause(ctx context.Context, api ContainerAPI, ref containerRef) error {
+func unpause(ctx context.Context, api faults.ContainerAPI, ref containerRef) error {
 	c, ok, err := inspectForUndo(ctx, api, ref)
 	if err != nil || !ok || !c.State.Paused {
 		return err
@@ -123,7 +97,7 @@ func unpause(ctx context.Context, api ContainerAPI, ref containerRef) error {
 
 // start undoes a stop or kill: a running, restarting (its restart policy is
 // on it) or removed container is done.
-func start(ctx context.Context, api ContainerAPI, ref containerRef) error {
+func start(ctx context.Context, api faults.ContainerAPI, ref containerRef) error {
 	c, ok, err := inspectForUndo(ctx, api, ref)
 	if err != nil || !ok || c.State.Running || c.State.Restarting {
 		return err
@@ -134,16 +108,16 @@ func start(ctx context.Context, api ContainerAPI, ref containerRef) error {
 	return nil
 }
 
-func offlineDocker(f func(context.Context, ContainerAPI, containerRef) error) func(context.Context, journal.Entry) error {
+func offlineDocker(f func(context.Context, faults.ContainerAPI, containerRef) error) faults.UndoFunc {
 	return func(ctx context.Context, e journal.Entry) error {
-		ref, err := decode[containerRef](e)
+		ref, err := faults.Decode[containerRef](e)
 		if err != nil {
 			return err
 		}
 		if err := leasedBy(e, ref); err != nil {
 			return err
 		}
-		api, err := Docker()
+		api, err := faults.Docker()
 		if err != nil {
 			return err
 		}
@@ -151,12 +125,15 @@ func offlineDocker(f func(context.Context, ContainerAPI, containerRef) error) fu
 	}
 }
 
-// undoUnpause and undoStart are the offline undoers of pause and of stop,
-// kill and restart (see offline in undo.go).
-var (
-	undoUnpause = offlineDocker(unpause)
-	undoStart   = offlineDocker(start)
-)
+// Undoers are the offline undoers of the container faults' journal actions
+// (for `chaos recover`); the registry lists them.
+var Undoers = map[string]faults.UndoFunc{
+	"docker-unpause": offlineDocker(unpause), // pause
+	"docker-start":   offlineDocker(start),   // stop, kill, restart
+	"docker-connect": undoConnect,            // disconnect
+	"docker-update":  undoUpdate,             // limits
+	"left-alone":     leftAlone,              // a kill left to the restart policy
+}
 
 // leftAlone is the undoer of a change the experiment leaves to something
 // else (a kill left to the restart policy): nothing to undo.
@@ -173,8 +150,8 @@ func policy(h *container.HostConfig) string {
 
 // leasedBy checks that an entry names the container its lease key names.
 func leasedBy(e journal.Entry, ref containerRef) error {
-	if e.Key != containerKey(ref.ID) {
-		return &NotSameError{What: "container " + ref.Name, Why: "the entry's lease key is " + e.Key}
+	if e.Key != faults.ContainerKey(ref.ID) {
+		return &faults.NotSameError{What: "container " + ref.Name, Why: "the entry's lease key is " + e.Key}
 	}
 	return nil
 }

@@ -1,8 +1,9 @@
-package faults
+package netns
 
 import (
 	"context"
 
+	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/network"
 	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/internal/units"
@@ -44,7 +45,7 @@ func (n *netShare) preflightShare(ctx context.Context, scope NetScope, ts []targ
 	return n.preflight(ctx, n.kind, scope, ts)
 }
 
-func (n *netShare) injectShare(ctx context.Context, env Env, share units.Percent, scope NetScope) error {
+func (n *netShare) injectShare(ctx context.Context, env faults.Env, share units.Percent, scope NetScope) error {
 	netem := n.useNetem(scope)
 	return n.inject(ctx, env, n.kind, scope, func(t netTarget) error {
 		if netem {

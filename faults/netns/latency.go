@@ -1,9 +1,10 @@
-package faults
+package netns
 
 import (
 	"context"
 	"fmt"
 
+	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/network"
 	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/internal/units"
@@ -23,7 +24,7 @@ type NetLatency struct {
 	netFault
 }
 
-var _ Fault = (*NetLatency)(nil)
+var _ faults.Fault = (*NetLatency)(nil)
 
 // Validate implements Fault.
 func (l *NetLatency) Validate() []units.Problem {
@@ -57,7 +58,7 @@ func (l *NetLatency) chooseMechanism() {
 }
 
 // Inject implements Fault.
-func (l *NetLatency) Inject(ctx context.Context, env Env) error {
+func (l *NetLatency) Inject(ctx context.Context, env faults.Env) error {
 	l.chooseMechanism()
 	netem := l.useNetem()
 	return l.inject(ctx, env, "net-latency", l.NetScope, func(t netTarget) error {

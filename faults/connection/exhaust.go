@@ -1,4 +1,4 @@
-package faults
+package connection
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/internal/units"
 )
 
@@ -27,13 +28,14 @@ type Exhaust struct {
 	Interval units.Duration `yaml:"interval,omitempty" json:"interval,omitempty" jsonschema:"description=slowloris: one more header line per connection this often,default=2s"`
 	Addr     string         `yaml:"addr,omitempty" json:"addr,omitempty" jsonschema:"description=host:port to exhaust instead of the target's own address"`
 
-	changes
-	mu    sync.Mutex
-	holds []*hold // one per target address
+	changes faults.Changes
+	mu      sync.Mutex
+	holds   []*hold // one per target address
 }
 
-var _ Fault = (*Exhaust)(nil)
+var _ faults.Fault = (*Exhaust)(nil)
 
+// NewExhaust is an exhaust fault with its defaults: 100 idle connections.
 func NewExhaust() *Exhaust {
 	return &Exhaust{Count: 100, Mode: "idle", Interval: units.Duration(2 * time.Second)}
 }
@@ -90,7 +92,7 @@ func (f *Exhaust) addrOf(addr, rawURL string) string {
 
 // Inject implements Fault: it opens the connections of every target, then
 // keeps them open until rollback (see hold).
-func (f *Exhaust) Inject(ctx context.Context, env Env) error {
+func (f *Exhaust) Inject(ctx context.Context, env faults.Env) error {
 	room, err := fdRoom()
 	if err == nil && f.Count*len(env.Targets) > room {
 		return fmt.Errorf("exhaust fault: %d connections do not fit the file-descriptor limit (room for %d; raise it with ulimit -n)", f.Count*len(env.Targets), room)
@@ -106,8 +108,8 @@ func (f *Exhaust) Inject(ctx context.Context, env Env) error {
 		f.mu.Unlock()
 		var n int
 		var lastErr error
-		ch := change{target: t.Name, action: "in-process", data: map[string]any{"exhaust": addr, "count": f.Count}, undo: h.close, owned: true}
-		if err := f.apply(env, ch, func() error {
+		ch := faults.Change{Target: t.Name, Action: "in-process", Data: map[string]any{"exhaust": addr, "count": f.Count}, Undo: h.close, Owned: true}
+		if err := f.changes.Apply(env, ch, func() error {
 			if n, lastErr = h.fill(ctx); n == 0 {
 				return fmt.Errorf("exhaust fault on %s: no connection opened: %w", addr, lastErr)
 			}
@@ -127,7 +129,7 @@ func (f *Exhaust) Inject(ctx context.Context, env Env) error {
 
 // Rollback implements Fault: it closes every held connection and writes one
 // summary line per address.
-func (f *Exhaust) Rollback(ctx context.Context) error { return f.rollback(ctx) }
+func (f *Exhaust) Rollback(ctx context.Context) error { return f.changes.Rollback(ctx) }
 
 // ExhaustPoint is one second of an exhaust fault on one address: the
 // connections held at its end, the opens refused or timed out during it,

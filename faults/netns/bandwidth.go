@@ -1,4 +1,4 @@
-package faults
+package netns
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/network"
 	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/internal/units"
@@ -25,7 +26,7 @@ type NetBandwidth struct {
 	netFault
 }
 
-var _ Fault = (*NetBandwidth)(nil)
+var _ faults.Fault = (*NetBandwidth)(nil)
 
 // parseRate reads tc-style rates: bit, kbit, mbit, gbit (bits) and bps,
 // kbps, mbps, gbps (bytes); a bare number is bytes per second.
@@ -78,7 +79,7 @@ func (b *NetBandwidth) Preflight(ctx context.Context, ts []targets.Target) error
 }
 
 // Inject implements Fault.
-func (b *NetBandwidth) Inject(ctx context.Context, env Env) error {
+func (b *NetBandwidth) Inject(ctx context.Context, env faults.Env) error {
 	rate, err := parseRate(b.Rate)
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package faults
+package process
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/journal"
 	"github.com/chaos-sre/chaos/internal/units"
 )
@@ -22,10 +23,10 @@ type Process struct {
 	Signal  string `yaml:"signal,omitempty" json:"signal,omitempty" jsonschema:"enum=STOP,enum=KILL,enum=TERM,enum=INT,enum=CONT,default=STOP"`
 	Restart bool   `yaml:"restart,omitempty" json:"restart,omitempty" jsonschema:"description=after KILL/TERM/INT rollback starts the process again (local stack); false leaves it to a supervisor,default=true"`
 
-	changes
+	changes faults.Changes
 }
 
-var _ Fault = (*Process)(nil)
+var _ faults.Fault = (*Process)(nil)
 
 var signals = map[string]syscall.Signal{
 	"STOP": syscall.SIGSTOP, "CONT": syscall.SIGCONT, "KILL": syscall.SIGKILL,
@@ -47,32 +48,32 @@ type signalUndo struct {
 }
 
 // Inject implements Fault.
-func (p *Process) Inject(ctx context.Context, env Env) error {
+func (p *Process) Inject(ctx context.Context, env faults.Env) error {
 	sig := strings.ToUpper(p.Signal)
 	for _, t := range env.Targets {
 		if t.Pid <= 0 {
 			return fmt.Errorf("process fault: target %s has no process", t.Name)
 		}
-		start, err := startTime(t.Pid)
+		start, err := faults.StartTime(t.Pid)
 		if err != nil {
 			return fmt.Errorf("process fault: target %s (pid %d): %w", t.Name, t.Pid, err)
 		}
 		if sig == "STOP" && procState(t.Pid) == "T" {
 			return fmt.Errorf("process fault: %s (pid %d) is already stopped, not by this run; refusing to stop it (and so to continue it at rollback)", t.Name, t.Pid)
 		}
-		ch := change{target: t.Name, key: pidKey(t.Pid, start), action: "in-process"}
+		ch := faults.Change{Target: t.Name, Key: faults.PidKey(t.Pid, start), Action: "in-process"}
 		switch {
 		case sig == "STOP":
 			u := signalUndo{Pid: t.Pid, StartTime: start, Signal: "CONT"}
-			ch.action, ch.data, ch.undo = "signal", u, func(ctx context.Context) error { return sendIfSame(u) }
+			ch.Action, ch.Data, ch.Undo = "signal", u, func(ctx context.Context) error { return sendIfSame(u) }
 		case sig != "CONT" && p.Restart && t.Restart != nil:
-			ch.data, ch.undo = map[string]any{"restart": t.Name}, t.Restart
+			ch.Data, ch.Undo = map[string]any{"restart": t.Name}, t.Restart
 		default:
 			// CONT, or a kill left to a supervisor: nothing to undo, but the
 			// change is still journaled so the report and recover show it.
-			ch.data, ch.undo = map[string]any{"signal": sig, "pid": t.Pid}, func(context.Context) error { return nil }
+			ch.Data, ch.Undo = map[string]any{"signal": sig, "pid": t.Pid}, func(context.Context) error { return nil }
 		}
-		if err := p.apply(env, ch, func() error {
+		if err := p.changes.Apply(env, ch, func() error {
 			if err := syscall.Kill(t.Pid, signals[sig]); err != nil {
 				return fmt.Errorf("process fault: send SIG%s to %s (pid %d): %w", sig, t.Name, t.Pid, err)
 			}
@@ -89,18 +90,24 @@ func (p *Process) Inject(ctx context.Context, env Env) error {
 }
 
 // Rollback implements Fault.
-func (p *Process) Rollback(ctx context.Context) error { return p.rollback(ctx) }
+func (p *Process) Rollback(ctx context.Context) error { return p.changes.Rollback(ctx) }
 
-func undoSignal(_ context.Context, e journal.Entry) error {
-	u, err := decode[signalUndo](e)
+// Undoers are the offline undoers of the process fault's journal actions
+// (for `chaos recover`); the registry lists them.
+var Undoers = map[string]faults.UndoFunc{"signal": UndoSignal}
+
+// UndoSignal is the offline undoer of a STOP: it sends CONT to the same
+// process (pid and start time), if it is still there.
+func UndoSignal(_ context.Context, e journal.Entry) error {
+	u, err := faults.Decode[signalUndo](e)
 	if err != nil {
 		return err
 	}
 	if u.Signal != "CONT" {
-		return &NotSameError{What: fmt.Sprintf("pid %d", u.Pid), Why: fmt.Sprintf("an undo only ever sends SIGCONT, the journal asks for SIG%s", u.Signal)}
+		return &faults.NotSameError{What: fmt.Sprintf("pid %d", u.Pid), Why: fmt.Sprintf("an undo only ever sends SIGCONT, the journal asks for SIG%s", u.Signal)}
 	}
-	if e.Key != pidKey(u.Pid, u.StartTime) {
-		return &NotSameError{What: fmt.Sprintf("pid %d", u.Pid), Why: "the entry's lease key is " + e.Key}
+	if e.Key != faults.PidKey(u.Pid, u.StartTime) {
+		return &faults.NotSameError{What: fmt.Sprintf("pid %d", u.Pid), Why: "the entry's lease key is " + e.Key}
 	}
 	return sendIfSame(u)
 }
@@ -109,7 +116,7 @@ func undoSignal(_ context.Context, e journal.Entry) error {
 // process that is gone counts as already undone, a reused pid (another start
 // time) is a NotSameError and is not signalled.
 func sendIfSame(u signalUndo) error {
-	start, err := startTime(u.Pid)
+	start, err := faults.StartTime(u.Pid)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -117,7 +124,7 @@ func sendIfSame(u signalUndo) error {
 		return err
 	}
 	if start != u.StartTime || u.Pid <= 1 {
-		return &NotSameError{What: fmt.Sprintf("pid %d", u.Pid), Why: fmt.Sprintf("started at tick %d, the journal says %d", start, u.StartTime)}
+		return &faults.NotSameError{What: fmt.Sprintf("pid %d", u.Pid), Why: fmt.Sprintf("started at tick %d, the journal says %d", start, u.StartTime)}
 	}
 	if err := syscall.Kill(u.Pid, signals[u.Signal]); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("send SIG%s to pid %d: %w", u.Signal, u.Pid, err)
@@ -159,23 +166,4 @@ func procState(pid int) string {
 		return ""
 	}
 	return s[i+2 : i+3]
-}
-
-// startTime reads a process's start time (clock ticks since boot) from
-// /proc/PID/stat, field 22.
-func startTime(pid int) (uint64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, err
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("unreadable /proc/%d/stat", pid)
-	}
-	fields := strings.Fields(s[i+1:])
-	if len(fields) < 20 {
-		return 0, fmt.Errorf("short /proc/%d/stat", pid)
-	}
-	return strconv.ParseUint(fields[19], 10, 64)
 }

@@ -1,8 +1,10 @@
-package faults
+package container
 
 import (
 	"context"
 	"fmt"
+
+	"github.com/chaos-sre/chaos/faults"
 
 	"github.com/docker/docker/api/types/container"
 
@@ -15,10 +17,10 @@ import (
 type Stop struct {
 	Grace units.Duration `yaml:"grace,omitempty" json:"grace,omitempty" jsonschema:"description=time between the stop signal and SIGKILL,default=10s"`
 
-	changes
+	changes faults.Changes
 }
 
-var _ Fault = (*Stop)(nil)
+var _ faults.Fault = (*Stop)(nil)
 
 // Validate implements Fault.
 func (s *Stop) Validate() []units.Problem {
@@ -29,7 +31,7 @@ func (s *Stop) Validate() []units.Problem {
 }
 
 // Inject implements Fault.
-func (s *Stop) Inject(ctx context.Context, env Env) error {
+func (s *Stop) Inject(ctx context.Context, env faults.Env) error {
 	api, err := containerTargets("stop", env)
 	if err != nil {
 		return err
@@ -41,7 +43,7 @@ func (s *Stop) Inject(ctx context.Context, env Env) error {
 			return fmt.Errorf("stop: %w", err)
 		}
 		undo := func(ctx context.Context) error { return start(ctx, api, ref) }
-		if err := s.apply(env, containerChange(t, "docker-start", ref, undo), func() error {
+		if err := s.changes.Apply(env, containerChange(t, "docker-start", ref, undo), func() error {
 			return api.ContainerStop(ctx, ref.ID, container.StopOptions{Timeout: &secs})
 		}); err != nil {
 			return fmt.Errorf("stop container %s: %w", t.Name, dockerErr(err))
@@ -52,4 +54,4 @@ func (s *Stop) Inject(ctx context.Context, env Env) error {
 }
 
 // Rollback implements Fault.
-func (s *Stop) Rollback(ctx context.Context) error { return s.rollback(ctx) }
+func (s *Stop) Rollback(ctx context.Context) error { return s.changes.Rollback(ctx) }

@@ -1,4 +1,4 @@
-package faults
+package container
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/internal/units"
 )
 
@@ -21,10 +22,10 @@ type Kill struct {
 	Signal  string `yaml:"signal,omitempty" json:"signal,omitempty" jsonschema:"enum=KILL,enum=TERM,enum=INT,enum=QUIT,default=KILL"`
 	Restart bool   `yaml:"restart,omitempty" json:"restart,omitempty" jsonschema:"description=rollback starts the container again; false leaves it to its restart policy,default=true"`
 
-	changes
+	changes faults.Changes
 }
 
-var _ Fault = (*Kill)(nil)
+var _ faults.Fault = (*Kill)(nil)
 
 var killSignals = map[string]syscall.Signal{"KILL": syscall.SIGKILL, "TERM": syscall.SIGTERM, "INT": syscall.SIGINT, "QUIT": syscall.SIGQUIT}
 
@@ -43,7 +44,7 @@ type crashData struct {
 }
 
 // Inject implements Fault.
-func (k *Kill) Inject(ctx context.Context, env Env) error {
+func (k *Kill) Inject(ctx context.Context, env faults.Env) error {
 	api, err := containerTargets("kill", env)
 	if err != nil {
 		return err
@@ -56,7 +57,7 @@ func (k *Kill) Inject(ctx context.Context, env Env) error {
 		}
 		if k.Restart {
 			undo := func(ctx context.Context) error { return start(ctx, api, ref) }
-			if err := k.apply(env, containerChange(t, "docker-start", ref, undo), func() error {
+			if err := k.changes.Apply(env, containerChange(t, "docker-start", ref, undo), func() error {
 				return api.ContainerKill(ctx, ref.ID, sig)
 			}); err != nil {
 				return fmt.Errorf("kill container %s: %w", t.Name, dockerErr(err))
@@ -68,7 +69,7 @@ func (k *Kill) Inject(ctx context.Context, env Env) error {
 			return fmt.Errorf("kill container %s with restart: false: its process is not visible from here (the Docker daemon runs elsewhere); use restart: true", t.Name)
 		}
 		noop := func(context.Context) error { return nil }
-		if err := k.apply(env, containerChange(t, "left-alone", crashData{ref, sig}, noop), func() error {
+		if err := k.changes.Apply(env, containerChange(t, "left-alone", crashData{ref, sig}, noop), func() error {
 			return syscall.Kill(c.State.Pid, killSignals[sig])
 		}); err != nil {
 			return fmt.Errorf("kill container %s (pid %d): %w", t.Name, c.State.Pid, err)
@@ -79,7 +80,7 @@ func (k *Kill) Inject(ctx context.Context, env Env) error {
 }
 
 // Rollback implements Fault.
-func (k *Kill) Rollback(ctx context.Context) error { return k.rollback(ctx) }
+func (k *Kill) Rollback(ctx context.Context) error { return k.changes.Rollback(ctx) }
 
 // ownedBy reports whether pid is in the cgroup of container id, so a pid
 // number from a daemon on another host never hits a local process.

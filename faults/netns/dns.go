@@ -1,8 +1,9 @@
-package faults
+package netns
 
 import (
 	"context"
 
+	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/network"
 	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/internal/units"
@@ -22,7 +23,7 @@ type DNS struct {
 	netFault
 }
 
-var _ Fault = (*DNS)(nil)
+var _ faults.Fault = (*DNS)(nil)
 
 // Validate implements Fault.
 func (d *DNS) Validate() []units.Problem {
@@ -59,7 +60,7 @@ func (d *DNS) Preflight(ctx context.Context, ts []targets.Target) error {
 }
 
 // Inject implements Fault.
-func (d *DNS) Inject(ctx context.Context, env Env) error {
+func (d *DNS) Inject(ctx context.Context, env faults.Env) error {
 	d.setMechanism(d.mechanism())
 	return d.inject(ctx, env, "dns", d.scope(), func(t netTarget) error {
 		t.scope.DstPortOnly = true // queries, not answers of a server in the target

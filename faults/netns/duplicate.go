@@ -1,8 +1,9 @@
-package faults
+package netns
 
 import (
 	"context"
 
+	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/network"
 	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/internal/units"
@@ -19,8 +20,9 @@ type NetDuplicate struct {
 	netShare
 }
 
-var _ Fault = (*NetDuplicate)(nil)
+var _ faults.Fault = (*NetDuplicate)(nil)
 
+// NewNetDuplicate is a net-duplicate fault with its defaults.
 func NewNetDuplicate() *NetDuplicate {
 	return &NetDuplicate{netShare: netShare{kind: "net-duplicate", field: "duplicate", verb: "duplicates",
 		netem: func(f float64) *network.Netem { return &network.Netem{Duplicate: f} },
@@ -36,7 +38,7 @@ func (d *NetDuplicate) Preflight(ctx context.Context, ts []targets.Target) error
 }
 
 // Inject implements Fault.
-func (d *NetDuplicate) Inject(ctx context.Context, env Env) error {
+func (d *NetDuplicate) Inject(ctx context.Context, env faults.Env) error {
 	return d.injectShare(ctx, env, d.Duplicate, d.NetScope)
 }
 

@@ -1,10 +1,14 @@
-package faults
+package container
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
+
+	gounits "github.com/docker/go-units"
+
+	"github.com/chaos-sre/chaos/faults"
 
 	"github.com/docker/docker/api/types/container"
 
@@ -19,10 +23,10 @@ type Limits struct {
 	CPUs   float64 `yaml:"cpus,omitempty" json:"cpus,omitempty" jsonschema:"description=CPU limit in CPUs e.g. 0.1"`
 	Memory string  `yaml:"memory,omitempty" json:"memory,omitempty" jsonschema:"description=memory limit e.g. 64m or 1g (k/m/g suffix; at least 6m)"`
 
-	changes
+	changes faults.Changes
 }
 
-var _ Fault = (*Limits)(nil)
+var _ faults.Fault = (*Limits)(nil)
 
 // unlimitedMemory stands for "no limit" on restore: the API reads 0 as "leave
 // as is", and the kernel caps this to its own maximum.
@@ -58,7 +62,7 @@ type resources struct {
 }
 
 // Inject implements Fault.
-func (l *Limits) Inject(ctx context.Context, env Env) error {
+func (l *Limits) Inject(ctx context.Context, env faults.Env) error {
 	api, err := containerTargets("limits", env)
 	if err != nil {
 		return err
@@ -87,23 +91,23 @@ func (l *Limits) Inject(ctx context.Context, env Env) error {
 			u.Memory, u.MemorySwap = mem, -1
 		}
 		undo := func(ctx context.Context) error { return restore(ctx, api, was) }
-		if err := l.apply(env, containerChange(t, "docker-update", was, undo), func() error {
+		if err := l.changes.Apply(env, containerChange(t, "docker-update", was, undo), func() error {
 			_, err := api.ContainerUpdate(ctx, c.ID, u)
 			return err
 		}); err != nil {
 			return fmt.Errorf("limits on container %s: %w", t.Name, dockerErr(err))
 		}
-		fmt.Fprintf(env.Log, "  limited container %s to cpus %g, memory %s\n", t.Name, l.CPUs, cmpOr(l.Memory, "unchanged"))
+		fmt.Fprintf(env.Log, "  limited container %s to cpus %g, memory %s\n", t.Name, l.CPUs, cmp.Or(l.Memory, "unchanged"))
 	}
 	return nil
 }
 
 // Rollback implements Fault.
-func (l *Limits) Rollback(ctx context.Context) error { return l.rollback(ctx) }
+func (l *Limits) Rollback(ctx context.Context) error { return l.changes.Rollback(ctx) }
 
 // restore puts back the limits a container had; a gone container is done,
 // and restoring twice sets the same values again.
-func restore(ctx context.Context, api ContainerAPI, r resources) error {
+func restore(ctx context.Context, api faults.ContainerAPI, r resources) error {
 	if _, ok, err := inspectForUndo(ctx, api, r.containerRef); err != nil || !ok {
 		return err
 	}
@@ -112,11 +116,11 @@ func restore(ctx context.Context, api ContainerAPI, r resources) error {
 		if r.NanoCPUs > 0 {
 			u.NanoCPUs = r.NanoCPUs
 		} else {
-			u.CPUPeriod, u.CPUQuota = cmpOrInt(r.CPUPeriod, 100_000), cmpOrInt(r.CPUQuota, -1)
+			u.CPUPeriod, u.CPUQuota = cmp.Or(r.CPUPeriod, 100_000), cmp.Or(r.CPUQuota, -1)
 		}
 	}
 	if r.SetMemory {
-		u.Memory, u.MemorySwap = cmpOrInt(r.Memory, unlimitedMemory), cmpOrInt(r.MemorySwap, -1)
+		u.Memory, u.MemorySwap = cmp.Or(r.Memory, unlimitedMemory), cmp.Or(r.MemorySwap, -1)
 	}
 	if _, err := api.ContainerUpdate(ctx, r.ID, u); err != nil && !gone(err) {
 		return fmt.Errorf("restore limits of container %s: %w", r.Name, dockerErr(err))
@@ -125,55 +129,22 @@ func restore(ctx context.Context, api ContainerAPI, r resources) error {
 }
 
 func undoUpdate(ctx context.Context, e journal.Entry) error {
-	r, err := decode[resources](e)
+	r, err := faults.Decode[resources](e)
 	if err != nil {
 		return err
 	}
 	if err := leasedBy(e, r.containerRef); err != nil {
 		return err
 	}
-	api, err := Docker()
+	api, err := faults.Docker()
 	if err != nil {
 		return err
 	}
 	return restore(ctx, api, r)
 }
 
-// parseBytes reads 64m, 512k, 1g, 1GiB, or a plain number of bytes.
+// parseBytes reads 64m, 512k, 1g, 1GiB, 2t, or a plain number of bytes
+// (docker's own reading of --memory).
 func parseBytes(s string) (int64, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	t = strings.TrimSuffix(strings.TrimSuffix(t, "ib"), "b")
-	mult := int64(1)
-	if n := len(t); n > 0 {
-		switch t[n-1] {
-		case 'k':
-			mult = 1 << 10
-		case 'm':
-			mult = 1 << 20
-		case 'g':
-			mult = 1 << 30
-		}
-		if mult > 1 {
-			t = t[:n-1]
-		}
-	}
-	v, err := strconv.ParseFloat(t, 64)
-	if err != nil || v < 0 {
-		return 0, fmt.Errorf("%q is not a size", s)
-	}
-	return int64(v * float64(mult)), nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-func cmpOrInt(a, b int64) int64 {
-	if a != 0 {
-		return a
-	}
-	return b
+	return gounits.RAMInBytes(strings.TrimSpace(s))
 }

@@ -1,0 +1,41 @@
+package kinds
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/chaos-sre/chaos/faults"
+	"github.com/chaos-sre/chaos/faults/container"
+	"github.com/chaos-sre/chaos/faults/journal"
+	"github.com/chaos-sre/chaos/faults/netns"
+	"github.com/chaos-sre/chaos/faults/process"
+)
+
+// TestUndoersNameEachActionOnce: no two families claim one journal action,
+// so `chaos recover` cannot run the wrong undoer.
+func TestUndoersNameEachActionOnce(t *testing.T) {
+	n := 0
+	for _, m := range []map[string]faults.UndoFunc{faults.Undoers, process.Undoers, container.Undoers, netns.Undoers} {
+		n += len(m)
+	}
+	assert.Len(t, Undoers, n)
+}
+
+func TestUndoOfAnUnknownActionSaysSo(t *testing.T) {
+	err := Undo(context.Background(), journal.Entry{Run: "r", ID: 1, Action: "tc-filter"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `unknown undo action "tc-filter"`)
+}
+
+// TestEveryKindIsComplete: a summary, one target type, a constructor.
+func TestEveryKindIsComplete(t *testing.T) {
+	for name, k := range All {
+		assert.NotEmpty(t, k.Summary, name)
+		assert.Len(t, k.Targets, 1, name)
+		require.NotNil(t, k.New, name)
+		assert.NotNil(t, k.New(), name)
+	}
+}
