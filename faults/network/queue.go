@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -57,26 +58,19 @@ func OpenQueue(ns *NS, shape Shape, maxLen uint32) (*Queue, error) {
 	}
 	q := &Queue{shape: shape, stamps: -1, evfd: -1, base: time.Now(), mode: modeOf(shape),
 		rnd: rand.New(rand.NewPCG(shape.Seed, shape.Seed^0x9e3779b97f4a7c15))}
-	var fd int
-	err := ns.Do(func() error {
-		var err error
-		fd, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_NETFILTER)
-		if err != nil {
-			return fmt.Errorf("open a netfilter netlink socket: %w", err)
-		}
-		if shape.Duplicate > 0 {
-			if q.dup, err = openDuplicator(); err != nil {
-				unix.Close(fd)
-			}
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
+	var err error
+	if q.sock, err = dialNfSock(ns); err != nil {
+		return nil, fmt.Errorf("open a netfilter netlink socket in %s: %w", ns, err)
 	}
-	if q.sock, err = newNfSock(fd); err != nil {
-		q.dup.close()
-		return nil, fmt.Errorf("bind netlink socket: %w", err)
+	if shape.Duplicate > 0 {
+		err = ns.Do(func() (err error) {
+			q.dup, err = openDuplicator()
+			return err
+		})
+		if err != nil {
+			q.sock.close()
+			return nil, err
+		}
 	}
 	if err := q.setup(ns, maxLen); err != nil {
 		q.closeFds()
@@ -104,7 +98,10 @@ func (q *Queue) setup(ns *NS, maxLen uint32) error {
 		if num < 32768 {
 			num += 32768
 		}
-		if bindErr = q.sock.config(num, cfgCmd, []byte{cmdBind, 0, 0, unix.AF_INET}); bindErr == nil {
+		bindErr = q.sock.config(num, func(ae *netlink.AttributeEncoder) {
+			ae.Bytes(cfgCmd, []byte{cmdBind, 0, 0, unix.AF_INET})
+		})
+		if bindErr == nil {
 			q.Num, q.sock.num = num, num
 			break
 		}
@@ -122,12 +119,15 @@ func (q *Queue) setup(ns *NS, maxLen uint32) error {
 	if q.shape.needsPayload() {
 		mode, rng, flags = copyPacket, 0xffff, flagFailOpen
 	}
-	params := binary.BigEndian.AppendUint32(nil, rng)
-	params = append(params, mode)
 	err = errors.Join(
-		q.sock.config(q.Num, cfgParams, params),
-		q.sock.config(q.Num, cfgMaxLen, binary.BigEndian.AppendUint32(nil, maxLen)),
-		q.sock.configFlags(flags),
+		q.sock.config(q.Num, func(ae *netlink.AttributeEncoder) {
+			ae.Bytes(cfgParams, append(binary.BigEndian.AppendUint32(nil, rng), mode))
+		}),
+		q.sock.config(q.Num, func(ae *netlink.AttributeEncoder) { ae.Uint32(cfgMaxLen, maxLen) }),
+		q.sock.config(q.Num, func(ae *netlink.AttributeEncoder) {
+			ae.Uint32(cfgFlags, flags)
+			ae.Uint32(cfgMask, flagFailOpen|flagGSO)
+		}),
 	)
 	if err != nil {
 		return fmt.Errorf("configure NFQUEUE %d in %s: %w", q.Num, ns, err)
@@ -158,5 +158,5 @@ func (q *Queue) closeFds() error {
 			unix.Close(fd)
 		}
 	}
-	return q.sock.f.Close()
+	return q.sock.close()
 }

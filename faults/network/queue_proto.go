@@ -4,17 +4,17 @@ package network
 
 import (
 	"encoding/binary"
-	"os"
 	"syscall"
 	"time"
 	"unsafe"
 
+	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
-// nfnetlink_queue protocol (linux/netfilter/nfnetlink_queue.h). The consumer
-// speaks it directly over a netlink socket: go-nfqueue is not served by the
-// Go module proxy here, and the protocol is a handful of message shapes.
+// nfnetlink_queue protocol (linux/netfilter/nfnetlink_queue.h): go-nfqueue
+// is not served by the Go module proxy here, and the protocol is a handful
+// of message shapes on top of mdlayher/netlink.
 const (
 	nfnlSubsysQueue = 3
 	msgPacket       = nfnlSubsysQueue<<8 | 0
@@ -46,89 +46,74 @@ const (
 	nlaTypeMask = 0x3fff
 )
 
-// nfSock is a netfilter netlink socket bound to one queue number.
+// nfSock is a netfilter netlink socket bound to one queue number. Its
+// configuration requests go through mdlayher/netlink (sequence numbers,
+// acks, errors); the packet path reads and writes the socket's fd itself,
+// many messages per system call and without allocating (see batchReader
+// and write).
 type nfSock struct {
-	f   *os.File
+	c   *netlink.Conn
 	rc  syscall.RawConn
 	fd  int // for the shaper's own thread: raw reads, ppoll
 	num uint16
-	seq uint32 // config requests only: one goroutine at a time
 }
 
-func newNfSock(fd int) (*nfSock, error) {
-	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 32<<20)
-	_ = unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_NO_ENOBUFS, 1)
-	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		unix.Close(fd)
+// dialNfSock opens a netfilter netlink socket in ns.
+func dialNfSock(ns *NS) (*nfSock, error) {
+	c, err := netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: ns.Fd()})
+	if err != nil {
 		return nil, err
 	}
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
+	s := &nfSock{c: c}
+	if s.rc, err = c.SyscallConn(); err == nil {
+		err = s.rc.Control(func(fd uintptr) {
+			s.fd = int(fd)
+			_ = unix.SetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 32<<20)
+		})
+	}
+	if err != nil {
+		c.Close()
 		return nil, err
 	}
-	s := &nfSock{f: os.NewFile(uintptr(fd), "nfqueue"), fd: fd}
-	s.rc, _ = s.f.SyscallConn()
+	_ = c.SetOption(netlink.NoENOBUFS, true)
 	return s, nil
 }
 
-// config sends one config attribute for queue num and waits for the ack.
-func (s *nfSock) config(num uint16, typ uint16, data []byte) error {
-	s.seq++
-	b := nlmsg(nil, msgConfig, unix.NLM_F_REQUEST|unix.NLM_F_ACK, s.seq, num)
-	return s.roundTrip(finish(attr(b, typ, data), 0))
-}
-
-func (s *nfSock) configFlags(flags uint32) error {
-	s.seq++
-	b := nlmsg(nil, msgConfig, unix.NLM_F_REQUEST|unix.NLM_F_ACK, s.seq, s.num)
-	b = attr(b, cfgFlags, binary.BigEndian.AppendUint32(nil, flags))
-	b = attr(b, cfgMask, binary.BigEndian.AppendUint32(nil, flagFailOpen|flagGSO))
-	return s.roundTrip(finish(b, 0))
+// config sends config attributes for queue num and waits for the ack.
+func (s *nfSock) config(num uint16, encode func(*netlink.AttributeEncoder)) error {
+	m, err := configMsg(num, netlink.Request|netlink.Acknowledge, encode)
+	if err != nil {
+		return err
+	}
+	_ = s.c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	defer s.c.SetReadDeadline(time.Time{})
+	_, err = s.c.Execute(m)
+	return err
 }
 
 // unbind tells the kernel the queue has no consumer any more (no ack).
 func (s *nfSock) unbind() {
-	s.seq++
-	b := nlmsg(nil, msgConfig, unix.NLM_F_REQUEST, s.seq, s.num)
-	_ = s.send(finish(attr(b, cfgCmd, []byte{cmdUnbind, 0, 0, unix.AF_INET}), 0))
+	m, _ := configMsg(s.num, netlink.Request, func(ae *netlink.AttributeEncoder) {
+		ae.Bytes(cfgCmd, []byte{cmdUnbind, 0, 0, unix.AF_INET})
+	})
+	_, _ = s.c.Send(m)
 }
 
-func (s *nfSock) roundTrip(msg []byte) error {
-	seq := binary.NativeEndian.Uint32(msg[8:12])
-	if err := s.send(msg); err != nil {
-		return err
-	}
-	buf := make([]byte, 8192)
-	_ = s.f.SetReadDeadline(time.Now().Add(2 * time.Second))
-	defer s.f.SetReadDeadline(time.Time{})
-	for {
-		var n int
-		var rerr error
-		err := s.rc.Read(func(fd uintptr) bool {
-			n, _, rerr = unix.Recvfrom(int(fd), buf, 0)
-			return rerr != unix.EAGAIN
-		})
-		if err == nil {
-			err = rerr
-		}
-		if err != nil {
-			return err
-		}
-		for b := buf[:n]; len(b) >= unix.NLMSG_HDRLEN; {
-			l := int(binary.NativeEndian.Uint32(b[0:4]))
-			if l < unix.NLMSG_HDRLEN || l > len(b) {
-				break
-			}
-			if binary.NativeEndian.Uint16(b[4:6]) == unix.NLMSG_ERROR && binary.NativeEndian.Uint32(b[8:12]) == seq {
-				if code := int32(binary.NativeEndian.Uint32(b[16:20])); code != 0 {
-					return unix.Errno(-code)
-				}
-				return nil
-			}
-			b = b[align4(l):]
-		}
-	}
+// configMsg is an NFQNL_MSG_CONFIG for queue num: an nfgenmsg (family,
+// version, big-endian queue number), then the attributes, whose values are
+// big-endian too.
+func configMsg(num uint16, flags netlink.HeaderFlags, encode func(*netlink.AttributeEncoder)) (netlink.Message, error) {
+	ae := netlink.NewAttributeEncoder()
+	ae.ByteOrder = binary.BigEndian
+	encode(ae)
+	attrs, err := ae.Encode()
+	return netlink.Message{
+		Header: netlink.Header{Type: msgConfig, Flags: flags},
+		Data:   append([]byte{unix.AF_UNSPEC, 0, byte(num >> 8), byte(num)}, attrs...),
+	}, err
 }
+
+func (s *nfSock) close() error { return s.c.Close() }
 
 // send writes one buffer of netlink messages; the kernel handles them in
 // order, in this call (a verdict reinjects its packet here).
