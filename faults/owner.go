@@ -8,8 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/chaos-sre/chaos/faults/network"
 	"github.com/chaos-sre/chaos/faults/targets"
 )
 
@@ -50,24 +49,24 @@ func ProxyKey(api, route string) string { return "proxy:" + api + "#" + route }
 // the remote proxy route. Kinds that only send traffic to a target (flood,
 // exhaust) and routes of the run's own in-process proxies need none.
 func LeaseKeys(ctx context.Context, k Kind, t targets.Target) ([]string, error) {
-	if len(k.Targets) == 0 {
+	family := k.Target()
+	if family == "" {
 		return nil, errors.New("the fault kind names no target type")
 	}
-	family := k.Targets[0]
 	var keys []string
 	if r, ok := t.Proxy.(interface {
 		Journal(string) map[string]string
-	}); ok && family == "proxy" {
+	}); ok && family == TargetProxy {
 		d := r.Journal("")
 		keys = append(keys, ProxyKey(d["api"], d["route"]))
 	}
-	if family == "url" || family == "addr" || family == "proxy" {
+	if family == TargetURL || family == TargetAddr || family == TargetProxy {
 		return keys, nil
 	}
 	pid := t.Pid
 	if t.Container != "" {
 		keys = append(keys, ContainerKey(t.Container))
-		if family == "netns" {
+		if family == TargetNetns {
 			api, err := Docker()
 			if err != nil {
 				return nil, err
@@ -88,12 +87,12 @@ func LeaseKeys(ctx context.Context, k Kind, t targets.Target) ([]string, error) 
 		}
 		keys = append(keys, PidKey(pid, start))
 	}
-	if family == "netns" && pid > 0 {
-		var st unix.Stat_t
-		if err := unix.Stat("/proc/"+strconv.Itoa(pid)+"/ns/net", &st); err != nil {
-			return nil, fmt.Errorf("target %s: network namespace of pid %d: %w", t.Name, pid, err)
+	if family == TargetNetns && pid > 0 {
+		ino, err := network.PidInode(pid)
+		if err != nil {
+			return nil, fmt.Errorf("target %s: %w", t.Name, err)
 		}
-		keys = append(keys, NetnsKey(st.Ino))
+		keys = append(keys, NetnsKey(ino))
 	}
 	return keys, nil
 }
