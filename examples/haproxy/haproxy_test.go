@@ -1,3 +1,5 @@
+//go:build unix
+
 package haproxy
 
 // The end-to-end tests in this file start run.sh (HAProxy in front of two
