@@ -12,7 +12,6 @@ import (
 
 	"github.com/chaos-sre/chaos/faults/proxy"
 	"github.com/chaos-sre/chaos/faults/targets"
-	"github.com/chaos-sre/chaos/internal/units"
 )
 
 // TestProxyAPIFaultJournalHoldsNoToken: a fault injected through a chaos
@@ -31,7 +30,7 @@ func TestProxyAPIFaultJournalHoldsNoToken(t *testing.T) {
 	require.NoError(t, err)
 
 	env, j := testEnv(t, ts...)
-	f := &HTTPError{Status: 503, Share: Share{1}, RetryAfter: units.Duration(1e9)}
+	f := ProxyKind(proxy.HTTPErrorKind).New()
 	require.NoError(t, f.Inject(context.Background(), env))
 	require.Len(t, rt.Faults(), 1, "the fault went on through the API")
 

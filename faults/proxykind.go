@@ -13,38 +13,45 @@ import (
 	"github.com/chaos-sre/chaos/internal/units"
 )
 
-// Match selects the requests an HTTP proxy fault acts on (http routes);
-// empty fields match every request.
-type Match struct {
-	Path    string            `yaml:"path,omitempty" json:"path,omitempty" jsonschema:"description=path prefix e.g. /v1/chat/completions"`
-	Method  string            `yaml:"method,omitempty" json:"method,omitempty" jsonschema:"description=e.g. POST"`
-	Headers map[string]string `yaml:"headers,omitempty" json:"headers,omitempty" jsonschema:"description=every header must equal, e.g. {X-Priority: low}"`
+// Proxy is a proxy fault kind (faults/proxy) as a Fault. Params is the
+// kind's own struct, inline: experiments decode it, `chaos schema` and
+// `chaos faults` describe it, and Inject sends it as JSON to the proxy
+// route in front of each target — in this process, or a `chaos proxy`
+// through its control API — journaling each before it is added; Rollback
+// removes them.
+type Proxy[P any, PP interface {
+	*P
+	proxy.Params
+}] struct {
+	Params P `yaml:",inline"`
+	kind   string
+	changes
 }
 
-// Share is the share of requests (http routes) or connections (tcp routes)
-// a proxy fault hits.
-type Share struct {
-	Share units.Percent `yaml:"share,omitempty" json:"share,omitempty" jsonschema:"description=share of requests (http) or connections (tcp) hit,default=100%"`
-}
+var _ Fault = (*Proxy[proxy.Latency, *proxy.Latency])(nil)
 
-func (s Share) validate() []units.Problem {
-	if s.Share <= 0 {
-		return []units.Problem{units.Problemf("share", "%s hits nothing (valid: more than 0%% up to 100%%)", s.Share)}
+// ProxyKind is the registry entry of the proxy fault kind k.
+func ProxyKind[P any, PP interface {
+	*P
+	proxy.Params
+}](k proxy.Kind[P]) Kind {
+	return Kind{
+		Summary: k.Summary,
+		Targets: []string{"proxy"},
+		New:     func() Fault { return &Proxy[P, PP]{Params: *k.New(), kind: k.Name} },
 	}
-	return nil
 }
 
-// Direction is which way an L4 fault acts on a tcp route.
-type Direction struct {
-	Direction string `yaml:"direction,omitempty" json:"direction,omitempty" jsonschema:"enum=downstream,enum=upstream,enum=both,description=downstream: the upstream's answer to the client; upstream: the client's bytes,default=downstream"`
+// Validate implements Fault.
+func (f *Proxy[P, PP]) Validate() []units.Problem { return PP(&f.Params).Validate() }
+
+// Inject implements Fault.
+func (f *Proxy[P, PP]) Inject(ctx context.Context, env Env) error {
+	return addProxySpec(env, &f.changes, f.kind, &f.Params)
 }
 
-func (d Direction) validate() []units.Problem {
-	if _, err := proxy.ParseDirection(d.Direction); err != nil {
-		return []units.Problem{units.Problemf("direction", "%v", err)}
-	}
-	return nil
-}
+// Rollback implements Fault.
+func (f *Proxy[P, PP]) Rollback(ctx context.Context) error { return f.rollback(ctx) }
 
 // remoteRoute is a proxy route in another process (`chaos proxy`), driven
 // through its control API: the fault id is chosen before the change so the
@@ -122,19 +129,6 @@ func undoProxyAPI(ctx context.Context, e journal.Entry) error {
 		return nil
 	}
 	return err
-}
-
-// validateDelay checks a delay and its jitter, shared by the kinds that hold
-// traffic for a time; example is a typical delay for the message.
-func validateDelay(delay, jitter units.Duration, example string) []units.Problem {
-	var ps []units.Problem
-	if delay <= 0 {
-		ps = append(ps, units.Problemf("delay", "must be more than 0 (valid: e.g. %s)", example))
-	}
-	if jitter > delay {
-		ps = append(ps, units.Problemf("jitter", "%s is more than delay %s (valid: 0 to delay)", jitter, delay))
-	}
-	return ps
 }
 
 // proxyFaultID names a fault in a `chaos proxy` after its run, so an undo

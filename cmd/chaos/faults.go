@@ -50,7 +50,11 @@ func paramsOf(v any) []param {
 	var out []param
 	for i := 0; i < rt.NumField(); i++ {
 		f := rt.Field(i)
-		tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		tag, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if tag == "" && opts == "inline" && !f.Anonymous && f.Type.Kind() == reflect.Struct {
+			out = append(out, paramsOf(rv.Field(i).Addr().Interface())...) // a kind's own params (faults.Proxy)
+			continue
+		}
 		if !f.IsExported() || tag == "" || tag == "-" {
 			continue
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/chaos-sre/chaos/faults/journal"
 	"github.com/chaos-sre/chaos/faults/netns"
 	"github.com/chaos-sre/chaos/faults/process"
+	"github.com/chaos-sre/chaos/faults/proxy"
 	"github.com/chaos-sre/chaos/internal/units"
 )
 
@@ -23,99 +24,28 @@ var All = map[string]faults.Kind{
 		Targets: []string{"process"},
 		New:     func() faults.Fault { return &process.Process{Signal: "STOP", Restart: true} },
 	},
-	"latency": {
-		Summary: "delay requests (http route) or bytes (tcp route) to the target in the fault proxy in front of it",
-		Targets: []string{"proxy"},
-		New:     func() faults.Fault { return &faults.Latency{Delay: units.Duration(1e9), Share: faults.Share{Share: 1}} },
-	},
-	"http-error": {
-		Summary: "answer a share of requests to the target with an error status (503, 429 …) and Retry-After",
-		Targets: []string{"proxy"},
-		New: func() faults.Fault {
-			return &faults.HTTPError{Status: 503, Share: faults.Share{Share: 1}, RetryAfter: units.Duration(1e9)}
-		},
-	},
 	"flood": {
 		Summary: "an open-loop burst of requests above capacity with a priority mix: the \"server busy\" storm",
 		Targets: []string{"url"},
 		New:     func() faults.Fault { return flood.New() },
 	},
-	// proxy faults: HTTP/SSE (per request) and L4 (per connection, tcp routes); see proxykind.go
-	"jitter": {
-		Summary: "random delay (uniform 0..jitter) per request (http route) or chunk (tcp route) in the fault proxy",
-		Targets: []string{"proxy"},
-		New: func() faults.Fault {
-			return &faults.Jitter{Jitter: units.Duration(100e6), Share: faults.Share{Share: 1}}
-		},
-	},
-	"ttfb": {
-		Summary: "hold the first byte of the target's answers (a model slow to its first token)",
-		Targets: []string{"proxy"},
-		New:     func() faults.Fault { return &faults.TTFB{Delay: units.Duration(2e9), Share: faults.Share{Share: 1}} },
-	},
-	"stream-stall": {
-		Summary: "pause the target's SSE answers after N events for a while",
-		Targets: []string{"proxy"},
-		New: func() faults.Fault {
-			return &faults.StreamStall{After: 2, For: units.Duration(5e9), Share: faults.Share{Share: 1}}
-		},
-	},
-	"stream-cut": {
-		Summary: "close the target's SSE answers after N events (no [DONE])",
-		Targets: []string{"proxy"},
-		New:     func() faults.Fault { return &faults.StreamCut{After: 3, Share: faults.Share{Share: 1}} },
-	},
-	"slow-tokens": {
-		Summary: "delay every SSE event of the target's answers (slow tokens per second)",
-		Targets: []string{"proxy"},
-		New: func() faults.Fault {
-			return &faults.SlowTokens{Delay: units.Duration(100e6), Share: faults.Share{Share: 1}}
-		},
-	},
-	"fail-first": {
-		Summary: "fail the first N requests to the target with an error status, then pass (proves retries)",
-		Targets: []string{"proxy"},
-		New:     func() faults.Fault { return &faults.FailFirst{Count: 3, Status: 503} },
-	},
-	"bandwidth": {
-		Summary: "cap bytes per second through a tcp proxy route in front of the target",
-		Targets: []string{"proxy"},
-		New:     func() faults.Fault { return &faults.Bandwidth{RateKB: 64, Share: faults.Share{Share: 1}} },
-	},
-	"reset": {
-		Summary: "reset connections (RST) through a tcp proxy route, at once or after a timeout",
-		Targets: []string{"proxy"},
-		New:     func() faults.Fault { return &faults.Reset{Share: faults.Share{Share: 1}} },
-	},
-	"timeout": {
-		Summary: "blackhole: drop every byte through a tcp proxy route; close after timeout (0: at rollback)",
-		Targets: []string{"proxy"},
-		New:     func() faults.Fault { return &faults.Blackhole{Share: faults.Share{Share: 1}} },
-	},
-	"blackhole": {
-		Summary: "the same as timeout: drop every byte through a tcp proxy route; close after timeout (0: at rollback)",
-		Targets: []string{"proxy"},
-		New:     func() faults.Fault { return &faults.Blackhole{Share: faults.Share{Share: 1}} },
-	},
-	"slow-close": {
-		Summary: "hold the close of connections through a tcp proxy route after the sender closed",
-		Targets: []string{"proxy"},
-		New: func() faults.Fault {
-			return &faults.SlowClose{Delay: units.Duration(1e9), Share: faults.Share{Share: 1}}
-		},
-	},
-	"slicer": {
-		Summary: "cut bytes through a tcp proxy route into small slices with a delay between them",
-		Targets: []string{"proxy"},
-		New: func() faults.Fault {
-			return &faults.Slicer{AverageSize: 64, SizeVariation: 32, Delay: units.Duration(1e6), Share: faults.Share{Share: 1}}
-		},
-	},
-	"limit-data": {
-		Summary: "close connections through a tcp proxy route after N bytes",
-		Targets: []string{"proxy"},
-		New:     func() faults.Fault { return &faults.LimitData{Bytes: 1024, Share: faults.Share{Share: 1}} },
-	},
+	// proxy faults (faults/proxy, one file per kind): HTTP/SSE per request, L4 per
+	// connection on tcp routes
+	"latency":      faults.ProxyKind(proxy.LatencyKind),
+	"jitter":       faults.ProxyKind(proxy.JitterKind),
+	"http-error":   faults.ProxyKind(proxy.HTTPErrorKind),
+	"ttfb":         faults.ProxyKind(proxy.TTFBKind),
+	"stream-stall": faults.ProxyKind(proxy.StreamStallKind),
+	"stream-cut":   faults.ProxyKind(proxy.StreamCutKind),
+	"slow-tokens":  faults.ProxyKind(proxy.SlowTokensKind),
+	"fail-first":   faults.ProxyKind(proxy.FailFirstKind),
+	"bandwidth":    faults.ProxyKind(proxy.BandwidthKind),
+	"reset":        faults.ProxyKind(proxy.ResetKind),
+	"timeout":      faults.ProxyKind(proxy.TimeoutKind),
+	"blackhole":    faults.ProxyKind(proxy.BlackholeKind),
+	"slow-close":   faults.ProxyKind(proxy.SlowCloseKind),
+	"slicer":       faults.ProxyKind(proxy.SlicerKind),
+	"limit-data":   faults.ProxyKind(proxy.LimitDataKind),
 	"exhaust": {
 		Summary: "open and hold N idle or slowloris connections to the target's address until rollback",
 		Targets: []string{"addr"},

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -26,32 +27,46 @@ func testEnv(t *testing.T, tgts ...targets.Target) (faults.Env, *journal.Journal
 	return faults.Env{Fault: "f", Targets: tgts, Journal: j, Rand: rand.New(rand.NewPCG(1, 1)), Log: io.Discard}, j
 }
 
-// TestProxyKindsInjectAndRollBack: every proxy fault kind, with its
-// defaults, validates, is accepted by a route of its mode (the YAML kind and
-// the proxy agree on every parameter name), is journaled, and rolls back.
+// TestProxyKindsInjectAndRollBack: the registry adapts every proxy kind
+// (and only those), and every one, with its defaults, validates, is
+// journaled and installed on a route of each mode it runs on (the route
+// holds the kind by its name), and rolls back: off the route, and out of
+// the journal's pending entries.
 func TestProxyKindsInjectAndRollBack(t *testing.T) {
+	var registered []string
+	for name, k := range All {
+		if slices.Contains(k.Targets, "proxy") {
+			registered = append(registered, name)
+		}
+	}
+	slices.Sort(registered)
+	require.Equal(t, proxy.KindNames(), registered, "the registry's proxy kinds are the proxy's")
+
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer up.Close()
 	upstream := strings.TrimPrefix(up.URL, "http://")
-	httpKinds := []string{"latency", "jitter", "http-error", "ttfb", "stream-stall", "stream-cut", "slow-tokens", "fail-first"}
-	tcpKinds := []string{"latency", "jitter", "bandwidth", "reset", "timeout", "blackhole", "slow-close", "slicer", "limit-data"}
-	for mode, kinds := range map[proxy.Mode][]string{proxy.ModeHTTP: httpKinds, proxy.ModeTCP: tcpKinds} {
+	for _, mode := range []proxy.Mode{proxy.ModeHTTP, proxy.ModeTCP} {
 		rt, err := proxy.Start(proxy.Options{Name: "kinds-" + string(mode), Listen: "127.0.0.1:0", Upstream: upstream, Mode: mode})
 		require.NoError(t, err)
 		defer rt.Close()
-		for _, kind := range kinds {
+		require.NotEmpty(t, proxy.Kinds(mode))
+		for _, kind := range proxy.Kinds(mode) {
 			t.Run(string(mode)+"/"+kind, func(t *testing.T) {
-				k, ok := All[kind]
-				require.True(t, ok)
-				f := k.New()
+				f := All[kind].New()
 				require.Empty(t, f.Validate(), "defaults are valid")
 				env, j := testEnv(t, targets.Target{Name: "m", Proxy: rt})
 				env.Fault = kind
 				require.NoError(t, f.Inject(context.Background(), env))
-				assert.Len(t, rt.Faults(), 1)
+				infos := rt.FaultInfos()
+				require.Len(t, infos, 1)
+				assert.Equal(t, kind, infos[0].Spec.Kind)
+				pending := j.Pending()
+				require.Len(t, pending, 1, "journaled")
+				assert.Equal(t, "in-process", pending[0].Action)
+				assert.Equal(t, "m", pending[0].Target)
 				require.NoError(t, f.Rollback(context.Background()))
 				assert.Empty(t, rt.Faults())
-				_ = j
+				assert.Empty(t, j.Pending(), "the journal has it undone")
 			})
 		}
 	}

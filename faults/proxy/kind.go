@@ -43,9 +43,12 @@ type Kind[P any] struct {
 type kindInfo interface {
 	name() string
 	bare() Params
+	defaults() Params
 }
 
 func (k Kind[P]) name() string { return k.Name }
+
+func (k Kind[P]) defaults() Params { return any(k.New()).(Params) }
 
 func (k Kind[P]) bare() Params {
 	var p any = new(P)
