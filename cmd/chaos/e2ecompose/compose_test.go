@@ -271,8 +271,9 @@ faults:
 	})
 
 	t.Run("no-breaker gateway fails the slow primary", func(t *testing.T) {
+		// The crippled gateways come last: each subtest recreates the
+		// gateway with its own variant and the stack goes down after them.
 		s.variant("no-breaker")
-		defer s.variant("")
 		code, out, stderr := s.chaos("run", experiment("net-slow-primary"), "-q", "--seed", "5", "--state-dir", state)
 		assert.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
 		assert.Contains(t, out, "✗ breaker opens:")
@@ -280,7 +281,6 @@ faults:
 
 	t.Run("no-ejection gateway fails pause, kill and the lossy link", func(t *testing.T) {
 		s.variant("no-ejection")
-		defer s.variant("")
 		for _, e := range []string{"pause-replica", "kill-replica", "net-lossy-replica"} {
 			code, out, stderr := s.chaos("run", experiment(e), "-q", "--seed", "5", "--state-dir", state)
 			assert.Equal(t, 1, code, "%s\nstdout:\n%s\nstderr:\n%s", e, out, stderr)
