@@ -219,8 +219,16 @@ func TestCompose(t *testing.T) {
 	state := s.state
 
 	t.Run("full gateway holds the compose game-day", func(t *testing.T) {
-		reports := t.TempDir()
-		code, out, stderr := s.chaos("gameday", "../../../examples/gameday/compose.yaml", "--report-dir", reports, "--state-dir", state, "--seed", "5")
+		var reports, out, stderr string
+		var code int
+		for try := range 3 { // again while chaos itself was starved (exit 5): nothing was judged
+			reports = t.TempDir()
+			code, out, stderr = s.chaos("gameday", "../../../examples/gameday/compose.yaml", "--report-dir", reports, "--state-dir", state, "--seed", "5")
+			if code != 5 {
+				break
+			}
+			t.Logf("try %d: inconclusive (chaos starved), running again", try+1)
+		}
 		if !assert.Equal(t, 0, code, "%s\n%s", out, stderr) {
 			s.waitAllHealthy()
 		}
