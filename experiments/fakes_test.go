@@ -71,6 +71,7 @@ type fakeDegraded struct {
 }
 
 func (*fakeDegraded) Validate() []units.Problem                               { return nil }
+func (*fakeDegraded) JudgesDegraded() bool                                    { return true }
 func (*fakeDegraded) Evaluate(context.Context, verify.Evidence) verify.Result { return verify.Result{} }
 
 type fakePanicky struct {

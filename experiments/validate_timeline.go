@@ -175,10 +175,16 @@ func (d *decoder) validateChecks(e *Experiment, faultNames, classes []string) {
 				d.checkClass(join(p, "class"), cv.FieldByIndex(f.index).String(), classes)
 			}
 		}
-		if (c.Kind == "degraded" || usesDegraded(cv, 0)) && e.Load.Degraded == nil {
+		if (judgesDegraded(c.Check) || usesDegraded(cv, 0)) && e.Load.Degraded == nil {
 			d.at(join(p, "kind"), "judges degraded answers, which needs load.degraded (e.g. degraded: {header: X-Degraded, equals: \"true\"})")
 		}
 	}
+}
+
+// judgesDegraded reports whether a check says it judges degraded answers.
+func judgesDegraded(c verify.Check) bool {
+	j, ok := c.(interface{ JudgesDegraded() bool })
+	return ok && j.JudgesDegraded()
 }
 
 // usesDegraded reports whether a check value holds an SLO with a degraded bound.

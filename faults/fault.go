@@ -41,10 +41,43 @@ type Env struct {
 // Kind describes one fault kind for the registry.
 type Kind struct {
 	Summary string
-	// Targets says what the kind can hit: "process", "proxy", "url".
+	// Targets says what the kind hits: one of the Target* types.
 	Targets []string
 	New     func() Fault
 }
+
+// The types of target a kind hits (Kind.Targets), one per family: what the
+// engine resolves and leases for it, and how the report says it was brought
+// in when the fault does not say more (see Mechanismer).
+const (
+	TargetProcess   = "process"   // a local process, signalled
+	TargetContainer = "container" // a container, through the Docker Engine API
+	TargetNetns     = "netns"     // a container's or process's network namespace
+	TargetProxy     = "proxy"     // a fault proxy route in front of the target
+	TargetURL       = "url"       // requests sent by chaos (flood)
+	TargetAddr      = "addr"      // connections opened by chaos (exhaust)
+)
+
+// mechanisms says how each type of target is hit, for the run report.
+var mechanisms = map[string]string{
+	TargetProcess:   "signal to the process",
+	TargetContainer: "Docker Engine API on the container",
+	TargetNetns:     "the target's network namespace",
+	TargetProxy:     "in-process HTTP fault proxy in front of the target (per request)",
+	TargetURL:       "open-loop requests from chaos",
+}
+
+// Target is the type of target k hits, "" when the kind names none.
+func (k Kind) Target() string {
+	if len(k.Targets) == 0 {
+		return ""
+	}
+	return k.Targets[0]
+}
+
+// Mechanism is how a fault of kind k is brought in, for the report when the
+// fault itself does not say (Mechanismer); "" when the kind's name says it.
+func (k Kind) Mechanism() string { return mechanisms[k.Target()] }
 
 // Mechanismer is a fault that says how it was brought in, once its
 // Preflight or Inject chose (netem, an NFQUEUE delayer, a qdisc …): the

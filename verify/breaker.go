@@ -16,6 +16,10 @@ const (
 	BreakerCloseLimit = 30 * time.Second
 )
 
+// BreakerKind is the breaker check's kind: its series in a report are a
+// breaker's state, 1 while open.
+const BreakerKind = "breaker"
+
 // BreakerCheck proves that a circuit breaker tripped within a time of the
 // window's start, either from the breaker's own metric or from behaviour:
 // once tripped, requests fail fast or fall back instead of waiting.

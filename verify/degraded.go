@@ -20,6 +20,10 @@ type DegradedCheck struct {
 
 var _ Check = (*DegradedCheck)(nil)
 
+// JudgesDegraded says the check needs the load to recognise a degraded
+// answer (load.degraded).
+func (*DegradedCheck) JudgesDegraded() bool { return true }
+
 // Validate requires at least one bound, in order.
 func (c *DegradedCheck) Validate() []units.Problem {
 	var ps []units.Problem

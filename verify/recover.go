@@ -47,6 +47,10 @@ var (
 	_ Waiter = (*RecoverCheck)(nil)
 )
 
+// DefaultDuring is the window a recover check judges when it names none:
+// the recovery after rollback.
+func (*RecoverCheck) DefaultDuring() string { return "recovery" }
+
 // Validate requires an SLO with at least one bound and a stable time.
 func (c *RecoverCheck) Validate() []units.Problem {
 	var ps []units.Problem

@@ -15,7 +15,7 @@ var Kinds = map[string]Kind{
 		Summary: "the load in the window meets an SLO (latency percentiles, error rate, degraded share)",
 		New:     func() Check { return &SLOCheck{SLO: SLO{MinCount: DefaultMinRequests}} },
 	},
-	"breaker": {
+	BreakerKind: {
 		Summary: "a circuit breaker tripped soon after the window starts: its state metric, or fast answers",
 		New:     func() Check { return &BreakerCheck{Within: units.Duration(DefaultBreakerWithin)} },
 	},

@@ -14,6 +14,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 
 	"github.com/chaos-sre/chaos/experiments"
+	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/kinds"
 	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/verify"
@@ -39,8 +40,7 @@ func usesDocker(exp *experiments.Experiment) bool {
 }
 
 func isContainerKind(kind string) bool {
-	k, ok := kinds.All[kind]
-	return ok && len(k.Targets) > 0 && k.Targets[0] == "container"
+	return kinds.All[kind].Target() == faults.TargetContainer
 }
 
 // useDocker puts a Docker resolver in front of static when the experiment

@@ -6,6 +6,7 @@ package run
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -247,21 +248,9 @@ func (e *engine) plan(ctx context.Context) error {
 	return nil
 }
 
-func mechanism(kind string) string {
-	switch kinds.All[kind].Targets[0] {
-	case "proxy":
-		return "in-process HTTP fault proxy in front of the target (per request)"
-	case "process":
-		return "signal to the process"
-	case "url":
-		return "open-loop requests from chaos"
-	case "container":
-		return "Docker Engine API on the container"
-	case "netns":
-		return "the target's network namespace"
-	}
-	return kind
-}
+// mechanism is how a fault of kind is brought in, as its family says (the
+// fault may say more once injected: faults.Mechanismer).
+func mechanism(kind string) string { return cmp.Or(kinds.All[kind].Mechanism(), kind) }
 
 func loadConfig(exp *experiments.Experiment, w *world, seed int64) (load.Config, error) {
 	l := exp.Load

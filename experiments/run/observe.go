@@ -19,7 +19,7 @@ func (e *engine) window(c experiments.CheckSpec, now time.Time) verify.Window {
 	var w verify.Window
 	during := c.During
 	if during == "" {
-		during = defaultDuring(c.Kind)
+		during = defaultDuring(c.Check)
 	}
 	switch during {
 	case "baseline":
@@ -45,9 +45,11 @@ func (e *engine) window(c experiments.CheckSpec, now time.Time) verify.Window {
 	return w
 }
 
-func defaultDuring(kind string) string {
-	if kind == "recover" {
-		return "recovery"
+// defaultDuring is the window a check judges when it names none: its own
+// (a recover check: the recovery), else the faults.
+func defaultDuring(c verify.Check) string {
+	if d, ok := c.(interface{ DefaultDuring() string }); ok {
+		return d.DefaultDuring()
 	}
 	return "faults"
 }

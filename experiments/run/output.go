@@ -44,7 +44,7 @@ func (e *engine) dryRun(ctx context.Context) error {
 	for _, c := range exp.Checks {
 		d := c.During
 		if d == "" {
-			d = defaultDuring(c.Kind)
+			d = defaultDuring(c.Check)
 		}
 		fmt.Fprintf(out, "  check %s (%s) during %s\n", c.Name, c.Kind, d)
 		if line, ok := CommandProgram(c, func(s string) string { return dw.expand(exp, s) }); ok {

@@ -21,12 +21,12 @@ import (
 var All = map[string]faults.Kind{
 	"process": {
 		Summary: "send a signal to a process: STOP (hung node), KILL/TERM/INT (crash); rollback sends CONT or restarts",
-		Targets: []string{"process"},
+		Targets: []string{faults.TargetProcess},
 		New:     func() faults.Fault { return &process.Process{Signal: "STOP", Restart: true} },
 	},
 	"flood": {
 		Summary: "an open-loop burst of requests above capacity with a priority mix: the \"server busy\" storm",
-		Targets: []string{"url"},
+		Targets: []string{faults.TargetURL},
 		New:     func() faults.Fault { return flood.New() },
 	},
 	// proxy faults (faults/proxy, one file per kind): HTTP/SSE per request, L4 per
@@ -48,80 +48,80 @@ var All = map[string]faults.Kind{
 	"limit-data":   faults.ProxyKind(proxy.LimitDataKind),
 	"exhaust": {
 		Summary: "open and hold N idle or slowloris connections to the target's address until rollback",
-		Targets: []string{"addr"},
+		Targets: []string{faults.TargetAddr},
 		New:     func() faults.Fault { return connection.NewExhaust() },
 	},
 	"conn-limit": {
 		Summary: "reset new TCP connections to the target (scoped to a port, peers) while more than max it let in are open: nftables ct count (iptables connlimit) in its network namespace",
-		Targets: []string{"netns"},
+		Targets: []string{faults.TargetNetns},
 		New:     func() faults.Fault { return &netns.ConnLimit{Max: 10} },
 	},
 	// network faults inside the target's network namespace (faults/netns); a
 	// separate kind from latency, which works per request in the fault proxy
 	"net-latency": {
 		Summary: "delay packets in the target's network namespace (delay, jitter, correlation; scoped to peers/port): netem, or the NFQUEUE shaper without netem",
-		Targets: []string{"netns"},
+		Targets: []string{faults.TargetNetns},
 		New:     func() faults.Fault { return &netns.NetLatency{Delay: units.Duration(100e6)} },
 	},
 	"net-loss": {
 		Summary: "drop a share of packets in the target's network namespace: netem, nftables random drop, or the NFQUEUE shaper (correlated)",
-		Targets: []string{"netns"},
+		Targets: []string{faults.TargetNetns},
 		New:     func() faults.Fault { return &netns.NetLoss{} },
 	},
 	"net-corrupt": {
 		Summary: "flip a bit in a share of packets in the target's network namespace: netem, or the NFQUEUE shaper",
-		Targets: []string{"netns"},
+		Targets: []string{faults.TargetNetns},
 		New:     func() faults.Fault { return netns.NewNetCorrupt() },
 	},
 	"net-duplicate": {
 		Summary: "send a share of packets twice in the target's network namespace: netem, or the NFQUEUE shaper",
-		Targets: []string{"netns"},
+		Targets: []string{faults.TargetNetns},
 		New:     func() faults.Fault { return netns.NewNetDuplicate() },
 	},
 	"net-bandwidth": {
 		Summary: "cap bytes per second in the target's network namespace: tbf qdisc, or the NFQUEUE pacer when scoped",
-		Targets: []string{"netns"},
+		Targets: []string{faults.TargetNetns},
 		New:     func() faults.Fault { return &netns.NetBandwidth{} },
 	},
 	"partition": {
 		Summary: "cut the target off from named peers (compose services, addresses) or from everything, one or both directions: nftables drop/reject rules in its namespace",
-		Targets: []string{"netns"},
+		Targets: []string{faults.TargetNetns},
 		New:     func() faults.Fault { return &netns.Partition{} },
 	},
 	"dns": {
 		Summary: "make name resolution in the target's network namespace fail (reject), time out (drop) or slow (NFQUEUE delay)",
-		Targets: []string{"netns"},
+		Targets: []string{faults.TargetNetns},
 		New:     func() faults.Fault { return &netns.DNS{Mode: "fail", Delay: units.Duration(2e9)} },
 	},
 	// container faults, through the Docker Engine API (faults/container)
 	"pause": {
 		Summary: "pause containers (a hung node: connections are accepted, nothing answers); rollback unpauses",
-		Targets: []string{"container"},
+		Targets: []string{faults.TargetContainer},
 		New:     func() faults.Fault { return &container.Pause{} },
 	},
 	"kill": {
 		Summary: "send a signal (KILL) to containers (a crash); rollback starts them, or restart: false leaves them to the restart policy",
-		Targets: []string{"container"},
+		Targets: []string{faults.TargetContainer},
 		New:     func() faults.Fault { return &container.Kill{Signal: "KILL", Restart: true} },
 	},
 	"stop": {
 		Summary: "stop containers (docker stop, with a grace time); rollback starts them",
-		Targets: []string{"container"},
+		Targets: []string{faults.TargetContainer},
 		New:     func() faults.Fault { return &container.Stop{Grace: units.Duration(10e9)} },
 	},
 	"restart": {
 		Summary: "restart containers (docker restart); rollback makes sure they run",
-		Targets: []string{"container"},
+		Targets: []string{faults.TargetContainer},
 		New:     func() faults.Fault { return &container.Restart{Grace: units.Duration(10e9)} },
 	},
 	"disconnect": {
 		Summary: "disconnect containers from a Docker network (a partition); rollback reconnects them with their aliases",
-		Targets: []string{"container"},
+		Targets: []string{faults.TargetContainer},
 		New:     func() faults.Fault { return &container.Disconnect{} },
 	},
 	"limits": {
 		Summary: "squeeze containers' CPU and/or memory (docker update); rollback restores the old limits",
-		Targets: []string{"container"},
+		Targets: []string{faults.TargetContainer},
 		New:     func() faults.Fault { return &container.Limits{} },
 	},
 }

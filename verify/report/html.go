@@ -184,7 +184,7 @@ func chartsOf(r *Report) []chart {
 			pts[i] = xy{X: float64(p.T), Y: p.Value}
 		}
 		c.Lines = []line{{Name: "sampled", Color: cP95, Step: true, Pts: pts}}
-		if s.Kind == "breaker" {
+		if s.Kind == verify.BreakerKind {
 			c.Title = "Breaker state — " + strings.TrimPrefix(s.Name, "open: ")
 			c.YTicks = []string{"closed", "open"}
 			c.Lines[0].Name, c.Lines[0].Color = "open", cErr
