@@ -46,6 +46,7 @@ var All = map[string]faults.Kind{
 	"slow-close":   faults.ProxyKind(proxy.SlowCloseKind),
 	"slicer":       faults.ProxyKind(proxy.SlicerKind),
 	"limit-data":   faults.ProxyKind(proxy.LimitDataKind),
+	"http-header":  faults.ProxyKind(proxy.HTTPHeaderKind),
 	"exhaust": {
 		Summary: "open and hold N idle or slowloris connections to the target's address until rollback",
 		Targets: []string{faults.TargetAddr},

@@ -25,6 +25,7 @@ var kinds = table(
 	SlowCloseKind,
 	SlicerKind,
 	LimitDataKind,
+	HTTPHeaderKind,
 )
 
 func table(list ...kindInfo) map[string]kindInfo {
