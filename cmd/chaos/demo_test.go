@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/chaos-sre/chaos/cmd/chaos/internal/clitest"
 	"github.com/chaos-sre/chaos/verify/report"
 	"github.com/chaos-sre/chaos/verify/report/reporttest"
 )
@@ -118,18 +119,8 @@ func demoReports(t *testing.T, dir, stderr string) {
 
 // untilJudged runs the CLI and runs it again, up to three times, while it
 // exits 5: chaos itself was starved (on this 2-core machine the demo runs
-// every bundled experiment side by side), so nothing was judged; that is
-// the retry exit 5 asks CI for, not a verdict to assert on.
+// every bundled experiment side by side), so nothing was judged.
 func untilJudged(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	var code int
-	var out, stderr string
-	for try := range 3 {
-		code, out, stderr = chaos(t, args...)
-		if code != 5 {
-			break
-		}
-		t.Logf("try %d: inconclusive (chaos starved), running again", try+1)
-	}
-	return code, out, stderr
+	return clitest.UntilJudged(t, func() (int, string, string) { return chaos(t, args...) })
 }

@@ -166,6 +166,13 @@ func (s *composeStack) chaos(args ...string) (int, string, string) {
 	return clitest.Run(s.t, cmd, out, errb)
 }
 
+// untilJudged runs the CLI against this stack and runs it again, up to
+// three times, while it exits 5 (chaos itself was starved: nothing judged).
+func (s *composeStack) untilJudged(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	return clitest.UntilJudged(t, func() (int, string, string) { return s.chaos(args...) })
+}
+
 // containers lists the project's containers of a service, by name.
 func (s *composeStack) containers(service string) []container.InspectResponse {
 	s.t.Helper()
@@ -219,16 +226,8 @@ func TestCompose(t *testing.T) {
 	state := s.state
 
 	t.Run("full gateway holds the compose game-day", func(t *testing.T) {
-		var reports, out, stderr string
-		var code int
-		for try := range 3 { // again while chaos itself was starved (exit 5): nothing was judged
-			reports = t.TempDir()
-			code, out, stderr = s.chaos("gameday", "../../../examples/gameday/compose.yaml", "--report-dir", reports, "--state-dir", state, "--seed", "5")
-			if code != 5 {
-				break
-			}
-			t.Logf("try %d: inconclusive (chaos starved), running again", try+1)
-		}
+		reports := t.TempDir()
+		code, out, stderr := s.untilJudged(t, "gameday", "../../../examples/gameday/compose.yaml", "--report-dir", reports, "--state-dir", state, "--seed", "5")
 		if !assert.Equal(t, 0, code, "%s\n%s", out, stderr) {
 			s.waitAllHealthy()
 		}
@@ -242,7 +241,7 @@ func TestCompose(t *testing.T) {
 
 	t.Run("full gateway holds the network experiments", func(t *testing.T) {
 		for _, e := range []string{"net-slow-primary", "net-lossy-replica", "net-partition-primary", "net-bandwidth-streaming"} {
-			code, out, stderr := s.chaos("run", experiment(e), "-q", "--seed", "5", "--state-dir", state)
+			code, out, stderr := s.untilJudged(t, "run", experiment(e), "-q", "--seed", "5", "--state-dir", state)
 			if !assert.Equal(t, 0, code, "%s\nstdout:\n%s\nstderr:\n%s", e, out, stderr) {
 				s.waitHealthy()
 			}
@@ -282,7 +281,7 @@ faults:
 		// The crippled gateways come last: each subtest recreates the
 		// gateway with its own variant and the stack goes down after them.
 		s.variant("no-breaker")
-		code, out, stderr := s.chaos("run", experiment("net-slow-primary"), "-q", "--seed", "5", "--state-dir", state)
+		code, out, stderr := s.untilJudged(t, "run", experiment("net-slow-primary"), "-q", "--seed", "5", "--state-dir", state)
 		assert.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
 		assert.Contains(t, out, "✗ breaker opens:")
 	})
@@ -290,7 +289,7 @@ faults:
 	t.Run("no-ejection gateway fails pause, kill and the lossy link", func(t *testing.T) {
 		s.variant("no-ejection")
 		for _, e := range []string{"pause-replica", "kill-replica", "net-lossy-replica"} {
-			code, out, stderr := s.chaos("run", experiment(e), "-q", "--seed", "5", "--state-dir", state)
+			code, out, stderr := s.untilJudged(t, "run", experiment(e), "-q", "--seed", "5", "--state-dir", state)
 			assert.Equal(t, 1, code, "%s\nstdout:\n%s\nstderr:\n%s", e, out, stderr)
 			assert.Contains(t, out, "✗ replica ejected:")
 		}

@@ -104,3 +104,24 @@ func RunID(t testing.TB, errb *Buffer) string {
 	})
 	return id
 }
+
+// ExitInconclusive is chaos's exit code for a run in which chaos itself was
+// starved, so nothing was judged: CI is asked to run it again.
+const ExitInconclusive = 5
+
+// UntilJudged calls run (a CLI run returning its exit code, stdout and
+// stderr) and calls it again, up to three times in all, while it exits 5:
+// the retry exit 5 asks CI for, not a verdict to assert on.
+func UntilJudged(t testing.TB, run func() (int, string, string)) (int, string, string) {
+	t.Helper()
+	var code int
+	var out, stderr string
+	for try := range 3 {
+		code, out, stderr = run()
+		if code != ExitInconclusive {
+			break
+		}
+		t.Logf("try %d: inconclusive (chaos starved), running again", try+1)
+	}
+	return code, out, stderr
+}
