@@ -37,7 +37,7 @@ func ProxyKind[P any, PP interface {
 }](k proxy.Kind[P]) Kind {
 	return Kind{
 		Summary: k.Summary,
-		Targets: []string{"proxy"},
+		Targets: []string{TargetProxy},
 		New:     func() Fault { return &Proxy[P, PP]{Params: *k.New(), kind: k.Name} },
 	}
 }
