@@ -23,9 +23,9 @@ type Proxy[P any, PP interface {
 	*P
 	proxy.Params
 }] struct {
-	Params P `yaml:",inline"`
-	kind   string
-	changes
+	Params  P `yaml:",inline"`
+	kind    string
+	changes Changes
 }
 
 var _ Fault = (*Proxy[proxy.Latency, *proxy.Latency])(nil)
@@ -51,7 +51,7 @@ func (f *Proxy[P, PP]) Inject(ctx context.Context, env Env) error {
 }
 
 // Rollback implements Fault.
-func (f *Proxy[P, PP]) Rollback(ctx context.Context) error { return f.rollback(ctx) }
+func (f *Proxy[P, PP]) Rollback(ctx context.Context) error { return f.changes.Rollback(ctx) }
 
 // remoteRoute is a proxy route in another process (`chaos proxy`), driven
 // through its control API: the fault id is chosen before the change so the
@@ -64,7 +64,7 @@ type remoteRoute interface {
 // addProxySpec installs the proxy fault kind with params (marshalled to
 // JSON, the proxy's own format) on the route in front of each target,
 // journaling each before it is added.
-func addProxySpec(env Env, c *changes, kind string, params any) error {
+func addProxySpec(env Env, c *Changes, kind string, params any) error {
 	raw, err := json.Marshal(params)
 	if err != nil {
 		return fmt.Errorf("%s fault: %w", kind, err)
@@ -76,7 +76,7 @@ func addProxySpec(env Env, c *changes, kind string, params any) error {
 
 // addProxyFault installs one proxy fault on the route in front of each
 // target, journaling each before it is added.
-func addProxyFault(env Env, c *changes, kind string, build func() any) error {
+func addProxyFault(env Env, c *Changes, kind string, build func() any) error {
 	for _, t := range env.Targets {
 		if t.Proxy == nil {
 			return fmt.Errorf("%s fault: target %s has no fault proxy in front of it (the local stack puts one before every model; for other stacks run `chaos proxy` and use target: {proxy: ROUTE, api: URL})", kind, t.Name)
@@ -86,8 +86,8 @@ func addProxyFault(env Env, c *changes, kind string, build func() any) error {
 			id := proxyFaultID(env, time.Now().UnixNano())
 			d := rr.Journal(id)
 			undo := func(context.Context) error { return route.Remove(id) }
-			ch := change{target: t.Name, key: proxyKey(d["api"], d["route"]), action: "proxy-api", data: d, undo: undo, owned: true}
-			if err := c.apply(env, ch, func() error { _, err := rr.AddID(id, build()); return err }); err != nil {
+			ch := Change{Target: t.Name, Key: ProxyKey(d["api"], d["route"]), Action: "proxy-api", Data: d, Undo: undo, Owned: true}
+			if err := c.Apply(env, ch, func() error { _, err := rr.AddID(id, build()); return err }); err != nil {
 				return fmt.Errorf("%s fault on %s: %w", kind, t.Name, err)
 			}
 			fmt.Fprintf(env.Log, "  %s on proxy %s (fault %s)\n", kind, route.Name(), id)
@@ -100,8 +100,8 @@ func addProxyFault(env Env, c *changes, kind string, build func() any) error {
 			}
 			return route.Remove(id)
 		}
-		ch := change{target: t.Name, action: "in-process", data: map[string]string{"proxy": route.Name(), "fault": kind}, undo: undo, owned: true}
-		if err := c.apply(env, ch, func() (err error) { id, err = route.Add(build()); return err }); err != nil {
+		ch := Change{Target: t.Name, Action: "in-process", Data: map[string]string{"proxy": route.Name(), "fault": kind}, Undo: undo, Owned: true}
+		if err := c.Apply(env, ch, func() (err error) { id, err = route.Add(build()); return err }); err != nil {
 			return fmt.Errorf("%s fault on %s: %w", kind, t.Name, err)
 		}
 		fmt.Fprintf(env.Log, "  %s on proxy %s\n", kind, route.Name())
@@ -113,7 +113,7 @@ func addProxyFault(env Env, c *changes, kind string, build func() any) error {
 // API, from the journal alone (chaos recover). A fault or route already gone
 // is success; a proxy that cannot be reached is an error, so the entry stays.
 func undoProxyAPI(ctx context.Context, e journal.Entry) error {
-	d, err := decode[map[string]string](e)
+	d, err := Decode[map[string]string](e)
 	if err != nil {
 		return err
 	}
@@ -141,14 +141,14 @@ func proxyFaultID(env Env, n int64) string {
 // be one the entry's run made, on the route it leased.
 func ownProxyFault(undo func(context.Context, journal.Entry) error) func(context.Context, journal.Entry) error {
 	return func(ctx context.Context, e journal.Entry) error {
-		d, err := decode[map[string]string](e)
+		d, err := Decode[map[string]string](e)
 		if err != nil {
 			return err
 		}
 		if !strings.HasPrefix(d["id"], "chaos-"+e.Run+"-") {
 			return &NotSameError{What: "proxy fault " + d["id"], Why: "its id is not one run " + e.Run + " makes"}
 		}
-		if e.Key != proxyKey(d["api"], d["route"]) {
+		if e.Key != ProxyKey(d["api"], d["route"]) {
 			return &NotSameError{What: "proxy route " + d["route"] + " at " + d["api"], Why: "the entry's lease key is " + e.Key}
 		}
 		return undo(ctx, e)
