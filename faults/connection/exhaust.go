@@ -1,3 +1,6 @@
+// Package connection is the connection family: connections the chaos
+// process itself opens and holds (exhaust), with the per-second series of
+// what it held.
 package connection
 
 import (
@@ -6,7 +9,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -130,37 +132,3 @@ func (f *Exhaust) Inject(ctx context.Context, env faults.Env) error {
 // Rollback implements Fault: it closes every held connection and writes one
 // summary line per address.
 func (f *Exhaust) Rollback(ctx context.Context) error { return f.changes.Rollback(ctx) }
-
-// ExhaustPoint is one second of an exhaust fault on one address: the
-// connections held at its end, the opens refused or timed out during it,
-// and the held connections the server closed or reset during it.
-type ExhaustPoint struct {
-	Time    time.Time `json:"time"`
-	Addr    string    `json:"addr"`
-	Held    int       `json:"held"`
-	Refused int       `json:"refused"`
-	Reset   int       `json:"reset"`
-}
-
-// ExhaustSeries is an optional ability of a fault: the per-second series of
-// the connections it holds, so a report can show whether the server was
-// really held at N or fought back. The engine finds it by type assertion.
-type ExhaustSeries interface {
-	// Series returns the points so far, oldest first (safe during the run).
-	Series() []ExhaustPoint
-}
-
-var _ ExhaustSeries = (*Exhaust)(nil)
-
-// Series implements ExhaustSeries: every target's points, by time.
-func (f *Exhaust) Series() []ExhaustPoint {
-	f.mu.Lock()
-	holds := slices.Clone(f.holds)
-	f.mu.Unlock()
-	var out []ExhaustPoint
-	for _, h := range holds {
-		out = append(out, h.points()...)
-	}
-	slices.SortStableFunc(out, func(a, b ExhaustPoint) int { return a.Time.Compare(b.Time) })
-	return out
-}

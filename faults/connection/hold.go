@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"slices"
 	"sync"
 	"time"
 )
@@ -180,62 +179,6 @@ func (h *hold) keep() {
 		backoff = 0
 		if !wait(pace) {
 			return
-		}
-	}
-}
-
-// sample records a point each tick.
-func (h *hold) sample() {
-	defer h.wg.Done()
-	t := time.NewTicker(h.tick)
-	defer t.Stop()
-	for {
-		select {
-		case <-h.stop:
-			return
-		case now := <-t.C:
-			h.mu.Lock()
-			h.point(now)
-			h.mu.Unlock()
-		}
-	}
-}
-
-// point appends the point of the period ending at now; h.mu is held.
-func (h *hold) point(now time.Time) {
-	h.series = append(h.series, ExhaustPoint{Time: now, Addr: h.addr, Held: len(h.conns), Refused: h.refused, Reset: h.reset})
-	h.refused, h.reset = 0, 0
-}
-
-func (h *hold) points() []ExhaustPoint {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return slices.Clone(h.series)
-}
-
-// trickle sends one more header line on every held connection each tick;
-// a connection that no longer takes them is closed (its watcher counts it).
-func (h *hold) trickle() {
-	defer h.wg.Done()
-	t := time.NewTicker(h.every)
-	defer t.Stop()
-	for i := 0; ; i++ {
-		select {
-		case <-h.stop:
-			return
-		case <-t.C:
-		}
-		h.mu.Lock()
-		conns := make([]net.Conn, 0, len(h.conns))
-		for c := range h.conns {
-			conns = append(conns, c)
-		}
-		h.mu.Unlock()
-		for _, c := range conns {
-			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
-			if _, err := fmt.Fprintf(c, "X-Chaos-%d: 1\r\n", i); err != nil {
-				_ = c.Close()
-			}
 		}
 	}
 }

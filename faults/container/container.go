@@ -1,3 +1,7 @@
+// Package container is the container family: faults through the Docker
+// Engine API (pause, kill, stop, restart, disconnect, limits), one kind per
+// file; this file holds what they share: the identity a journal entry keeps
+// and the undoers that work from it.
 package container
 
 import (

@@ -1,3 +1,5 @@
+// Package flood is the flood family: an open-loop storm of requests sent
+// by chaos itself above the stack's capacity.
 package flood
 
 import (
