@@ -11,7 +11,8 @@ import (
 )
 
 // ContainerAPI is the part of the Docker Engine API the container faults,
-// their undoers and the namespace faults (to find a container's pid) use. The Docker client implements it; tests fake it.
+// their undoers and the namespace faults (to find a container's pid) use.
+// The Docker client implements it; tests fake it.
 type ContainerAPI interface {
 	ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error)
 	ContainerPause(ctx context.Context, id string) error

@@ -20,7 +20,7 @@ type netFault struct {
 	open    []*network.NS // namespaces the undo closures use, closed after rollback
 }
 
-// rollbackNet undoes every faults.Change, then closes the namespaces they were in.
+// rollbackNet undoes every change, then closes the namespaces they were in.
 func (n *netFault) rollbackNet(ctx context.Context) error {
 	err := n.changes.Rollback(ctx)
 	n.mu.Lock()
