@@ -10,10 +10,10 @@ import (
 	"net/url"
 	"os"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/chaos-sre/chaos/faults"
+	"github.com/chaos-sre/chaos/internal/osproc"
 	"github.com/chaos-sre/chaos/internal/units"
 )
 
@@ -64,15 +64,15 @@ func (f *Exhaust) Validate() []units.Problem {
 
 // fdRoom is how many more files this process may open, with some margin.
 func fdRoom() (int, error) {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+	limit, err := osproc.OpenFileLimit()
+	if err != nil {
 		return 0, err
 	}
 	open := 0
 	if ents, err := os.ReadDir("/proc/self/fd"); err == nil {
 		open = len(ents)
 	}
-	return int(lim.Cur) - open - 256, nil
+	return limit - open - 256, nil
 }
 
 // addrOf is the host:port an exhaust fault hits on target t.

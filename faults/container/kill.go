@@ -4,11 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/chaos-sre/chaos/faults"
+	"github.com/chaos-sre/chaos/internal/osproc"
 	"github.com/chaos-sre/chaos/internal/units"
 )
 
@@ -27,11 +28,11 @@ type Kill struct {
 
 var _ faults.Fault = (*Kill)(nil)
 
-var killSignals = map[string]syscall.Signal{"KILL": syscall.SIGKILL, "TERM": syscall.SIGTERM, "INT": syscall.SIGINT, "QUIT": syscall.SIGQUIT}
+var killSignals = []string{"KILL", "TERM", "INT", "QUIT"}
 
 // Validate implements Fault.
 func (k *Kill) Validate() []units.Problem {
-	if _, ok := killSignals[strings.ToUpper(strings.TrimPrefix(k.Signal, "SIG"))]; !ok {
+	if !slices.Contains(killSignals, strings.ToUpper(strings.TrimPrefix(k.Signal, "SIG"))) {
 		return []units.Problem{units.Problemf("signal", "unknown signal %q (valid: KILL, TERM, INT, QUIT)", k.Signal)}
 	}
 	return nil
@@ -70,7 +71,7 @@ func (k *Kill) Inject(ctx context.Context, env faults.Env) error {
 		}
 		noop := func(context.Context) error { return nil }
 		if err := k.changes.Apply(env, containerChange(t, "left-alone", crashData{ref, sig}, noop), func() error {
-			return syscall.Kill(c.State.Pid, killSignals[sig])
+			return osproc.Signal(c.State.Pid, sig)
 		}); err != nil {
 			return fmt.Errorf("kill container %s (pid %d): %w", t.Name, c.State.Pid, err)
 		}

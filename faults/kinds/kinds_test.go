@@ -2,6 +2,7 @@ package kinds
 
 import (
 	"context"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -38,4 +39,21 @@ func TestEveryKindIsComplete(t *testing.T) {
 		require.NotNil(t, k.New, name)
 		assert.NotNil(t, k.New(), name)
 	}
+}
+
+// TestLinuxOnlyKindsSaySo: the process and namespace kinds tell preflight
+// whether this OS has their mechanism (Linux does); the others run anywhere.
+func TestLinuxOnlyKindsSaySo(t *testing.T) {
+	var linuxOnly []string
+	for name, k := range All {
+		if a, ok := k.New().(faults.Availabler); ok {
+			linuxOnly = append(linuxOnly, name)
+			if runtime.GOOS == "linux" {
+				assert.NoError(t, a.Available(), name)
+			} else {
+				assert.Error(t, a.Available(), name)
+			}
+		}
+	}
+	assert.Subset(t, linuxOnly, []string{"process", "net-latency", "partition", "dns", "conn-limit"})
 }

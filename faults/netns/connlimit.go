@@ -3,10 +3,9 @@ package netns
 import (
 	"context"
 	"fmt"
+	"syscall"
 
 	"github.com/chaos-sre/chaos/faults"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/chaos-sre/chaos/faults/network"
 	"github.com/chaos-sre/chaos/faults/targets"
@@ -60,7 +59,7 @@ func (c *ConnLimit) Inject(ctx context.Context, env faults.Env) error {
 		for i := range rules {
 			rules[i].NewOver = uint32(c.Max)
 		}
-		if len(rules) == 0 || rules[0].Proto != unix.IPPROTO_TCP {
+		if len(rules) == 0 || rules[0].Proto != syscall.IPPROTO_TCP {
 			return fmt.Errorf("conn-limit: no TCP rule to add")
 		}
 		return c.addRules(env, t, rules, nil)

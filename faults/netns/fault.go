@@ -33,6 +33,10 @@ func (n *netFault) rollbackNet(ctx context.Context) error {
 	return err
 }
 
+// Available implements faults.Availabler: network namespaces, nftables and
+// qdiscs are Linux's.
+func (n *netFault) Available() error { return network.Available() }
+
 // Mechanism implements Mechanismer.
 func (n *netFault) Mechanism() string {
 	n.mu.Lock()

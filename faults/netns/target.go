@@ -3,8 +3,7 @@ package netns
 import (
 	"context"
 	"fmt"
-
-	"golang.org/x/sys/unix"
+	"syscall"
 
 	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/network"
@@ -39,9 +38,9 @@ func openNetTargets(ctx context.Context, kind string, s NetScope, ts []targets.T
 		sc := network.Scope{Egress: s.Direction != "ingress", Ingress: s.Direction == "ingress" || s.Direction == "both", Port: uint16(s.Port)}
 		switch s.Protocol {
 		case "tcp":
-			sc.Proto = unix.IPPROTO_TCP
+			sc.Proto = syscall.IPPROTO_TCP
 		case "udp":
-			sc.Proto = unix.IPPROTO_UDP
+			sc.Proto = syscall.IPPROTO_UDP
 		}
 		if len(s.Peers) > 0 {
 			if sc.Nets, err = network.ResolvePeers(ctx, ns, s.Peers); err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chaos-sre/chaos/faults"
+	"github.com/chaos-sre/chaos/internal/osproc"
 )
 
 // sendIfSame signals u.Pid only if it is still the process that was hit: a
@@ -26,7 +27,7 @@ func sendIfSame(u signalUndo) error {
 	if start != u.StartTime || u.Pid <= 1 {
 		return &faults.NotSameError{What: fmt.Sprintf("pid %d", u.Pid), Why: fmt.Sprintf("started at tick %d, the journal says %d", start, u.StartTime)}
 	}
-	if err := syscall.Kill(u.Pid, signals[u.Signal]); err != nil && !errors.Is(err, syscall.ESRCH) {
+	if err := osproc.Signal(u.Pid, u.Signal); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("send SIG%s to pid %d: %w", u.Signal, u.Pid, err)
 	}
 	if u.Signal == "CONT" {

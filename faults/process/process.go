@@ -6,12 +6,13 @@ package process
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/journal"
+	"github.com/chaos-sre/chaos/internal/osproc"
 	"github.com/chaos-sre/chaos/internal/units"
 )
 
@@ -28,14 +29,18 @@ type Process struct {
 
 var _ faults.Fault = (*Process)(nil)
 
-var signals = map[string]syscall.Signal{
-	"STOP": syscall.SIGSTOP, "CONT": syscall.SIGCONT, "KILL": syscall.SIGKILL,
-	"TERM": syscall.SIGTERM, "INT": syscall.SIGINT,
-}
+var _ faults.Availabler = (*Process)(nil)
+
+// signals are the signals a process fault sends, by name (see osproc.Signal).
+var signals = []string{"STOP", "CONT", "KILL", "TERM", "INT"}
+
+// Available implements faults.Availabler: a pid is guarded by its start
+// time in /proc, which only Linux has.
+func (p *Process) Available() error { return osproc.Available() }
 
 // Validate implements Fault.
 func (p *Process) Validate() []units.Problem {
-	if _, ok := signals[strings.ToUpper(p.Signal)]; !ok {
+	if !slices.Contains(signals, strings.ToUpper(p.Signal)) {
 		return []units.Problem{units.Problemf("signal", "unknown signal %q (valid: STOP, CONT, KILL, TERM, INT)", p.Signal)}
 	}
 	return nil
@@ -74,7 +79,7 @@ func (p *Process) Inject(ctx context.Context, env faults.Env) error {
 			ch.Data, ch.Undo = map[string]any{"signal": sig, "pid": t.Pid}, func(context.Context) error { return nil }
 		}
 		if err := p.changes.Apply(env, ch, func() error {
-			if err := syscall.Kill(t.Pid, signals[sig]); err != nil {
+			if err := osproc.Signal(t.Pid, sig); err != nil {
 				return fmt.Errorf("process fault: send SIG%s to %s (pid %d): %w", sig, t.Name, t.Pid, err)
 			}
 			if sig == "STOP" && !stopped(t.Pid, time.Second) {
