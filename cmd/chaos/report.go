@@ -7,9 +7,9 @@ import (
 	"strconv"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 
 	runpkg "github.com/chaos-sre/chaos/experiments/run"
+	"github.com/chaos-sre/chaos/internal/termsize"
 	"github.com/chaos-sre/chaos/verify/report"
 )
 
@@ -71,11 +71,10 @@ func newLive(stderr io.Writer) report.Live {
 	f, ok := stderr.(*os.File)
 	tty := ok && os.Getenv("CI") != "true" && os.Getenv("TERM") != "dumb"
 	if tty {
-		ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+		cols, err := termsize.Columns(f)
 		tty = err == nil
 		if tty {
 			l := report.NewLive(stderr, true, 0)
-			cols := int(ws.Col)
 			if c, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && c > 0 {
 				cols = c
 			}
