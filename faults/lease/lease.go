@@ -41,8 +41,12 @@ func Dir(fallback string) (dir string, hostWide bool) {
 	return fallback, false
 }
 
-// shared makes dir sticky and world-writable, as /tmp is.
+// shared makes dir sticky and world-writable, as /tmp is. Windows has no
+// such folder: leases stay in the fallback there.
 func shared(dir string) error {
+	if !sysfile.Perms {
+		return errors.New("no sticky, world-writable folders on this OS")
+	}
 	if st, err := os.Stat(dir); err == nil && st.IsDir() && st.Mode()&os.ModeSticky != 0 && st.Mode().Perm() == 0o777 {
 		return sysfile.Writable(dir)
 	}
