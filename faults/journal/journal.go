@@ -8,7 +8,6 @@ package journal
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -240,13 +239,11 @@ func (j *Journal) Close() error {
 	if j.f == nil {
 		return nil
 	}
-	var err error
+	remove := ""
 	if len(j.pending) == 0 {
-		if rerr := os.Remove(j.path); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
-			err = rerr
-		}
+		remove = j.path
 	}
-	err = errors.Join(err, j.f.Close())
+	err := sysfile.CloseRemoving(j.f, remove)
 	j.f = nil
 	return err
 }

@@ -233,11 +233,9 @@ func (c *Claimed) Resolve(id int, note string) error {
 
 // Close drops the lock; a journal with nothing pending is removed first.
 func (c *Claimed) Close() error {
-	var err error
+	remove := ""
 	if len(c.Pending) == 0 {
-		if rerr := os.Remove(c.Path); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
-			err = rerr
-		}
+		remove = c.Path
 	}
-	return errors.Join(err, c.f.Close())
+	return sysfile.CloseRemoving(c.f, remove)
 }

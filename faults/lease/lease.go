@@ -201,11 +201,7 @@ func readFrom(f *os.File) (Holder, error) {
 // Release ends a lease whose target no longer carries any fault of its run:
 // the file goes, then the lock.
 func (l *Lease) Release() error {
-	err := os.Remove(l.path)
-	if errors.Is(err, os.ErrNotExist) {
-		err = nil
-	}
-	return errors.Join(err, l.f.Close())
+	return sysfile.CloseRemoving(l.f, l.path)
 }
 
 // Keep drops the lock but leaves the file: the target still carries a fault
@@ -236,7 +232,7 @@ func ReleaseStale(dir, key, run string) error {
 	if !samePath(f, path) {
 		return nil
 	}
-	return os.Remove(path)
+	return sysfile.CloseRemoving(f, path)
 }
 
 // Holding reports the holder of key's lease, if any, and whether its run

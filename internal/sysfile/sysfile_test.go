@@ -46,3 +46,32 @@ func TestTryLock(t *testing.T) {
 		t.Fatalf("Writable(own temp dir): %v", err)
 	}
 }
+
+// TestCloseRemoving: the file is gone and closed; gone already is success.
+func TestCloseRemoving(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := TryLock(f, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := CloseRemoving(f, path); err != nil {
+		t.Fatalf("CloseRemoving: %v", err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the file is still there: %v", err)
+	}
+	if _, err := f.Write([]byte("x")); err == nil {
+		t.Fatal("the file is still open")
+	}
+	g, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(path)
+	if err := CloseRemoving(g, path); err != nil {
+		t.Fatalf("CloseRemoving of a file already gone: %v", err)
+	}
+}

@@ -13,6 +13,9 @@ import (
 // NoFollow is the open flag that refuses a symlink as the last element.
 const NoFollow = syscall.O_NOFOLLOW
 
+// removeOpen: a file can be removed while it is open.
+const removeOpen = true
+
 // Perms: the OS keeps a file's permission bits and owner, so they can be
 // checked.
 const Perms = true

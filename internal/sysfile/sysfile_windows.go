@@ -13,6 +13,9 @@ import (
 // privilege there).
 const NoFollow = 0
 
+// removeOpen: Windows refuses to remove an open file.
+const removeOpen = false
+
 // Perms: Windows keeps no Unix permission bits (Go reports 0666 or 0444)
 // nor uids, so checks of them are skipped.
 const Perms = false
