@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/chaos-sre/chaos/faults"
 )
 
 var experimentsPkg = reflect.TypeFor[Experiment]().PkgPath()
@@ -113,9 +115,9 @@ func (d *decoder) decodeKinds(n *yaml.Node, v reflect.Value, path string, info *
 			d.errorf(kindNode, kindPath, "internal error: %s kind %q builds an unusable value %T", fam.what, kind, val)
 			return
 		}
-		target := rv
-		if rv.Kind() == reflect.Pointer {
-			target = rv.Elem()
+		target := reflect.ValueOf(faults.ParamsOf(val)) // a proxy kind's own struct
+		if target.Kind() == reflect.Pointer {
+			target = target.Elem()
 		}
 		d.inKind++
 		if s.name == "" {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/verify"
 )
 
@@ -72,7 +73,7 @@ func (d *decoder) validateVars(e *Experiment) {
 	for i, f := range e.Faults {
 		p := index("faults", i)
 		walkStrings(reflect.ValueOf(f.Target), join(p, "target"), 0, check)
-		walkStrings(reflect.ValueOf(f.Params), join(p, "params"), 0, check)
+		walkStrings(reflect.ValueOf(faults.ParamsOf(f.Params)), join(p, "params"), 0, check)
 	}
 	for i, c := range e.Checks {
 		walkStrings(reflect.ValueOf(c.Check), index("checks", i), 0, check)

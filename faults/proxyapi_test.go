@@ -30,7 +30,7 @@ func TestProxyAPIFaultJournalHoldsNoToken(t *testing.T) {
 	require.NoError(t, err)
 
 	env, j := testEnv(t, ts...)
-	f := ProxyKind(proxy.HTTPErrorKind).New()
+	f := ProxyKinds([]proxy.KindInfo{proxy.HTTPErrorKind})["http-error"].New()
 	require.NoError(t, f.Inject(context.Background(), env))
 	require.Len(t, rt.Faults(), 1, "the fault went on through the API")
 

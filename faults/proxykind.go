@@ -14,44 +14,62 @@ import (
 )
 
 // Proxy is a proxy fault kind (faults/proxy) as a Fault. Params is the
-// kind's own struct, inline: experiments decode it, `chaos schema` and
-// `chaos faults` describe it, and Inject sends it as JSON to the proxy
-// route in front of each target — in this process, or a `chaos proxy`
-// through its control API — journaling each before it is added; Rollback
-// removes them.
-type Proxy[P any, PP interface {
-	*P
-	proxy.Params
-}] struct {
-	Params  P `yaml:",inline"`
+// kind's own struct (a pointer to it): experiments decode into it, `chaos
+// schema` and `chaos faults` describe it (see ParamsOf), and Inject sends it
+// as JSON to the proxy route in front of each target — in this process, or
+// a `chaos proxy` through its control API — journaling each before it is
+// added; Rollback removes them.
+type Proxy struct {
+	Params  proxy.Params
 	kind    string
 	changes Changes
 }
 
-var _ Fault = (*Proxy[proxy.Latency, *proxy.Latency])(nil)
+var _ interface {
+	Fault
+	ParamsHolder
+} = (*Proxy)(nil)
 
-// ProxyKind is the registry entry of the proxy fault kind k.
-func ProxyKind[P any, PP interface {
-	*P
-	proxy.Params
-}](k proxy.Kind[P]) Kind {
-	return Kind{
-		Summary: k.Summary,
-		Targets: []string{TargetProxy},
-		New:     func() Fault { return &Proxy[P, PP]{Params: *k.New(), kind: k.Name} },
+// ParamsHolder is a Fault whose parameters are another value, a pointer to
+// a struct: the decoder, the JSON Schema and `chaos faults` read that value.
+type ParamsHolder interface{ ParamsValue() any }
+
+// ParamsOf is the value that holds f's parameters: f itself, or what it
+// holds.
+func ParamsOf(f any) any {
+	if h, ok := f.(ParamsHolder); ok {
+		return h.ParamsValue()
 	}
+	return f
 }
 
+// ProxyKinds adapts every proxy fault kind of list, by name: the registry
+// (faults/kinds) takes the proxy family's list whole.
+func ProxyKinds(list []proxy.KindInfo) map[string]Kind {
+	m := make(map[string]Kind, len(list))
+	for _, k := range list {
+		m[k.KindName()] = Kind{
+			Summary: k.KindSummary(),
+			Targets: []string{TargetProxy},
+			New:     func() Fault { return &Proxy{Params: k.Defaults(), kind: k.KindName()} },
+		}
+	}
+	return m
+}
+
+// ParamsValue implements ParamsHolder.
+func (f *Proxy) ParamsValue() any { return f.Params }
+
 // Validate implements Fault.
-func (f *Proxy[P, PP]) Validate() []units.Problem { return PP(&f.Params).Validate() }
+func (f *Proxy) Validate() []units.Problem { return f.Params.Validate() }
 
 // Inject implements Fault.
-func (f *Proxy[P, PP]) Inject(ctx context.Context, env Env) error {
-	return addProxySpec(env, &f.changes, f.kind, &f.Params)
+func (f *Proxy) Inject(ctx context.Context, env Env) error {
+	return addProxySpec(env, &f.changes, f.kind, f.Params)
 }
 
 // Rollback implements Fault.
-func (f *Proxy[P, PP]) Rollback(ctx context.Context) error { return f.changes.Rollback(ctx) }
+func (f *Proxy) Rollback(ctx context.Context) error { return f.changes.Rollback(ctx) }
 
 // remoteRoute is a proxy route in another process (`chaos proxy`), driven
 // through its control API: the fault id is chosen before the change so the

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/kinds"
 )
 
@@ -27,7 +28,7 @@ func newFaultsCmd(stdout io.Writer) *cobra.Command {
 			for _, n := range names {
 				k := kinds.All[n]
 				fmt.Fprintf(stdout, "%s — %s\n  targets: %s\n", n, k.Summary, strings.Join(k.Targets, ", "))
-				for _, p := range paramsOf(k.New()) {
+				for _, p := range paramsOf(faults.ParamsOf(k.New())) {
 					fmt.Fprintf(stdout, "  %-12s %-14s default %-8s %s\n", p.name, p.typ, p.def, p.doc)
 				}
 				fmt.Fprintln(stdout)
@@ -50,11 +51,7 @@ func paramsOf(v any) []param {
 	var out []param
 	for i := 0; i < rt.NumField(); i++ {
 		f := rt.Field(i)
-		tag, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if tag == "" && opts == "inline" && !f.Anonymous && f.Type.Kind() == reflect.Struct {
-			out = append(out, paramsOf(rv.Field(i).Addr().Interface())...) // a kind's own params (faults.Proxy)
-			continue
-		}
+		tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 		if !f.IsExported() || tag == "" || tag == "-" {
 			continue
 		}

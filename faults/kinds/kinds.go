@@ -17,8 +17,10 @@ import (
 	"github.com/chaos-sre/chaos/internal/units"
 )
 
-// All is every fault kind by name.
-var All = map[string]faults.Kind{
+// All is every fault kind by name: the proxy family's kinds (faults/proxy,
+// one file each, listed once in its kinds.go: HTTP/SSE per request, L4 per
+// connection on tcp routes), and the others, one entry each.
+var All = merge(faults.ProxyKinds(proxy.KindList()), map[string]faults.Kind{
 	"process": {
 		Summary: "send a signal to a process: STOP (hung node), KILL/TERM/INT (crash); rollback sends CONT or restarts",
 		Targets: []string{faults.TargetProcess},
@@ -29,24 +31,6 @@ var All = map[string]faults.Kind{
 		Targets: []string{faults.TargetURL},
 		New:     func() faults.Fault { return flood.New() },
 	},
-	// proxy faults (faults/proxy, one file per kind): HTTP/SSE per request, L4 per
-	// connection on tcp routes
-	"latency":      faults.ProxyKind(proxy.LatencyKind),
-	"jitter":       faults.ProxyKind(proxy.JitterKind),
-	"http-error":   faults.ProxyKind(proxy.HTTPErrorKind),
-	"ttfb":         faults.ProxyKind(proxy.TTFBKind),
-	"stream-stall": faults.ProxyKind(proxy.StreamStallKind),
-	"stream-cut":   faults.ProxyKind(proxy.StreamCutKind),
-	"slow-tokens":  faults.ProxyKind(proxy.SlowTokensKind),
-	"fail-first":   faults.ProxyKind(proxy.FailFirstKind),
-	"bandwidth":    faults.ProxyKind(proxy.BandwidthKind),
-	"reset":        faults.ProxyKind(proxy.ResetKind),
-	"timeout":      faults.ProxyKind(proxy.TimeoutKind),
-	"blackhole":    faults.ProxyKind(proxy.BlackholeKind),
-	"slow-close":   faults.ProxyKind(proxy.SlowCloseKind),
-	"slicer":       faults.ProxyKind(proxy.SlicerKind),
-	"limit-data":   faults.ProxyKind(proxy.LimitDataKind),
-	"http-header":  faults.ProxyKind(proxy.HTTPHeaderKind),
 	"exhaust": {
 		Summary: "open and hold N idle or slowloris connections to the target's address until rollback",
 		Targets: []string{faults.TargetAddr},
@@ -125,7 +109,7 @@ var All = map[string]faults.Kind{
 		Targets: []string{faults.TargetContainer},
 		New:     func() faults.Fault { return &container.Limits{} },
 	},
-}
+})
 
 // Undoers is the offline undoer of every journal action, for `chaos
 // recover`: the changes the core makes (in-process, proxy-api) and each
@@ -135,11 +119,15 @@ var Undoers = merge(faults.Undoers, process.Undoers, container.Undoers, netns.Un
 // Undo reverts one journaled change (see faults.Undo) with Undoers.
 func Undo(ctx context.Context, e journal.Entry) error { return faults.Undo(ctx, e, Undoers) }
 
-func merge(ms ...map[string]faults.UndoFunc) map[string]faults.UndoFunc {
-	out := map[string]faults.UndoFunc{}
+// merge is the entries of every map; a name in two is a programming error.
+func merge[V any](ms ...map[string]V) map[string]V {
+	out := map[string]V{}
 	for _, m := range ms {
-		for action, u := range m {
-			out[action] = u
+		for name, v := range m {
+			if _, dup := out[name]; dup {
+				panic("kinds: " + name + " is defined twice")
+			}
+			out[name] = v
 		}
 	}
 	return out

@@ -39,16 +39,24 @@ type Kind[P any] struct {
 	Bare func() *P
 }
 
-// kindInfo is a Kind without its type, as the route's table holds it.
-type kindInfo interface {
-	name() string
+// KindInfo is a Kind without its type parameter, as lists hold it.
+type KindInfo interface {
+	KindName() string
+	KindSummary() string
+	// Defaults returns a new value of the parameters an experiment starts
+	// from.
+	Defaults() Params
 	bare() Params
-	defaults() Params
 }
 
-func (k Kind[P]) name() string { return k.Name }
+// KindName is the kind's name in experiments and specs.
+func (k Kind[P]) KindName() string { return k.Name }
 
-func (k Kind[P]) defaults() Params { return any(k.New()).(Params) }
+// KindSummary is the kind's line for `chaos faults`.
+func (k Kind[P]) KindSummary() string { return k.Summary }
+
+// Defaults implements KindInfo.
+func (k Kind[P]) Defaults() Params { return any(k.New()).(Params) }
 
 func (k Kind[P]) bare() Params {
 	var p any = new(P)

@@ -62,7 +62,7 @@ func TestKindsEveryModeBuildsTheDefaults(t *testing.T) {
 // defaultsJSON is the kind's defaults as the adapter sends them.
 func defaultsJSON(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := json.Marshal(kinds[name].defaults())
+	b, err := json.Marshal(kinds[name].Defaults())
 	require.NoError(t, err)
 	return b
 }

@@ -5,11 +5,11 @@ import (
 	"slices"
 )
 
-// kinds is every fault kind a route runs, by name: one line per kind. Each
-// kind's own file declares its Kind (parameters, validation, what it does on
-// a route); the experiment registry (faults/kinds) adapts each Kind with
-// one line of its own.
-var kinds = table(
+// kindList is every fault kind a route runs: one line per kind, the only
+// list of them. Each kind's own file declares its Kind (parameters,
+// validation, what it does on a route); the experiment registry
+// (faults/kinds) adapts every kind of this list.
+var kindList = []KindInfo{
 	LatencyKind,
 	JitterKind,
 	HTTPErrorKind,
@@ -26,15 +26,20 @@ var kinds = table(
 	SlicerKind,
 	LimitDataKind,
 	HTTPHeaderKind,
-)
+}
 
-func table(list ...kindInfo) map[string]kindInfo {
-	m := make(map[string]kindInfo, len(list))
+var kinds = table(kindList)
+
+// KindList returns every proxy fault kind, in the list's order.
+func KindList() []KindInfo { return slices.Clone(kindList) }
+
+func table(list []KindInfo) map[string]KindInfo {
+	m := make(map[string]KindInfo, len(list))
 	for _, k := range list {
-		if _, dup := m[k.name()]; dup {
-			panic("proxy: fault kind " + k.name() + " is listed twice")
+		if _, dup := m[k.KindName()]; dup {
+			panic("proxy: fault kind " + k.KindName() + " is listed twice")
 		}
-		m[k.name()] = k
+		m[k.KindName()] = k
 	}
 	return m
 }
