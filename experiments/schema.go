@@ -110,7 +110,7 @@ func kindType[T any](newFn func() T) (reflect.Type, error) {
 	if newFn == nil {
 		return nil, fmt.Errorf("no New")
 	}
-	t := reflect.TypeOf(newFn())
+	t := reflect.TypeOf(faults.ParamsOf(newFn()))
 	if t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -159,14 +159,7 @@ func schemaName(t reflect.Type) string {
 	if p := t.PkgPath(); strings.HasPrefix(p, faultsPkg+"/") && p != targetsPkg {
 		return "faults." + t.Name() // a fault family's kind: faults.NetLatency
 	}
-	name := t.Name()
-	// A generic adapter of a family's kind (faults.Proxy[proxy.Latency, …])
-	// is named for the kind it adapts: faults.Latency.
-	if i := strings.IndexByte(name, '['); i >= 0 {
-		arg, _, _ := strings.Cut(strings.TrimSuffix(name[i+1:], "]"), ",")
-		name = arg[strings.LastIndexByte(arg, '.')+1:]
-	}
-	return path.Base(t.PkgPath()) + "." + name
+	return path.Base(t.PkgPath()) + "." + t.Name()
 }
 
 // schemaMapper writes the units types as strings with a pattern, and the
