@@ -1,8 +1,9 @@
 package experiments
 
 import (
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 
 	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/kinds"
@@ -46,7 +47,7 @@ type family struct {
 func (r Registry) family(t reflect.Type) *family {
 	switch t {
 	case faultType:
-		return &family{what: "fault", names: sortedKeys(r.Faults), new: func(k string) (any, bool) {
+		return &family{what: "fault", names: slices.Sorted(maps.Keys(r.Faults)), new: func(k string) (any, bool) {
 			kind, ok := r.Faults[k]
 			if !ok || kind.New == nil {
 				return nil, false
@@ -54,7 +55,7 @@ func (r Registry) family(t reflect.Type) *family {
 			return kind.New(), true
 		}}
 	case checkType:
-		return &family{what: "check", names: sortedKeys(r.Checks), new: func(k string) (any, bool) {
+		return &family{what: "check", names: slices.Sorted(maps.Keys(r.Checks)), new: func(k string) (any, bool) {
 			kind, ok := r.Checks[k]
 			if !ok || kind.New == nil {
 				return nil, false
@@ -63,13 +64,4 @@ func (r Registry) family(t reflect.Type) *family {
 		}}
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

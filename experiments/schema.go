@@ -3,8 +3,10 @@ package experiments
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/invopop/jsonschema"
@@ -56,7 +58,7 @@ func experimentSchema(reg Registry) (*jsonschema.Reflector, *jsonschema.Schema, 
 	if fault == nil || check == nil {
 		return nil, nil, fmt.Errorf("schema: FaultSpec or CheckSpec missing from $defs")
 	}
-	faultKinds := sortedKeys(reg.Faults)
+	faultKinds := slices.Sorted(maps.Keys(reg.Faults))
 	setKindEnum(fault, faultKinds)
 	for _, k := range faultKinds {
 		t, err := kindType(reg.Faults[k].New)
@@ -69,7 +71,7 @@ func experimentSchema(reg Registry) (*jsonschema.Reflector, *jsonschema.Schema, 
 		fault.AllOf = append(fault.AllOf, ifKind(k, then))
 	}
 
-	checkKinds := sortedKeys(reg.Checks)
+	checkKinds := slices.Sorted(maps.Keys(reg.Checks))
 	setKindEnum(check, checkKinds)
 	// A check's own fields sit next to name, kind, during and after; the
 	// branch for its kind adds them, and unevaluatedProperties rejects the

@@ -38,7 +38,7 @@ func (d *decoder) setVars(e *Experiment) {
 // are known only once the stack is found, so there unknown names wait for
 // preflight.
 func (d *decoder) validateVars(e *Experiment) {
-	known := sortedKeys(e.Stack.Vars)
+	known := slices.Sorted(maps.Keys(e.Stack.Vars))
 	if e.Stack.Local != nil {
 		known = append(known, "gateway")
 	}

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -76,7 +77,7 @@ func (c *BreakerCheck) Validate() []units.Problem {
 	return ps
 }
 
-func (c *BreakerCheck) within() time.Duration { return orDefault(c.Within, DefaultBreakerWithin) }
+func (c *BreakerCheck) within() time.Duration { return cmp.Or(c.Within.D(), DefaultBreakerWithin) }
 
 // Sample scrapes the state metric (metric mode only).
 func (c *BreakerCheck) Sample(ctx context.Context, now time.Time, _ Window) {

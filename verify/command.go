@@ -2,6 +2,7 @@ package verify
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -101,7 +102,7 @@ func (c *CommandCheck) exec(ctx context.Context) Result {
 	if len(c.Run) == 0 {
 		return failed("", bound, "no program to run")
 	}
-	timeout := orDefault(c.Timeout, DefaultCommandTimeout)
+	timeout := cmp.Or(c.Timeout.D(), DefaultCommandTimeout)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var stdout, stderr bytes.Buffer

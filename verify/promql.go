@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -137,16 +138,9 @@ func (c *PromQLCheck) bound() string {
 	}
 	what := "every series"
 	if c.Mode == QueryRange {
-		what = "the " + orStr(c.Reduce, ReduceLast) + " of every series"
+		what = "the " + cmp.Or(c.Reduce, ReduceLast) + " of every series"
 	}
 	return what + " " + strings.Join(b, " and ")
-}
-
-func orStr(s, d string) string {
-	if s == "" {
-		return d
-	}
-	return s
 }
 
 // Evaluate asks the server once the window (plus lag) is over.
@@ -213,7 +207,7 @@ func (c *PromQLCheck) query(ctx context.Context, a promv1.API, q string, w Windo
 		var out []series
 		for _, s := range m {
 			if len(s.Values) > 0 {
-				out = append(out, series{s.Metric.String(), reduce(s.Values, orStr(c.Reduce, ReduceLast))})
+				out = append(out, series{s.Metric.String(), reduce(s.Values, cmp.Or(c.Reduce, ReduceLast))})
 			}
 		}
 		return out, nil

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strconv"
@@ -64,8 +65,8 @@ func (c *RecoverCheck) Validate() []units.Problem {
 	return ps
 }
 
-func (c *RecoverCheck) within() time.Duration { return orDefault(c.Within, DefaultRecoverWithin) }
-func (c *RecoverCheck) stable() time.Duration { return orDefault(c.Stable, DefaultRecoverStable) }
+func (c *RecoverCheck) within() time.Duration { return cmp.Or(c.Within.D(), DefaultRecoverWithin) }
+func (c *RecoverCheck) stable() time.Duration { return cmp.Or(c.Stable.D(), DefaultRecoverStable) }
 
 // settle is how long after a window ends its requests get to complete before
 // it is judged: the largest latency bound (a request in flight longer than
@@ -176,13 +177,6 @@ func (c *RecoverCheck) Evaluate(_ context.Context, ev Evidence) Result {
 // 1.1s, 12s.
 func FormatTTR(d time.Duration) string {
 	return strconv.FormatFloat(d.Round(RecoverStep).Seconds(), 'f', -1, 64) + "s"
-}
-
-func orDefault(d units.Duration, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d.D()
 }
 
 func joinField(prefix, field string) string {
