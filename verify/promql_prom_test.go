@@ -160,7 +160,7 @@ func TestPromQLAgainstRealPrometheus(t *testing.T) {
 				assert.Equal(t, run.ExitHeld, rep.ExitCode)
 				assert.Regexp(t, `\[\d+s\]\) = [12]`, rep.Checks[0].Measured, "${window} became the fault's length")
 			} else {
-				assert.Equal(t, run.ExitFailed, rep.ExitCode)
+				assert.Equal(t, run.ExitFailed, rep.ExitCode, "error: %v", err)
 				assert.Contains(t, rep.Checks[0].Reason, "is 0 < 1")
 			}
 		})

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chaos-sre/chaos/experiments"
@@ -122,7 +123,7 @@ func Run(ctx context.Context, exp *experiments.Experiment, o Options) (rep *Repo
 	if o.RollbackTimeout == 0 {
 		o.RollbackTimeout = 30 * time.Second
 	}
-	runID := time.Now().UTC().Format("20060102T150405") + "-" + strconv.FormatInt(o.Seed%100000, 10) + "-" + strconv.Itoa(os.Getpid())
+	runID := newRunID("", o.Seed)
 	e := &engine{
 		exp: exp, o: o,
 		rng: rand.New(rand.NewPCG(uint64(o.Seed), uint64(o.Seed)^0x5bd1e995)),
@@ -316,4 +317,19 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	return len(b), nil
+}
+
+// runs counts the runs this process has started.
+var runs atomic.Int64
+
+// newRunID names a run: its start (UTC, to the second), seed and pid, and
+// for every run after a process's first its number in the process, so two
+// runs that one process starts in the same second with one seed (tests, a
+// suite) never share journal entries, leases or live undos.
+func newRunID(prefix string, seed int64) string {
+	id := prefix + time.Now().UTC().Format("20060102T150405") + "-" + strconv.FormatInt(seed%100000, 10) + "-" + strconv.Itoa(os.Getpid())
+	if n := runs.Add(1); n > 1 {
+		id += "-" + strconv.FormatInt(n, 10)
+	}
+	return id
 }

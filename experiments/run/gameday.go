@@ -3,7 +3,6 @@ package run
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/chaos-sre/chaos/experiments"
@@ -24,7 +23,7 @@ func SteadyState(ctx context.Context, exp *experiments.Experiment, o Options) (h
 	if o.Seed == 0 {
 		o.Seed = time.Now().UnixNano() & 0x7fffffffffff
 	}
-	runID := "gate-" + time.Now().UTC().Format("20060102T150405") + "-" + strconv.FormatInt(o.Seed%100000, 10)
+	runID := newRunID("gate-", o.Seed)
 	w, err := prepare(ctx, exp, runID, o)
 	if err != nil {
 		return false, "", err
