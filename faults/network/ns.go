@@ -68,27 +68,45 @@ func PidInode(pid int) (uint64, error) {
 	return st.Ino, nil
 }
 
+// startInode is the network namespace this process started in, read at
+// package init on the main thread before any thread could enter another.
+// Not /proc/self later: it follows the main thread, and a goroutine that
+// locks the main thread and enters a namespace that dies with it (the
+// netem probe) leaves the main thread there for good.
+var startInode = func() uint64 {
+	var st unix.Stat_t
+	if unix.Stat("/proc/self/ns/net", &st) != nil {
+		return 0
+	}
+	return st.Ino
+}()
+
+// procDynamicFirst is the first inode the kernel gives a namespace it
+// creates (PROC_DYNAMIC_FIRST): one below it is an initial namespace with a
+// fixed number, the host's (init_net has one on recent kernels).
+const procDynamicFirst = 0xF0000000
+
 // HostInode is the inode of the host's network namespace (that of pid 1),
-// or of this process's when pid 1's cannot be read.
+// or of the one this process started in when pid 1's cannot be read.
 func HostInode() (uint64, error) {
-	for _, p := range []string{"/proc/1/ns/net", "/proc/self/ns/net"} {
-		var st unix.Stat_t
-		if err := unix.Stat(p, &st); err == nil {
-			return st.Ino, nil
-		}
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/1/ns/net", &st); err == nil {
+		return st.Ino, nil
+	}
+	if startInode != 0 {
+		return startInode, nil
 	}
 	return 0, errors.New("cannot read the host network namespace (/proc/1/ns/net)")
 }
 
-// IsHost reports whether n is the host's (or this process's) namespace.
+// IsHost reports whether n is the host's namespace: the initial one, pid
+// 1's, or the one this process started in.
 func (n *NS) IsHost() bool {
-	for _, p := range []string{"/proc/1/ns/net", "/proc/self/ns/net"} {
-		var st unix.Stat_t
-		if err := unix.Stat(p, &st); err == nil && st.Ino == n.Inode {
-			return true
-		}
+	if n.Inode < procDynamicFirst || n.Inode == startInode {
+		return true
 	}
-	return false
+	var st unix.Stat_t
+	return unix.Stat("/proc/1/ns/net", &st) == nil && st.Ino == n.Inode
 }
 
 // Find reopens the namespace with inode ino for an undo in another process:
