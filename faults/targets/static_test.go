@@ -1,7 +1,6 @@
 package targets
 
 import (
-	"context"
 	"math/rand/v2"
 	"testing"
 
@@ -36,13 +35,10 @@ func TestStaticResolve(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := s.Resolve(context.Background(), tc.spec)
-			if tc.wantErr != "" {
-				require.Error(t, err)
-				assert.Contains(t, err.Error(), tc.wantErr)
+			got, ok := resolveCase(t, s, tc.spec, tc.wantErr, false)
+			if !ok {
 				return
 			}
-			require.NoError(t, err)
 			var names []string
 			for _, g := range got {
 				names = append(names, g.Name)
