@@ -47,6 +47,17 @@ type Stack struct {
 	// Project is the compose project; default as docker-compose: the
 	// compose file's folder name (or $COMPOSE_PROJECT_NAME).
 	Project string `yaml:"project,omitempty" jsonschema:"description=compose project name; default $COMPOSE_PROJECT_NAME or the compose file's folder name"`
+	// Kubernetes names a cluster whose pods, workloads and nodes the
+	// targets are (pod:, deployment:, statefulset:, labels:, namespace:,
+	// node:), reached through its API with nothing installed in it.
+	Kubernetes *KubeStack `yaml:"kubernetes,omitempty" jsonschema:"description=a Kubernetes cluster: targets are its pods; workloads and nodes"`
+}
+
+// KubeStack names a Kubernetes cluster as kubectl does.
+type KubeStack struct {
+	Kubeconfig string `yaml:"kubeconfig,omitempty" jsonschema:"description=kubeconfig file (relative to the experiment); default $KUBECONFIG or ~/.kube/config"`
+	Context    string `yaml:"context,omitempty" jsonschema:"description=context of the kubeconfig; default its current context"`
+	Namespace  string `yaml:"namespace,omitempty" jsonschema:"description=namespace of the targets; default the context's namespace or default"`
 }
 
 // LocalStack configures the bundled example stack.

@@ -50,12 +50,13 @@ type Kind struct {
 // engine resolves and leases for it, and how the report says it was brought
 // in when the fault does not say more (see Mechanismer).
 const (
-	TargetProcess   = "process"   // a local process, signalled
-	TargetContainer = "container" // a container, through the Docker Engine API
-	TargetNetns     = "netns"     // a container's or process's network namespace
-	TargetProxy     = "proxy"     // a fault proxy route in front of the target
-	TargetURL       = "url"       // requests sent by chaos (flood)
-	TargetAddr      = "addr"      // connections opened by chaos (exhaust)
+	TargetProcess   = "process"    // a local process, signalled
+	TargetContainer = "container"  // a container, through the Docker Engine API
+	TargetNetns     = "netns"      // a container's or process's network namespace
+	TargetProxy     = "proxy"      // a fault proxy route in front of the target
+	TargetURL       = "url"        // requests sent by chaos (flood)
+	TargetAddr      = "addr"       // connections opened by chaos (exhaust)
+	TargetKube      = "kubernetes" // a pod, workload or node, through the Kubernetes API
 )
 
 // mechanisms says how each type of target is hit, for the run report.
@@ -65,6 +66,7 @@ var mechanisms = map[string]string{
 	TargetNetns:     "the target's network namespace",
 	TargetProxy:     "in-process HTTP fault proxy in front of the target (per request)",
 	TargetURL:       "open-loop requests from chaos",
+	TargetKube:      "Kubernetes API on the object (nothing installed in the cluster)",
 }
 
 // Target is the type of target k hits, "" when the kind names none.

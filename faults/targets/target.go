@@ -30,6 +30,13 @@ type Spec struct {
 	Proxy string `yaml:"proxy,omitempty" json:"proxy,omitempty" jsonschema:"description=a fault proxy route by name (chaos proxy --listen …: the route is named by its listen address unless named with NAME=)"`
 	API   string `yaml:"api,omitempty" json:"api,omitempty" jsonschema:"description=the control API of the chaos proxy holding the route e.g. http://127.0.0.1:8474"`
 	Token string `yaml:"token,omitempty" json:"token,omitempty" jsonschema:"description=the control API token; ${NAME} reads the environment variable NAME (and the journal keeps only its name)"`
+	// Pod, Deployment, StatefulSet, Namespace and Node select Kubernetes
+	// objects of stack.kubernetes (see Kube); Labels then selects pods.
+	Pod         string `yaml:"pod,omitempty" json:"pod,omitempty" jsonschema:"description=a Kubernetes pod by name (stack.kubernetes)"`
+	Deployment  string `yaml:"deployment,omitempty" json:"deployment,omitempty" jsonschema:"description=the pods of a Kubernetes Deployment (stack.kubernetes); scale faults act on the Deployment itself"`
+	StatefulSet string `yaml:"statefulset,omitempty" json:"statefulset,omitempty" jsonschema:"description=the pods of a Kubernetes StatefulSet (stack.kubernetes); scale faults act on the StatefulSet itself"`
+	Namespace   string `yaml:"namespace,omitempty" json:"namespace,omitempty" jsonschema:"description=the Kubernetes namespace to look in; alone: every pod of it; default stack.kubernetes.namespace"`
+	Node        string `yaml:"node,omitempty" json:"node,omitempty" jsonschema:"description=a Kubernetes node by name (node-drain; cordon); with no other selector the node itself"`
 	Pick  string `yaml:"pick,omitempty" json:"pick,omitempty" jsonschema:"description=all | one | N | N% of the matches (a service defaults to all; a process or cmdline or port or container or labels target that matches several must say which),default=all"`
 	// AllowHost lets a process or pid target be init (pid 1), the host's
 	// init or container runtime (dockerd, containerd, systemd …) or another
@@ -49,6 +56,8 @@ type Target struct {
 	Container string
 	// Proxy is the fault proxy route standing in front of this target, if any.
 	Proxy Proxy
+	// Kube is the Kubernetes object this target is, nil when it is not one.
+	Kube *Kube
 	// Restart starts the target again (for kill faults), nil when unknown.
 	Restart func(ctx context.Context) error
 }
