@@ -1,0 +1,182 @@
+package e2ekube
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// TestKubernetes deploys the example stack (examples/kubernetes/stack.sh)
+// into a namespace of its own and runs, in order: the bundled Kubernetes
+// experiments against the full gateway (exit 0); kill -9 of a run while
+// it holds the primaries scaled to 0, then `chaos recover`; the same
+// experiments against the no-ejection and the no-breaker gateway (exit 1).
+// One stack serves them all: deploying one is a fair share of the time.
+func TestKubernetes(t *testing.T) {
+	c := newCluster(t)
+	t.Parallel()
+	c.stackSh("up")
+
+	t.Run("full gateway holds", func(t *testing.T) {
+		for _, e := range []string{"delete-primary", "scale-primaries-to-zero"} {
+			code, out, stderr := c.untilJudged(t, "run", experiment(e), "-q", "--seed", "5", "--state-dir", c.state)
+			if !assert.Equal(t, 0, code, "%s\nstdout:\n%s\nstderr:\n%s", e, out, stderr) {
+				c.waitStackReady()
+			}
+		}
+	})
+
+	t.Run("kill -9 mid-scale then recover", func(t *testing.T) {
+		killedScaleIsRecovered(t, c)
+	})
+
+	t.Run("no-ejection gateway fails", func(t *testing.T) {
+		c.stackSh("variant", "no-ejection")
+		for _, e := range []string{"delete-primary", "scale-primaries-to-zero"} {
+			code, out, stderr := c.untilJudged(t, "run", experiment(e), "-q", "--seed", "5", "--state-dir", c.state)
+			assert.Equal(t, 1, code, "%s\nstdout:\n%s\nstderr:\n%s", e, out, stderr)
+			assert.Regexp(t, `✗ (replica|both replicas) ejected:`, out, e)
+			c.waitStackReady()
+		}
+	})
+
+	t.Run("no-breaker gateway fails", func(t *testing.T) {
+		c.stackSh("variant", "no-breaker")
+		code, out, stderr := c.untilJudged(t, "run", experiment("scale-primaries-to-zero"), "-q", "--seed", "5", "--state-dir", c.state)
+		assert.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
+		assert.Contains(t, out, "✗ breaker opens:")
+	})
+
+	left, _ := filepath.Glob(filepath.Join(c.state, "journal", "*.jsonl"))
+	assert.Empty(t, left, "every run rolled back everything")
+}
+
+// killedScaleIsRecovered scales the primaries to 0 in a run, kills that run
+// with SIGKILL while the fault is on, and checks that the primaries stay at
+// 0 (nothing undid it) until `chaos recover` puts both back.
+func killedScaleIsRecovered(t *testing.T, c *cluster) {
+	file := filepath.Join(t.TempDir(), "long-scale.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(`version: chaos/v1
+name: long-scale
+stack: {kubernetes: {}}
+load: {url: "${gateway}/healthz", method: GET, rate: 5/s}
+faults:
+  - {name: none, kind: scale, target: {statefulset: model-primary}, params: {replicas: 0}, for: 120s}
+`), 0o644))
+	cmd, _, errb := chaosCmd(t, c.env, "run", file, "--state-dir", c.state, "--seed", "2")
+	require.NoError(t, cmd.Start())
+	waitUntil(t, "the primaries scaled to 0", time.Minute, func() bool {
+		return c.replicas("model-primary") == 0 && len(c.readyPods("model-primary")) == 0
+	})
+	require.NoError(t, cmd.Process.Kill())
+	_ = cmd.Wait()
+	require.Equal(t, int32(0), c.replicas("model-primary"), "kill -9 leaves the primaries at 0\n%s", errb)
+
+	code, out, stderr := c.chaos("recover", "--state-dir", c.state)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
+	assert.Contains(t, out, "undid none")
+	assert.Equal(t, int32(2), c.replicas("model-primary"), "recover scaled the primaries back")
+	c.waitStackReady()
+
+	code, out, _ = c.chaos("recover", "--state-dir", c.state)
+	assert.Equal(t, 0, code, "recover twice is harmless")
+	assert.Contains(t, out, "nothing left to undo (0 undone")
+}
+
+// replicas is the replica count a StatefulSet asks for.
+func (c *cluster) replicas(statefulset string) int32 {
+	c.t.Helper()
+	s, err := c.cs.AppsV1().StatefulSets(c.ns).Get(context.Background(), statefulset, metav1.GetOptions{})
+	require.NoError(c.t, err)
+	if s.Spec.Replicas == nil {
+		return 1
+	}
+	return *s.Spec.Replicas
+}
+
+// readyPods lists the Ready, not terminating pods of app name.
+func (c *cluster) readyPods(name string) []string {
+	c.t.Helper()
+	ps, err := c.cs.CoreV1().Pods(c.ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=" + name})
+	require.NoError(c.t, err)
+	var out []string
+	for _, p := range ps.Items {
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		for _, cond := range p.Status.Conditions {
+			if cond.Type == corev1.PodReady && cond.Status == corev1.ConditionTrue {
+				out = append(out, p.Name)
+			}
+		}
+	}
+	return out
+}
+
+// waitStackReady waits until every pod of the stack is Ready: two
+// primaries, the fallback and one gateway.
+func (c *cluster) waitStackReady() {
+	c.t.Helper()
+	waitUntil(c.t, "the stack's pods ready", time.Minute, func() bool {
+		return len(c.readyPods("model-primary")) == 2 && len(c.readyPods("model-fallback")) == 1 &&
+			len(c.readyPods("gateway")) == 1
+	})
+}
+
+// TestKilledDrainOnKwokNodes drains a kwok fake node in a run, kills that
+// run with SIGKILL mid-drain, and checks that the node stays cordoned until
+// `chaos recover --kubernetes` (with none of the run's journals: from the
+// annotation on the node) makes it schedulable again. The test cluster has
+// one real node, the one the stack runs on; draining it would take the
+// stack with it, so drain is exercised here, on nodes that run no
+// container.
+func TestKilledDrainOnKwokNodes(t *testing.T) {
+	c := newCluster(t)
+	t.Parallel()
+	drained := c.fakeNode("a")
+	c.fakeDeployment("fake-app", 3, drained)
+	other := c.fakeNode("b")
+	c.fakeDeployment("fake-other", 1, other) // keeps b busy: the evicted pods land beside it
+
+	srv := okServer(t)
+	file := filepath.Join(t.TempDir(), "long-drain.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(`version: chaos/v1
+name: long-drain
+stack: {kubernetes: {}}
+load: {url: "`+srv+`", method: GET, rate: 5/s}
+faults:
+  - {name: drained, kind: node-drain, target: {node: `+drained+`}, for: 120s}
+`), 0o644))
+	runState := t.TempDir()
+	cmd, _, errb := chaosCmd(t, c.env, "run", file, "--state-dir", runState, "--seed", "2")
+	require.NoError(t, cmd.Start())
+	waitUntil(t, "node "+drained+" cordoned and drained", time.Minute, func() bool {
+		return c.unschedulable(drained) && len(c.runningPods("fake-app", drained)) == 0
+	})
+	require.NoError(t, cmd.Process.Kill())
+	_ = cmd.Wait()
+	require.True(t, c.unschedulable(drained), "kill -9 leaves the node cordoned\n%s", errb)
+	assert.False(t, c.unschedulable(other), "the other node is untouched")
+
+	code, out, stderr := c.chaos("recover", "--kubernetes", "--state-dir", t.TempDir())
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
+	assert.False(t, c.unschedulable(drained), "recover --kubernetes uncordoned the node")
+	waitUntil(t, "the evicted pods running again", time.Minute, func() bool {
+		return len(c.runningPods("fake-app", "")) == 3
+	})
+
+	// The killed run's own journal: what it holds is undone already.
+	code, out, stderr = c.chaos("recover", "--state-dir", runState)
+	assert.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
+	left, _ := filepath.Glob(filepath.Join(runState, "journal", "*.jsonl"))
+	assert.Empty(t, left, "recover cleared the killed run's journal")
+	assert.False(t, strings.Contains(out, "failed"), out)
+}
