@@ -44,6 +44,23 @@ func NetnsKey(inode uint64) string { return "netns:" + strconv.FormatUint(inode,
 // ProxyKey is the lease key of a route of a `chaos proxy`.
 func ProxyKey(api, route string) string { return "proxy:" + api + "#" + route }
 
+// KubeKey is the lease key of a Kubernetes object: its cluster's API server
+// and the object's path there (…/namespaces/NS/deployments/NAME, …/nodes/NAME),
+// so two kubeconfigs that reach one cluster lease the same key.
+func KubeKey(server, namespace, resource, name string) string {
+	if namespace == "" {
+		return "kube:" + server + "/" + resource + "/" + name
+	}
+	return "kube:" + server + "/namespaces/" + namespace + "/" + resource + "/" + name
+}
+
+// Leaser is a kind that names the lease keys of what it changes on a target
+// itself: a Kubernetes fault changes a pod, its workload or its node,
+// depending on its kind.
+type Leaser interface {
+	LeaseKeys(ctx context.Context, t targets.Target) ([]string, error)
+}
+
 // LeaseKeys are the keys a run leases before a fault of kind k hits t: the
 // container or process, its network namespace for the kinds that change one,
 // the remote proxy route. Kinds that only send traffic to a target (flood,
@@ -62,6 +79,13 @@ func LeaseKeys(ctx context.Context, k Kind, t targets.Target) ([]string, error) 
 	}
 	if family == TargetURL || family == TargetAddr || family == TargetProxy {
 		return keys, nil
+	}
+	if family == TargetKube {
+		l, ok := k.New().(Leaser)
+		if !ok || t.Kube == nil {
+			return nil, fmt.Errorf("target %s: a Kubernetes fault needs a Kubernetes target", t.Name)
+		}
+		return l.LeaseKeys(ctx, t)
 	}
 	pid := t.Pid
 	if t.Container != "" {

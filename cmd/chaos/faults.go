@@ -55,12 +55,12 @@ func paramsOf(v any) []param {
 		if !f.IsExported() || tag == "" || tag == "-" {
 			continue
 		}
-		def := fmt.Sprint(rv.Field(i).Interface())
-		if s, ok := rv.Field(i).Interface().(fmt.Stringer); ok {
-			def = s.String()
-		}
-		if rv.Field(i).IsZero() {
-			def = "-"
+		def := "-" // a zero value, or a nil pointer: no default
+		if fv := rv.Field(i); !fv.IsZero() {
+			def = fmt.Sprint(fv.Interface())
+			if s, ok := fv.Interface().(fmt.Stringer); ok {
+				def = s.String()
+			}
 		}
 		var doc []string
 		for _, part := range strings.Split(f.Tag.Get("jsonschema"), ",") {
@@ -71,7 +71,7 @@ func paramsOf(v any) []param {
 				doc = append(doc, "|"+e)
 			}
 		}
-		typ := strings.ReplaceAll(qualifier.ReplaceAllString(f.Type.String(), ""), "interface {}", "any")
+		typ := strings.ReplaceAll(qualifier.ReplaceAllString(strings.TrimPrefix(f.Type.String(), "*"), ""), "interface {}", "any")
 		out = append(out, param{name: tag, typ: typ, def: def, doc: strings.TrimPrefix(strings.Join(doc, " "), "|")})
 	}
 	return out

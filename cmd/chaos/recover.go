@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -13,12 +14,20 @@ import (
 	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/journal"
 	"github.com/chaos-sre/chaos/faults/kinds"
+	"github.com/chaos-sre/chaos/faults/kube"
 	"github.com/chaos-sre/chaos/faults/lease"
+	"github.com/chaos-sre/chaos/faults/targets"
 )
 
 type recoverOptions struct {
 	stateDir string
 	run      string
+	// kubernetes also scans a cluster for the marks runs leave on what
+	// they change (see recoverKube).
+	kubernetes bool
+	cluster    targets.Cluster
+	stale      time.Duration
+	force      bool
 }
 
 func newRecoverCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -32,14 +41,31 @@ faults alone and says whose run it is. Before acting, every undo checks that its
 changed (container ID and creation time, pid and start time, network namespace); a target that was
 replaced is reported and skipped. Undoing is idempotent: a change already gone counts as undone, and
 running recover twice is harmless. Exit 0 when nothing is left, 4 when something could not be undone or
-a journal could not be read.`,
+a journal could not be read.
+
+With --kubernetes, recover then reads the cluster's deployments, statefulsets and nodes for the marks
+(chaos.sre/* annotations) that Kubernetes faults write on what they change, so a change made from
+another machine is found too. A mark of a run of this host is undone once that run is dead (its journal
+unlocked, its process gone); a mark of another host's run once its run stopped renewing it (every 10s)
+longer than --stale ago, or with --force. A workload or node someone else changed during the window
+keeps their value; only the mark goes.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			for _, f := range []string{"kubeconfig", "context", "stale", "force"} {
+				if c.Flags().Changed(f) && !o.kubernetes {
+					return &runpkg.ExitError{Code: runpkg.ExitInvalid, Err: fmt.Errorf("--%s goes with --kubernetes", f)}
+				}
+			}
 			return recoverRuns(c.Context(), o, stdout, stderr)
 		},
 	}
 	c.Flags().StringVar(&o.stateDir, "state-dir", "", "folder of run journals (default $CHAOS_STATE_DIR or $XDG_STATE_HOME/chaos)")
 	c.Flags().StringVar(&o.run, "run", "", "recover only this run (its id, as `chaos run` and recover print it)")
+	c.Flags().BoolVar(&o.kubernetes, "kubernetes", false, "also undo what dead runs left on a Kubernetes cluster, from the marks on its objects")
+	c.Flags().StringVar(&o.cluster.Kubeconfig, "kubeconfig", "", "the cluster's kubeconfig (default $KUBECONFIG or ~/.kube/config); with --kubernetes")
+	c.Flags().StringVar(&o.cluster.Context, "context", "", "the kubeconfig context (default its current one); with --kubernetes")
+	c.Flags().DurationVar(&o.stale, "stale", kube.StaleAfter, "a mark of another host's run is undone once not renewed for this long; with --kubernetes")
+	c.Flags().BoolVar(&o.force, "force", false, "undo the marks of other hosts' runs however recently renewed (those runs are known dead); with --kubernetes")
 	return c
 }
 
@@ -74,12 +100,18 @@ func recoverRuns(ctx context.Context, o recoverOptions, stdout, stderr io.Writer
 			recoverOne(ctx, l.Path, leaseDir, &t, stdout, stderr)
 		}
 	}
-	if o.run != "" && !found {
+	if o.kubernetes {
+		recoverKube(ctx, o, dir, leaseDir, &t, stdout, stderr)
+	} else if o.run != "" && !found {
 		fmt.Fprintf(stdout, "run %s left nothing to undo (no journal of it in %s)\n", o.run, dir)
 		return nil
 	}
 	if t.failed > 0 {
 		return &runpkg.ExitError{Code: runpkg.ExitTool, Err: fmt.Errorf("%d change(s) or journal(s) could not be undone or read; journals kept in %s", t.failed, dir)}
+	}
+	if o.kubernetes {
+		fmt.Fprintf(stdout, "nothing left to undo (%d undone, %d skipped, %d live run(s) left alone; journals in %s, and the cluster's marks)\n", t.undone, t.skipped, t.live, dir)
+		return nil
 	}
 	fmt.Fprintf(stdout, "nothing left to undo (%d undone, %d skipped, %d live run(s) left alone, journals in %s)\n", t.undone, t.skipped, t.live, dir)
 	return nil

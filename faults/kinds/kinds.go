@@ -11,6 +11,7 @@ import (
 	"github.com/chaos-sre/chaos/faults/container"
 	"github.com/chaos-sre/chaos/faults/flood"
 	"github.com/chaos-sre/chaos/faults/journal"
+	"github.com/chaos-sre/chaos/faults/kube"
 	"github.com/chaos-sre/chaos/faults/netns"
 	"github.com/chaos-sre/chaos/faults/process"
 	"github.com/chaos-sre/chaos/faults/proxy"
@@ -109,12 +110,35 @@ var All = merge(faults.ProxyKinds(proxy.KindList()), map[string]faults.Kind{
 		Targets: []string{faults.TargetContainer},
 		New:     func() faults.Fault { return &container.Limits{} },
 	},
+	// Kubernetes faults, through the API server with nothing installed in
+	// the cluster (faults/kube); each change that has something to restore
+	// is also marked on the object, for a recover from any machine
+	"pod-delete": {
+		Summary: "delete Kubernetes pods (with their grace period, or force); their controller recreates them, nothing to roll back; a pod no controller owns is refused unless allow_unmanaged",
+		Targets: []string{faults.TargetKube},
+		New:     func() faults.Fault { return &kube.PodDelete{} },
+	},
+	"scale": {
+		Summary: "scale the Deployments/StatefulSets of the targets to replicas for the window; rollback restores the old count unless someone else changed it meanwhile",
+		Targets: []string{faults.TargetKube},
+		New:     func() faults.Fault { return &kube.Scale{} },
+	},
+	"cordon": {
+		Summary: "mark Kubernetes nodes unschedulable (the target pods' nodes, or node targets); rollback uncordons those it cordoned",
+		Targets: []string{faults.TargetKube},
+		New:     func() faults.Fault { return &kube.Cordon{} },
+	},
+	"node-drain": {
+		Summary: "a node failure: cordon the nodes and evict their pods (Eviction API, honouring PodDisruptionBudgets; DaemonSet and mirror pods stay); rollback uncordons",
+		Targets: []string{faults.TargetKube},
+		New:     func() faults.Fault { return &kube.NodeDrain{Timeout: units.Duration(30e9)} },
+	},
 })
 
 // Undoers is the offline undoer of every journal action, for `chaos
 // recover`: the changes the core makes (in-process, proxy-api) and each
 // family's.
-var Undoers = merge(faults.Undoers, process.Undoers, container.Undoers, netns.Undoers)
+var Undoers = merge(faults.Undoers, process.Undoers, container.Undoers, netns.Undoers, kube.Undoers)
 
 // Undo reverts one journaled change (see faults.Undo) with Undoers.
 func Undo(ctx context.Context, e journal.Entry) error { return faults.Undo(ctx, e, Undoers) }

@@ -11,6 +11,7 @@ import (
 	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/container"
 	"github.com/chaos-sre/chaos/faults/journal"
+	"github.com/chaos-sre/chaos/faults/kube"
 	"github.com/chaos-sre/chaos/faults/netns"
 	"github.com/chaos-sre/chaos/faults/process"
 )
@@ -19,7 +20,7 @@ import (
 // so `chaos recover` cannot run the wrong undoer.
 func TestUndoersNameEachActionOnce(t *testing.T) {
 	n := 0
-	for _, m := range []map[string]faults.UndoFunc{faults.Undoers, process.Undoers, container.Undoers, netns.Undoers} {
+	for _, m := range []map[string]faults.UndoFunc{faults.Undoers, process.Undoers, container.Undoers, netns.Undoers, kube.Undoers} {
 		n += len(m)
 	}
 	assert.Len(t, Undoers, n)
