@@ -133,6 +133,11 @@ var All = merge(faults.ProxyKinds(proxy.KindList()), map[string]faults.Kind{
 		Targets: []string{faults.TargetKube},
 		New:     func() faults.Fault { return &kube.NodeDrain{Timeout: units.Duration(30e9)} },
 	},
+	"container-kill": {
+		Summary: "signal one container of the target pods (TERM, QUIT …) by running kill in it through pods/exec; the kubelet restarts it; needs a kill command in the image and a real kubelet",
+		Targets: []string{faults.TargetKube},
+		New:     func() faults.Fault { return &kube.ContainerKill{Signal: "TERM", Wait: units.Duration(30e9)} },
+	},
 })
 
 // Undoers is the offline undoer of every journal action, for `chaos

@@ -2,6 +2,8 @@ package kinds
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/chaos-sre/chaos/faults/kube"
 	"github.com/chaos-sre/chaos/faults/netns"
 	"github.com/chaos-sre/chaos/faults/process"
+	"github.com/chaos-sre/chaos/faults/targets"
 )
 
 // TestUndoersNameEachActionOnce: no two families claim one journal action,
@@ -57,4 +60,33 @@ func TestLinuxOnlyKindsSaySo(t *testing.T) {
 		}
 	}
 	assert.Subset(t, linuxOnly, []string{"process", "net-latency", "partition", "dns", "conn-limit"})
+}
+
+// TestKubeKindsLeaseWhatTheyChange: a pod target leases the pod for
+// pod-delete and container-kill, its workload for scale, its node for
+// cordon and node-drain; all under the cluster's API server.
+func TestKubeKindsLeaseWhatTheyChange(t *testing.T) {
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	require.NoError(t, os.WriteFile(kc, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://10.9.8.7:6443/"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`), 0o600))
+	pod := targets.Target{Name: "shop/web-1", Kube: &targets.Kube{Cluster: targets.Cluster{Kubeconfig: kc}, Namespace: "shop", Pod: "web-1", OwnerKind: "Deployment", Owner: "web", Node: "n1"}}
+	const server = "kube:https://10.9.8.7:6443"
+	for kind, want := range map[string]string{
+		"pod-delete":     server + "/namespaces/shop/pods/web-1",
+		"container-kill": server + "/namespaces/shop/pods/web-1",
+		"scale":          server + "/namespaces/shop/deployments/web",
+		"cordon":         server + "/nodes/n1",
+		"node-drain":     server + "/nodes/n1",
+	} {
+		keys, err := faults.LeaseKeys(context.Background(), All[kind], pod)
+		require.NoError(t, err, kind)
+		assert.Equal(t, []string{want}, keys, kind)
+	}
+	_, err := faults.LeaseKeys(context.Background(), All["scale"], targets.Target{Name: "p", Pid: 1})
+	assert.ErrorContains(t, err, "needs a Kubernetes target")
 }

@@ -6,7 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"strings"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -253,13 +254,19 @@ func (c *testCluster) markOn(t *testing.T, r Ref, key string) (Mark, bool) {
 	return m, ok
 }
 
-func contains(s string, subs ...string) bool {
-	for _, sub := range subs {
-		if !strings.Contains(s, sub) {
-			return false
-		}
-	}
-	return true
+// offlineCluster is a cluster whose kubeconfig names a server nobody
+// asks: for what reads the kubeconfig only.
+func offlineCluster(t *testing.T) targets.Cluster {
+	t.Helper()
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	require.NoError(t, os.WriteFile(kc, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://192.0.2.1:6443"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`), 0o600))
+	return targets.Cluster{Kubeconfig: kc}
 }
 
 func jsonMerge(v any) ([]byte, error) { return json.Marshal(v) }
