@@ -275,6 +275,13 @@ func (rt *Route) FaultInfos() []FaultInfo {
 // ServeHTTP runs the request through the installed faults, in the order they
 // were added, then forwards it. With no fault it forwards at once.
 func (rt *Route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// A proxy is full duplex: the request body streams upstream while the
+	// answer comes back. Without this the server, on the answer's head,
+	// reads what is left of the body and closes it; when the upstream
+	// answered the moment it had every byte, the forwarder's next read of
+	// the body (to see its end) fails and the upstream connection is
+	// closed mid-answer (an unexpected EOF at the client).
+	_ = http.NewResponseController(w).EnableFullDuplex()
 	rt.requests.Add(1)
 	rt.chained.Add(1)
 	cur := *rt.installed.Load()
