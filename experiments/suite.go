@@ -36,9 +36,9 @@ type Suite struct {
 	// ContinueOnFailure runs the remaining experiments after one fails.
 	ContinueOnFailure bool      `yaml:"continue_on_failure,omitempty"`
 	Cooldown          *Cooldown `yaml:"cooldown,omitempty" jsonschema:"description=pause between experiments and then wait for the steady state"`
-	// Stack, when set, replaces every experiment's stack (local or compose
+	// Stack, when set, replaces every experiment's stack (local, compose or kubernetes
 	// settings; vars are merged over theirs).
-	Stack Stack `yaml:"stack,omitempty" jsonschema:"description=shared stack: replaces each experiment's local or compose stack; vars are merged over theirs"`
+	Stack Stack `yaml:"stack,omitempty" jsonschema:"description=shared stack: replaces each experiment's local or compose or kubernetes stack; vars are merged over theirs"`
 	// Variant overrides stack.local.variant of every experiment.
 	Variant []string `yaml:"variant,omitempty" jsonschema:"description=gateway behaviours to remove for every experiment"`
 	// Seed makes the random picks repeatable: experiment i runs with seed+i.

@@ -38,7 +38,7 @@ func (d *decoder) validateExperiment(e *Experiment) {
 			d.at("steady_state.slo.degraded", "needs load.degraded to tell degraded answers apart")
 		}
 	}
-	faultNames := d.validateFaults(e.Faults)
+	faultNames := d.validateFaults(e.Faults, e.Stack.Kubernetes != nil)
 	d.validateTokens(e)
 	d.validateGuards(e.Faults)
 	d.validateChecks(e, faultNames, classes)
@@ -56,6 +56,7 @@ func (d *decoder) validateStack(s Stack) {
 	if s.Project != "" && s.Compose == "" {
 		d.at("stack.project", "needs stack.compose (the compose file of the stack)")
 	}
+	d.validateKubeStack(s)
 	if s.Local == nil {
 		return
 	}

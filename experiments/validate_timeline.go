@@ -11,7 +11,7 @@ import (
 	"github.com/chaos-sre/chaos/verify"
 )
 
-func (d *decoder) validateFaults(fs []FaultSpec) []string {
+func (d *decoder) validateFaults(fs []FaultSpec, kube bool) []string {
 	if d.present("faults") && len(fs) == 0 && !d.failed("faults") {
 		d.at("faults", "is empty (valid: at least one fault, or leave faults out for a load-only run that judges the steady state and reports capacity)")
 	}
@@ -26,7 +26,7 @@ func (d *decoder) validateFaults(fs []FaultSpec) []string {
 			d.at(join(p, "for"), "must be more than 0s (e.g. 30s)")
 		}
 		if d.present(join(p, "target")) && !d.failed(join(p, "target")) {
-			d.validateTarget(join(p, "target"), f.Target)
+			d.validateTarget(join(p, "target"), f.Target, kube)
 		}
 	}
 	d.checkOverlaps(fs)
@@ -80,26 +80,30 @@ func (d *decoder) checkName(path, name, what string, before []string) {
 
 var pickRE = regexp.MustCompile(`^(all|one|[0-9]+%?)$`)
 
-func (d *decoder) validateTarget(path string, t targets.Spec) {
+func (d *decoder) validateTarget(path string, t targets.Spec, kube bool) {
 	var set []string
 	for _, s := range []struct {
 		name string
 		on   bool
 	}{{"service", t.Service != ""}, {"process", t.Process != ""}, {"pid", t.Pid != 0},
 		{"cmdline", t.Cmdline != ""}, {"pidfile", t.Pidfile != "" || d.present(join(path, "pidfile"))}, {"port", t.Port != 0 || d.present(join(path, "port"))},
-		{"url", t.URL != ""}, {"container", t.Container != ""}, {"labels", len(t.Labels) > 0}, {"proxy", t.Proxy != ""}} {
+		{"url", t.URL != ""}, {"container", t.Container != ""}, {"labels", len(t.Labels) > 0}, {"proxy", t.Proxy != ""},
+		{"pod", t.Pod != ""}, {"deployment", t.Deployment != ""}, {"statefulset", t.StatefulSet != ""}, {"node", t.Node != ""}} {
 		if s.on {
 			set = append(set, s.name)
 		}
 	}
 	const valid = "(valid: exactly one of service, process, pid, cmdline, pidfile, port, url, container, labels, proxy)"
 	switch {
+	case kube:
+		d.kubeTarget(path, t, set)
+	case d.kubeOnly(path, t):
 	case len(set) == 0:
 		d.at(path, "names no target %s", valid)
 	case len(set) > 1:
 		d.at(join(path, set[1]), "sets both %s and %s %s", set[0], set[1], valid)
 	}
-	if t.Project != "" && t.Service == "" {
+	if t.Project != "" && t.Service == "" && !kube {
 		d.at(join(path, "project"), "needs service (project picks a compose project's service)")
 	}
 	if t.Pid < 0 {
@@ -166,6 +170,7 @@ func (d *decoder) validateChecks(e *Experiment, faultNames, classes []string) {
 		if c.Check == nil {
 			continue
 		}
+		d.validateKubeCheck(e, p, c)
 		cv := reflect.ValueOf(c.Check)
 		if cv.Kind() == reflect.Pointer {
 			cv = cv.Elem()

@@ -35,8 +35,8 @@ func (d *decoder) setVars(e *Experiment) {
 // validateVars checks every ${name} in every string field of e: a known
 // stack variable, a well-formed ${env:NAME}, or ${window} inside a promql
 // query. A compose stack's own variables (its services' published ports)
-// are known only once the stack is found, so there unknown names wait for
-// preflight.
+// and a Kubernetes stack's (its Services' cluster addresses) are known only
+// once the stack is found, so there unknown names wait for preflight.
 func (d *decoder) validateVars(e *Experiment) {
 	known := slices.Sorted(maps.Keys(e.Stack.Vars))
 	if e.Stack.Local != nil {
@@ -59,7 +59,7 @@ func (d *decoder) validateVars(e *Experiment) {
 			case name == "window":
 				d.at(path, "${window} is the promql check's window length and means nothing here (valid: a stack variable or ${env:NAME})")
 				continue
-			case slices.Contains(known, name), e.Stack.Local != nil && strings.HasPrefix(name, "model-"), e.Stack.Compose != "":
+			case slices.Contains(known, name), e.Stack.Local != nil && strings.HasPrefix(name, "model-"), e.Stack.Compose != "", e.Stack.Kubernetes != nil:
 				continue
 			}
 			hint := validList(name, known)

@@ -47,6 +47,14 @@ var Kinds = map[string]Kind{
 		Summary: "Docker containers of a target are running / healthy / restarted at most N times, at the window's end",
 		New:     func() Check { return &ContainerCheck{} },
 	},
+	"pods": {
+		Summary: "Kubernetes pods of a target are Ready (at least N, optionally within a time) / restarted at most N times, at the window's end",
+		New:     func() Check { return &PodsCheck{} },
+	},
+	"events": {
+		Summary: "Kubernetes Events in the window matching a reason (and object, type, message) number at least min / at most max",
+		New:     func() Check { return &EventsCheck{} },
+	},
 	"command": {
 		Summary: "a program run at the end of the window exits as expected (and prints a substring)",
 		New:     func() Check { return &CommandCheck{Timeout: units.Duration(DefaultCommandTimeout)} },

@@ -23,6 +23,8 @@ func TestKindsDecodeFromYAML(t *testing.T) {
 		"promql":     `{url: "http://127.0.0.1:9090", query: "max_over_time(gateway_breaker_state[${window}])", min: 1}`,
 		"command":    `{run: [curl, -fsS, "${gateway}/healthz"], timeout: 3s, contains: ok}`,
 		"container":  `{target: {service: model-primary}, running: true, healthy: true, max_restarts: 0}`,
+		"pods":       `{target: {deployment: model-primary, namespace: inference}, ready: 2, within: 30s, max_restarts: 0}`,
+		"events":     `{reason: Killing|Scheduled, object: {kind: Pod, name: model-.*}, type: Normal, message: container, min: 1, max: 10}`,
 	}
 	var names []string
 	for name := range Kinds {

@@ -204,13 +204,21 @@ func reportDir(s *experiments.Suite, o Options) string {
 }
 
 // withSuite is a copy of exp with the suite's shared stack applied: its
-// local or compose settings replace the experiment's, its vars are merged
-// over the experiment's.
+// local, compose or kubernetes settings replace the experiment's, its vars
+// are merged over the experiment's.
 func withSuite(exp *experiments.Experiment, s *experiments.Suite) *experiments.Experiment {
 	e := *exp
 	st := s.Stack
-	if st.Local != nil || st.Compose != "" {
-		e.Stack.Local, e.Stack.Compose, e.Stack.Project = st.Local, st.Compose, st.Project
+	if st.Local != nil || st.Compose != "" || st.Kubernetes != nil {
+		e.Stack.Local, e.Stack.Compose, e.Stack.Project, e.Stack.Kubernetes = st.Local, st.Compose, st.Project, st.Kubernetes
+		if k := st.Kubernetes; k != nil && k.Kubeconfig != "" && !filepath.IsAbs(k.Kubeconfig) && !strings.HasPrefix(k.Kubeconfig, "~/") {
+			// relative to the suite, as compose
+			if abs, err := filepath.Abs(filepath.Join(filepath.Dir(s.File), k.Kubeconfig)); err == nil {
+				kc := *k
+				kc.Kubeconfig = abs
+				e.Stack.Kubernetes = &kc
+			}
+		}
 		if st.Compose != "" && !filepath.IsAbs(st.Compose) {
 			// relative to the suite; the engine reads it relative to the experiment
 			abs, err := filepath.Abs(filepath.Join(filepath.Dir(s.File), st.Compose))

@@ -180,3 +180,21 @@ func TestWithSuiteAppliesTheSharedStack(t *testing.T) {
 	assert.Equal(t, map[string]string{"other": "1", "gateway": "http://gw:8080"}, got.Stack.Vars)
 	assert.Equal(t, "old", exp.Stack.Vars["gateway"], "the suite's experiment is not changed")
 }
+
+// TestWithSuiteAppliesASharedKubernetesStack: a suite's stack.kubernetes
+// replaces an experiment's compose stack, its kubeconfig relative to the
+// suite; a suite's compose stack replaces an experiment's cluster.
+func TestWithSuiteAppliesASharedKubernetesStack(t *testing.T) {
+	s := &experiments.Suite{File: "/suites/weekly.yaml", Stack: experiments.Stack{Kubernetes: &experiments.KubeStack{Kubeconfig: "../k8s/kubeconfig", Namespace: "inference"}}}
+	exp := &experiments.Experiment{Name: "x", Stack: experiments.Stack{Compose: "docker-compose.yml", Project: "p"}}
+	got := withSuite(exp, s)
+	assert.Empty(t, got.Stack.Compose)
+	assert.Empty(t, got.Stack.Project)
+	require.NotNil(t, got.Stack.Kubernetes)
+	assert.Equal(t, experiments.KubeStack{Kubeconfig: "/k8s/kubeconfig", Namespace: "inference"}, *got.Stack.Kubernetes)
+	assert.Equal(t, "../k8s/kubeconfig", s.Stack.Kubernetes.Kubeconfig, "the suite is not changed")
+
+	back := withSuite(got, &experiments.Suite{File: "/suites/weekly.yaml", Stack: experiments.Stack{Compose: "/c/docker-compose.yml"}})
+	assert.Nil(t, back.Stack.Kubernetes)
+	assert.Equal(t, "/c/docker-compose.yml", back.Stack.Compose)
+}

@@ -75,6 +75,9 @@ func (d dryWorld) writeResolved(ctx context.Context, out io.Writer, spec targets
 // describeTarget is a target's selector as written (after no expansion):
 // what the run will look for. It never shows a token.
 func describeTarget(s targets.Spec) string {
+	if d := describeKubeTarget(s); d != "" {
+		return d
+	}
 	switch {
 	case s.Service != "" && s.Project != "":
 		return fmt.Sprintf("service %s of project %s", s.Service, s.Project)
@@ -120,6 +123,7 @@ func describeResolved(t targets.Target) string {
 		}
 	}
 	parts := []string{name}
+	parts = append(parts, describeKube(t.Kube)...)
 	if t.Container != "" {
 		parts = append(parts, "container "+t.Container[:min(12, len(t.Container))])
 	}

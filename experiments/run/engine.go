@@ -212,6 +212,9 @@ func (e *engine) plan(ctx context.Context) error {
 		if r, ok := c.Check.(verify.Resolving); ok {
 			r.UseResolver(w.resolver)
 		}
+		if k, ok := c.Check.(verify.KubeChecker); ok && w.kube != nil {
+			k.UseKube(w.kube)
+		}
 		e.checks = append(e.checks, &plannedCheck{spec: *c, rep: &report.CheckReport{Name: c.Name, Kind: c.Kind}})
 	}
 	for i, f := range e.exp.Faults {

@@ -47,6 +47,7 @@ func (e *engine) dryRun(ctx context.Context) error {
 			d = defaultDuring(c.Check)
 		}
 		fmt.Fprintf(out, "  check %s (%s) during %s\n", c.Name, c.Kind, d)
+		dw.writeCheckPods(ctx, out, c)
 		if line, ok := CommandProgram(c, func(s string) string { return dw.expand(exp, s) }); ok {
 			note := unsetVars(line)
 			if note != "" && dw.w != nil {

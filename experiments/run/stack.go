@@ -20,11 +20,15 @@ type world struct {
 	started  []string
 	procs    map[string]StackProcess
 	close    func() error
+	// kube is the resolver of a Kubernetes stack, nil for other stacks:
+	// the checks that judge the cluster (pods, events) read it.
+	kube *targets.Kubernetes
 }
 
 // prepare starts the local stack when the experiment asks for one (through
 // o.Stacks, with a fault proxy in front of every backend process), and
-// builds the resolver.
+// builds the resolver: Kubernetes for stack.kubernetes, Docker for a
+// compose stack or container targets.
 func prepare(ctx context.Context, exp *experiments.Experiment, runID string, o Options) (*world, error) {
 	w := &world{vars: map[string]string{}, procs: map[string]StackProcess{}, close: func() error { return nil }}
 	for k, v := range exp.Stack.Vars {
@@ -33,6 +37,9 @@ func prepare(ctx context.Context, exp *experiments.Experiment, runID string, o O
 	static := &targets.Static{}
 	w.resolver = static
 	static.Expand = w.expand
+	if exp.Stack.Kubernetes != nil && exp.Stack.Local == nil {
+		return w, w.useKube(ctx, exp, static)
+	}
 	if exp.Stack.Local == nil {
 		return w, w.useDocker(ctx, exp, static)
 	}

@@ -1,0 +1,178 @@
+package verify
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Evaluate counts the matching events that happened in the window (after
+// EventSettle, so the last ones have been posted) and compares.
+func (c *EventsCheck) Evaluate(ctx context.Context, ev Evidence) Result {
+	bound := c.bound()
+	if r, bad := windowProblem(ev.Window, "", bound); bad {
+		return r
+	}
+	if wait := time.Until(ev.Window.To.Add(EventSettle)); wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	st := lazy(&c.st)
+	st.bg.wait()
+	st.mu.Lock()
+	base := st.base
+	st.mu.Unlock()
+	evs, err := c.list(ctx)
+	if err != nil {
+		return failed("no events", bound, "%v", err)
+	}
+	match := c.matcher()
+	matched, others := map[string]int{}, map[string]int{}
+	n := 0
+	for _, e := range evs {
+		k := inWindow(e, base, ev.Window)
+		if k == 0 {
+			continue
+		}
+		what := fmt.Sprintf("%s %s/%s", e.Reason, e.InvolvedObject.Kind, e.InvolvedObject.Name)
+		if !match(e) {
+			others[e.Reason] += k
+			continue
+		}
+		matched[what] += k
+		n += k
+	}
+	measured := fmt.Sprintf("%d matching events", n)
+	if n > 0 {
+		measured += ": " + counted(matched)
+	}
+	min := c.min()
+	switch {
+	case n < min:
+		return failed(measured, bound, "%d matching events %s, fewer than %d (%s)", n, "in "+ev.Window.String(), min, otherEvents(others))
+	case c.Max != nil && n > *c.Max:
+		return failed(measured, bound, "%d matching events %s, more than %d", n, "in "+ev.Window.String(), *c.Max)
+	}
+	return held(measured, bound)
+}
+
+func (c *EventsCheck) min() int {
+	switch {
+	case c.Min != nil:
+		return *c.Min
+	case c.Max != nil:
+		return 0
+	}
+	return 1
+}
+
+// matcher matches an event against the reason, object, type and message.
+func (c *EventsCheck) matcher() func(corev1.Event) bool {
+	reason := regexp.MustCompile(`^(?:` + c.Reason + `)$`)
+	var name, message *regexp.Regexp
+	kind := ""
+	if c.Object != nil {
+		kind = c.Object.Kind
+		if c.Object.Name != "" {
+			name = regexp.MustCompile(`^(?:` + c.Object.Name + `)$`)
+		}
+	}
+	if c.Message != "" {
+		message = regexp.MustCompile(c.Message)
+	}
+	return func(e corev1.Event) bool {
+		return reason.MatchString(e.Reason) &&
+			(kind == "" || strings.EqualFold(kind, e.InvolvedObject.Kind)) &&
+			(name == nil || name.MatchString(e.InvolvedObject.Name)) &&
+			(c.Type == "" || c.Type == e.Type) &&
+			(message == nil || message.MatchString(e.Message))
+	}
+}
+
+// inWindow is how many of an event's occurrences fall in w: every one when
+// it was first seen in w; when it was seen before (at the run's first
+// sample, or first before the window) and last seen in w, those not seen
+// before (at least one). Timestamps of whole seconds count as anywhere in
+// that second.
+func inWindow(e corev1.Event, base map[string]int, w Window) int {
+	first := cmp.Or(e.EventTime.Time, e.FirstTimestamp.Time, e.CreationTimestamp.Time)
+	last := cmp.Or(e.LastTimestamp.Time, first)
+	if e.Series != nil && e.Series.LastObservedTime.After(last) {
+		last = e.Series.LastObservedTime.Time
+	}
+	in := func(t time.Time) bool {
+		from := w.From
+		if t.Nanosecond() == 0 {
+			from = from.Truncate(time.Second)
+		}
+		return !t.Before(from) && t.Before(w.To)
+	}
+	n := occurrences(e)
+	switch b, seen := base[string(e.UID)]; {
+	case !in(last) && !in(first):
+		return 0
+	case seen:
+		return max(n-b, 0)
+	case in(first) && in(last):
+		return n
+	case in(first):
+		return 1
+	}
+	return max(n-1, 1)
+}
+
+func (c *EventsCheck) bound() string {
+	var on []string
+	on = append(on, "reason "+c.Reason)
+	if c.Object != nil && (c.Object.Kind != "" || c.Object.Name != "") {
+		on = append(on, "object "+cmp.Or(c.Object.Kind, "any")+"/"+cmp.Or(c.Object.Name, ".*"))
+	}
+	if c.Type != "" {
+		on = append(on, "type "+c.Type)
+	}
+	if c.Message != "" {
+		on = append(on, fmt.Sprintf("message ~ %q", c.Message))
+	}
+	what := "events (" + strings.Join(on, ", ") + ")"
+	switch {
+	case c.Max != nil && c.min() > 0:
+		return fmt.Sprintf("%d to %d %s", c.min(), *c.Max, what)
+	case c.Max != nil:
+		return fmt.Sprintf("≤ %d %s", *c.Max, what)
+	}
+	return fmt.Sprintf("≥ %d %s", c.min(), what)
+}
+
+// counted prints occurrences by what, most first: "Killing Pod/a ×2, …".
+func counted(m map[string]int) string {
+	keys := slices.Sorted(maps.Keys(m))
+	slices.SortStableFunc(keys, func(a, b string) int { return m[b] - m[a] })
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		s := k
+		if m[k] > 1 {
+			s += fmt.Sprintf(" ×%d", m[k])
+		}
+		out = append(out, s)
+	}
+	return strings.Join(firstN(out, 8), ", ")
+}
+
+// otherEvents says which events did happen in the window, by reason.
+func otherEvents(m map[string]int) string {
+	if len(m) == 0 {
+		return "no other events in the window either"
+	}
+	return "events in the window by reason: " + counted(m)
+}

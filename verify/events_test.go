@@ -1,0 +1,98 @@
+package verify
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// These tests count events written by hand; events_cluster_test.go counts
+// the real test cluster's.
+
+func TestEventsCheckValidate(t *testing.T) {
+	n := func(v int) *int { return &v }
+	tests := []struct {
+		name  string
+		check EventsCheck
+		want  string
+	}{
+		{"reason", EventsCheck{Reason: "Killing"}, ""},
+		{"everything", EventsCheck{Reason: "Killing|Scheduled", Object: &EventObject{Kind: "pod", Name: "model-.*"}, Type: "Normal", Message: "Stopping", Min: n(1), Max: n(3)}, ""},
+		{"no reason", EventsCheck{}, "reason: is required"},
+		{"bad reason", EventsCheck{Reason: "Kill("}, `reason: "Kill(" is not a regular expression`},
+		{"bad name", EventsCheck{Reason: "Killing", Object: &EventObject{Name: "["}}, `object.name: "[" is not a regular expression`},
+		{"bad message", EventsCheck{Reason: "Killing", Message: "("}, `message: "(" is not a regular expression`},
+		{"bad type", EventsCheck{Reason: "Killing", Type: "Error"}, `type: unknown event type "Error" (valid: Normal, Warning)`},
+		{"negative min", EventsCheck{Reason: "Killing", Min: n(-1)}, "min: -1 is negative"},
+		{"min above max", EventsCheck{Reason: "Killing", Min: n(2), Max: n(1)}, "min: 2 is above max 1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ps := tc.check.Validate()
+			if tc.want == "" {
+				assert.Empty(t, ps)
+				return
+			}
+			if assert.Len(t, ps, 1) {
+				assert.Contains(t, ps[0].Field+": "+ps[0].Msg, tc.want)
+			}
+		})
+	}
+}
+
+// TestEventsInWindow: which occurrences of an event fall in a window, by
+// its timestamps (whole seconds from the kubelet and controllers, micro-
+// seconds from the scheduler) and its count against the run's first look.
+func TestEventsInWindow(t *testing.T) {
+	from := time.Date(2026, 12, 1, 10, 0, 0, 500_000_000, time.UTC) // +0.5 s
+	w := Window{From: from, To: from.Add(10 * time.Second)}
+	sec := func(d time.Duration) metav1.Time { return metav1.NewTime(from.Add(d).Truncate(time.Second)) }
+	micro := func(d time.Duration) metav1.MicroTime { return metav1.NewMicroTime(from.Add(d)) }
+	old := func(uid string, first, last metav1.Time, count int32) corev1.Event {
+		return corev1.Event{ObjectMeta: metav1.ObjectMeta{UID: types.UID(uid)}, FirstTimestamp: first, LastTimestamp: last, Count: count}
+	}
+	base := map[string]int{"seen": 2}
+	tests := []struct {
+		name string
+		ev   corev1.Event
+		want int
+	}{
+		{"once, inside", old("a", sec(2*time.Second), sec(2*time.Second), 1), 1},
+		{"once, in the window's first second (whole seconds)", old("a", sec(-300*time.Millisecond), sec(-300*time.Millisecond), 1), 1},
+		{"once, the second before", old("a", sec(-time.Second), sec(-time.Second), 1), 0},
+		{"once, after", old("a", sec(11*time.Second), sec(11*time.Second), 1), 0},
+		{"three times, inside", old("a", sec(time.Second), sec(5*time.Second), 3), 3},
+		{"three times, from before", old("a", sec(-5*time.Second), sec(5*time.Second), 3), 2},
+		{"three times, until after", old("a", sec(time.Second), sec(15*time.Second), 3), 1},
+		{"seen at the first look, twice more since", old("seen", sec(-60*time.Second), sec(5*time.Second), 4), 2},
+		{"scheduler event (microseconds), inside", corev1.Event{EventTime: micro(time.Second)}, 1},
+		{"scheduler event (microseconds), just before", corev1.Event{EventTime: micro(-100 * time.Millisecond)}, 0},
+		{"a series", corev1.Event{EventTime: micro(time.Second), Series: &corev1.EventSeries{Count: 4, LastObservedTime: micro(3 * time.Second)}}, 4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { assert.Equal(t, tc.want, inWindow(tc.ev, base, w)) })
+	}
+}
+
+func TestEventsMatcherAndBound(t *testing.T) {
+	ev := func(reason, kind, name, typ, msg string) corev1.Event {
+		return corev1.Event{Reason: reason, Type: typ, Message: msg, InvolvedObject: corev1.ObjectReference{Kind: kind, Name: name}}
+	}
+	c := &EventsCheck{Reason: "Killing|Scheduled", Object: &EventObject{Kind: "pod", Name: "model-.*"}, Type: "Normal", Message: "container"}
+	m := c.matcher()
+	assert.True(t, m(ev("Killing", "Pod", "model-1", "Normal", "Stopping container model")))
+	assert.False(t, m(ev("KillingSoon", "Pod", "model-1", "Normal", "Stopping container model")), "the reason matches whole")
+	assert.False(t, m(ev("Killing", "ReplicaSet", "model-1", "Normal", "Stopping container model")), "another kind")
+	assert.False(t, m(ev("Killing", "Pod", "gateway-model-1", "Normal", "Stopping container model")), "the name matches whole")
+	assert.False(t, m(ev("Killing", "Pod", "model-1", "Warning", "Stopping container model")), "another type")
+	assert.False(t, m(ev("Killing", "Pod", "model-1", "Normal", "Stopping")), "another message")
+	assert.Equal(t, `≥ 1 events (reason Killing|Scheduled, object pod/model-.*, type Normal, message ~ "container")`, c.bound())
+	n := func(v int) *int { return &v }
+	assert.Equal(t, "≤ 0 events (reason BackOff)", (&EventsCheck{Reason: "BackOff", Max: n(0)}).bound())
+	assert.Equal(t, "2 to 5 events (reason BackOff)", (&EventsCheck{Reason: "BackOff", Min: n(2), Max: n(5)}).bound())
+	assert.Equal(t, "Killing Pod/b ×2, Killing Pod/a", counted(map[string]int{"Killing Pod/a": 1, "Killing Pod/b": 2}))
+}
