@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -110,7 +111,7 @@ func (d *NodeDrain) Rollback(ctx context.Context) error { return d.rollback(ctx)
 // pods, not pods already ending or ended. A pod no controller owns is an
 // error unless allow_unmanaged (after the cordon, with log set: skipped
 // and said, since the nodes were checked before).
-func (d *NodeDrain) evictable(ctx context.Context, nodes []Ref, log interface{ Write([]byte) (int, error) }) ([]Ref, error) {
+func (d *NodeDrain) evictable(ctx context.Context, nodes []Ref, log io.Writer) ([]Ref, error) {
 	var out []Ref
 	var errs []error
 	for _, n := range nodes {

@@ -238,7 +238,20 @@ func patch(ctx context.Context, cs kubernetes.Interface, r Ref, pt types.PatchTy
 // retryable says a conditional write lost a race (the resourceVersion moved,
 // or a JSON patch's test failed): read again and decide again.
 func retryable(err error) bool {
-	return apierrors.IsConflict(err) || apierrors.IsInvalid(err) && strings.Contains(err.Error(), "test")
+	return apierrors.IsConflict(err) || testFailed(err)
+}
+
+// testFailed says a JSON patch did not apply: the API server answers 422
+// with no details (no kind, no field causes, unlike a validation error),
+// and its message does not say which operation failed. The patches here
+// only fail that way when a test finds the object changed.
+func testFailed(err error) bool {
+	var st apierrors.APIStatus
+	if !errors.As(err, &st) || !apierrors.IsInvalid(err) {
+		return false
+	}
+	d := st.Status().Details
+	return d == nil || d.Kind == "" && len(d.Causes) == 0
 }
 
 // maxTries bounds the read-decide-write loops: an object rewritten this

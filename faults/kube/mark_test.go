@@ -2,11 +2,15 @@ package kube
 
 import (
 	"errors"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 func TestFreeRefusesAnotherRunsMarkOnly(t *testing.T) {
@@ -68,4 +72,17 @@ func TestRefNamesItsObject(t *testing.T) {
 	n := Ref{Server: "https://k:6443", Resource: nodes, Name: "n1"}
 	assert.Equal(t, "node n1", n.String())
 	assert.Equal(t, "kube:https://k:6443/nodes/n1", n.LeaseKey())
+}
+
+// TestAFailedPatchTestIsRetried: the API server's answer to a JSON patch
+// whose test failed (422, no details) is a race to read again; a
+// validation error (422 with field causes) and a forbidden write are not.
+func TestAFailedPatchTestIsRetried(t *testing.T) {
+	testFail := apierrors.NewGenericServerResponse(http.StatusUnprocessableEntity, "", schema.GroupResource{}, "", "testing value /spec/replicas failed: test failed", 0, false)
+	invalid := apierrors.NewInvalid(schema.GroupKind{Group: "apps", Kind: "Deployment"}, "web", field.ErrorList{field.Invalid(field.NewPath("spec", "replicas"), -1, "must be >= 0")})
+	assert.True(t, retryable(testFail))
+	assert.True(t, retryable(apierrors.NewConflict(schema.GroupResource{Resource: "deployments"}, "web", errors.New("the object has been modified"))))
+	assert.False(t, retryable(invalid))
+	assert.False(t, retryable(apierrors.NewForbidden(schema.GroupResource{Resource: "deployments"}, "web", errors.New("no"))))
+	assert.False(t, retryable(errors.New("connection refused")))
 }
