@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -86,6 +87,9 @@ func (e *engine) takeLeases(ctx context.Context) error {
 				return toolErr(fmt.Errorf("faults[%d] (%s): %w", i, f.spec.Name, err))
 			}
 			for _, k := range keys {
+				if slices.ContainsFunc(seen[f.spec.Kind+" "+k], func(u use) bool { return u.i == i }) {
+					continue // targets of one fault that share a key (a workload's pods): one change, one lease
+				}
 				for _, u := range seen[f.spec.Kind+" "+k] {
 					if u.from < to && from < u.to {
 						g := e.faults[u.i]
