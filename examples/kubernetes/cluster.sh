@@ -339,9 +339,20 @@ make_pki() {
 
 # ---------------------------------------------------------------- configs
 
+# put FILE: stdin into FILE, unless FILE already holds it: the kube-proxy
+# exits when its config file changes, and an up that restarts one daemon
+# must not restart the others.
+put() {
+  local new
+  new=$(cat)
+  [[ -f $1 && $(cat "$1") == "$new" ]] && return 0
+  printf '%s\n' "$new" >"$1.tmp"
+  mv -f "$1.tmp" "$1"
+}
+
 write_configs() {
   mkdir -p "$D/containerd" "$D/cni/net.d" "$D/kubelet" "$D/pod-logs"
-  cat >"$D/containerd/config.toml" <<EOF
+  put "$D/containerd/config.toml" <<EOF
 # A private containerd for the test cluster; Docker's stays untouched.
 version = 2
 root = "$D/containerd/root"
@@ -374,7 +385,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         Root = "$D/containerd/runc"
         SystemdCgroup = false
 EOF
-  cat >"$D/cni/net.d/10-chaos-k8s.conflist" <<EOF
+  put "$D/cni/net.d/10-chaos-k8s.conflist" <<EOF
 {
   "cniVersion": "1.0.0",
   "name": "chaos-k8s",
@@ -395,7 +406,7 @@ EOF
   ]
 }
 EOF
-  cat >"$D/kubelet/config.yaml" <<EOF
+  put "$D/kubelet/config.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 containerRuntimeEndpoint: unix://$D/containerd/containerd.sock
@@ -421,7 +432,7 @@ makeIPTablesUtilChains: false
 serializeImagePulls: false
 maxPods: 110
 EOF
-  cat >"$D/kube-proxy.yaml" <<EOF
+  put "$D/kube-proxy.yaml" <<EOF
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 mode: nftables
@@ -563,7 +574,13 @@ cmd_up() {
   start containerd /usr/bin/containerd --config "$D/containerd/config.toml"
   wait_for etcd 60 etcd curl -fsS --max-time 2 "http://127.0.0.1:$ETCD_PORT/health"
   local p=$D/pki
+  # WatchList=false: etcd 3.4 cannot serve RequestWatchProgress, and with
+  # the gate on the API turns every watch from resourceVersion "" or "0"
+  # (kubectl get -w, kwok's informers) into a watch-list stream it then
+  # refuses ("a watch stream was requested ... RequestWatchProgress is
+  # disabled"); clients retry in a loop and see events late
   start kube-apiserver "$CACHE/kube-apiserver" \
+    --feature-gates=WatchList=false \
     --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
     --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$API_PORT" \
     --endpoint-reconciler-type=none \

@@ -33,28 +33,23 @@ const pauseImage = "chaos-k8s/pause:1"
 // with --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake).
 const kwokAnnotation = "kwok.x-k8s.io/node"
 
+// realNode is the name of cluster.sh's one real node (a kubelet).
+const realNode = "chaos-k8s-node"
+
 func TestClusterRealNodeReady(t *testing.T) {
 	cs := kubetest.Client(t)
-	ctx := context.Background()
-	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	n, err := cs.CoreV1().Nodes().Get(context.Background(), realNode, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var real []string
-	for _, n := range nodes.Items {
-		if n.Annotations[kwokAnnotation] == "fake" {
-			continue
-		}
-		real = append(real, n.Name)
-		if !nodeReady(&n) {
-			t.Errorf("node %s is not Ready: %v", n.Name, n.Status.Conditions)
-		}
-		if len(n.Spec.Taints) > 0 {
-			t.Errorf("node %s has taints %v; pods would not schedule there", n.Name, n.Spec.Taints)
-		}
+	if !nodeReady(n) {
+		t.Errorf("node %s is not Ready: %v", n.Name, n.Status.Conditions)
 	}
-	if len(real) != 1 {
-		t.Fatalf("real nodes %v, want exactly one", real)
+	if len(n.Spec.Taints) > 0 {
+		t.Errorf("node %s has taints %v; pods would not schedule there", n.Name, n.Spec.Taints)
+	}
+	if got := n.Status.NodeInfo.KubeletVersion; got != "v1.37.2" {
+		t.Errorf("node %s runs kubelet %q, want v1.37.2", n.Name, got)
 	}
 }
 
@@ -129,7 +124,7 @@ func TestClusterKwokFakeNode(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        name,
 			Annotations: map[string]string{kwokAnnotation: "fake"},
-			Labels:      map[string]string{"type": "kwok"},
+			Labels:      map[string]string{"chaos-k8s-test": name},
 		},
 		Spec: corev1.NodeSpec{Taints: []corev1.Taint{taint}},
 	}, metav1.CreateOptions{})
@@ -150,7 +145,8 @@ func TestClusterKwokFakeNode(t *testing.T) {
 	}
 
 	fake := pod("on-fake", corev1.RestartPolicyAlways)
-	fake.Spec.NodeSelector = map[string]string{"type": "kwok"}
+	// a label of this node's own: other tests' fake nodes may be there too
+	fake.Spec.NodeSelector = map[string]string{"chaos-k8s-test": name}
 	fake.Spec.Tolerations = []corev1.Toleration{{Key: taint.Key, Operator: corev1.TolerationOpEqual, Value: taint.Value, Effect: taint.Effect}}
 	if _, err := cs.CoreV1().Pods(ns).Create(ctx, fake, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
