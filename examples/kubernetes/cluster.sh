@@ -56,6 +56,12 @@ FWD_CHAIN=CHAOS-K8S-FORWARD
 SYSCTLS=(kernel.panic kernel.panic_on_oops vm.overcommit_memory vm.panic_on_oom kernel.keys.root_maxkeys kernel.keys.root_maxbytes)
 # Daemons in start order; down stops them in reverse.
 DAEMONS=(etcd containerd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kwok)
+# Fixed paths outside the state folder that the daemons write to: the
+# kubelet's container log links and device-plugin socket, libcni's result
+# cache (containerd), the shims' sockets (containerd 1.6 puts them in
+# /run/containerd/s whatever its state folder). up records which of them it
+# creates; down empties them of ours and removes those it created.
+HOST_PATHS=(/var/log/containers /var/lib/kubelet /var/lib/cni /run/containerd)
 
 say() { printf 'cluster.sh: %s\n' "$*" >&2; }
 die() {
@@ -449,6 +455,48 @@ EOF
 
 # ---------------------------------------------------------------- host changes
 
+record_host_paths() {
+  [[ -e $D/created ]] && return 0
+  local p
+  for p in "${HOST_PATHS[@]}"; do [[ -e $p ]] || echo "$p"; done >"$D/created.tmp"
+  mv "$D/created.tmp" "$D/created"
+}
+
+# clean_host_paths empties the fixed paths of what is ours and removes the
+# ones up created (only when nothing else lives in them).
+clean_host_paths() {
+  local l
+  if [[ -d /var/log/containers ]]; then
+    for l in /var/log/containers/*; do
+      [[ -L $l && $(readlink "$l") == "$D/"* ]] && rm -f "$l"
+    done
+  fi
+  # libcni's cache of our sandboxes (their CNI DEL never ran): our
+  # network's result and the loopback's of the same sandbox
+  local f id
+  for f in /var/lib/cni/results/chaos-k8s-*-eth0; do
+    [[ -e $f ]] || continue
+    id=${f##*/chaos-k8s-}
+    id=${id%-eth0}
+    rm -f "$f" "/var/lib/cni/results/cni-loopback-$id-lo"
+  done
+  [[ -s $D/created ]] || return 0
+  if grep -qx /var/lib/kubelet "$D/created" && [[ -z $(mounts_under /var/lib/kubelet) ]]; then
+    rm -f /var/lib/kubelet/device-plugins/kubelet.sock
+    rmdir /var/lib/kubelet/device-plugins /var/lib/kubelet 2>/dev/null || say "left /var/lib/kubelet (not empty)"
+  fi
+  if grep -qx /var/lib/cni "$D/created"; then
+    rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null || say "left /var/lib/cni (not empty)"
+  fi
+  if grep -qx /var/log/containers "$D/created"; then
+    rmdir /var/log/containers 2>/dev/null || say "left /var/log/containers (not empty)"
+  fi
+  if grep -qx /run/containerd "$D/created"; then
+    rmdir /run/containerd/s /run/containerd 2>/dev/null || say "left /run/containerd (not empty)"
+  fi
+  return 0
+}
+
 save_sysctls() {
   [[ -s $D/sysctl.saved ]] && return 0
   local s
@@ -506,7 +554,7 @@ pause_image() {
 # ---------------------------------------------------------------- up
 
 api() { curl -fsS --max-time 5 --cacert "$D/pki/ca.crt" --cert "$D/pki/admin.crt" --key "$D/pki/admin.key" "https://127.0.0.1:$API_PORT$1"; }
-kc() { kubectl --kubeconfig "$D/admin.kubeconfig" "$@"; }
+kc() { kubectl --kubeconfig "$D/admin.kubeconfig" --cache-dir "$D/kubectl-cache" "$@"; }
 
 node_ready() {
   [[ $(kc get node "$NODE" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null) == True ]]
@@ -565,6 +613,7 @@ cmd_up() {
   make_pki
   write_configs
   save_sysctls
+  record_host_paths
   forward_chain
 
   start etcd /usr/bin/etcd --name chaos-k8s --data-dir "$D/etcd" \
@@ -719,9 +768,10 @@ cmd_down() {
     local kv
     while read -r kv; do sysctl -q -w "$kv" >/dev/null || say "could not restore $kv"; done <"$D/sysctl.saved"
   fi
-  if [[ -d $D ]]; then rm -rf --one-file-system "$D"; fi
-  # the kubelet's container log links (a fixed path), if it left the folders empty
-  rmdir /var/log/containers 2>/dev/null || true
+  if [[ -d $D ]]; then
+    clean_host_paths
+    rm -rf --one-file-system "$D"
+  fi
   say "down in $((SECONDS - t0)) s"
 }
 
@@ -807,7 +857,7 @@ cmd_snapshot() {
     echo "## cgroups"
     find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d 2>/dev/null | drop '/docker$' | sort
     echo "## folders"
-    for s in /var/log/containers /var/log/pods /var/lib/kubelet /var/lib/cni /etc/cni /opt/cni /opt/containerd /etc/kubernetes /run/netns "$D"; do
+    for s in "${HOST_PATHS[@]}" /var/log/pods /etc/cni /opt/cni /opt/containerd /etc/kubernetes /run/netns "$D"; do
       if [[ -e $s ]]; then echo "$s: $(ls -A "$s" 2>/dev/null | tr '\n' ' ')"; fi
     done
     echo "## processes of the cluster"
