@@ -36,6 +36,8 @@ REPO=$(cd "$HERE/../.." && pwd)
 CACHE_ROOT=${CHAOS_K8S_CACHE:-$HOME/.cache/chaos-k8s}
 CACHE=$CACHE_ROOT/$K8S_VERSION
 D=${CHAOS_K8S_DIR:-/var/lib/chaos-k8s}
+D=${D%/}
+[[ $D == /*/* || $D == /[!/]* ]] && [[ $D != *..* ]] || { echo "cluster.sh: CHAOS_K8S_DIR must be an absolute path below / (is '$D')" >&2; exit 1; }
 BINS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
 
 NODE=chaos-k8s-node
@@ -610,6 +612,8 @@ cmd_up() {
   check_ranges
   mkdir -p "$D/run" "$D/log"
   chmod 700 "$D"
+  # down removes only a folder that carries this mark
+  touch "$D/.chaos-k8s"
   make_pki
   write_configs
   save_sysctls
@@ -729,7 +733,7 @@ cmd_down() {
     stop etcd
   fi
   # shims left behind (containerd was killed): stop them and remove their
-  # sockets in /run/containerd/s, which Docker's containerd shares
+  # sockets (containerd 1.6 puts them in /run/containerd/s, a fixed path)
   local pid socks
   for pid in $(our_shims); do
     socks=$(ss -xlpn 2>/dev/null | awk -v p="pid=$pid," 'index($0, p) { print $5 }' | grep '^/' || true)
@@ -746,11 +750,20 @@ cmd_down() {
     done < <(mounts_under "$D")
   done
   [[ -z $(mounts_under "$D") ]] || die "still mounted under $D: $(mounts_under "$D" | tr '\n' ' ')"
-  # the kubelet's cgroups, deepest first, in every hierarchy
-  local cg
-  for cg in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods /sys/fs/cgroup/*/kubepods.slice /sys/fs/cgroup/kubepods.slice; do
-    [[ -d $cg ]] && find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null || true
+  # the kubelet's cgroups, deepest first, in every hierarchy (a cgroup
+  # whose last process is still exiting is busy for a moment)
+  local cg left
+  for ((i = 0; i < 20; i++)); do
+    left=
+    for cg in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods; do
+      [[ -d $cg ]] || continue
+      find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null || true
+      [[ -d $cg ]] && left+=" $cg"
+    done
+    [[ -z $left ]] && break
+    sleep 0.5
   done
+  [[ -z $left ]] || say "could not remove the cgroups$left"
   # the bridge and its veths (their peers went with the pods' namespaces)
   if ip link show "$BRIDGE" >/dev/null 2>&1; then
     local l
@@ -770,7 +783,11 @@ cmd_down() {
   fi
   if [[ -d $D ]]; then
     clean_host_paths
-    rm -rf --one-file-system "$D"
+    if [[ -e $D/.chaos-k8s ]]; then
+      rm -rf --one-file-system "$D"
+    else
+      say "left $D: not made by cluster.sh up (no $D/.chaos-k8s)"
+    fi
   fi
   say "down in $((SECONDS - t0)) s"
 }
