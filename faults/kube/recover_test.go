@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/chaos-sre/chaos/faults"
+	"github.com/chaos-sre/chaos/faults/targets"
 )
 
 // TestJournalUndoersRestoreAfterACrash: a run scales and cordons, then
@@ -87,8 +88,9 @@ func TestScanFindsMarksAndUndoesThemWithoutAJournal(t *testing.T) {
 	s := &Scale{Replicas: replicas(1)}
 	require.NoError(t, s.Inject(ctx, env))
 	co := &Cordon{}
-	env.Targets = append(env.Targets, c.nodeTarget(node))
-	require.NoError(t, co.Inject(ctx, env))
+	nodeEnv := env
+	nodeEnv.Targets = []targets.Target{c.nodeTarget(node)}
+	require.NoError(t, co.Inject(ctx, nodeEnv))
 	s.renew.stop()
 	co.renew.stop()
 	// someone scales api during the window: recover keeps their count

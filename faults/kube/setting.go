@@ -177,7 +177,10 @@ func (x *settings) apply(ctx context.Context, env faults.Env, s setting, action 
 		}
 		var m Mark
 		var changed bool
-		ch := faults.Change{Target: r.String(), Key: r.LeaseKey(), Action: action, Data: r, Undo: undo}
+		// Owned: the undo acts only where the mark of this run's fault is,
+		// so a write whose outcome is unknown (cancelled, timed out) is
+		// undone at rollback too: if it took effect, its mark says so.
+		ch := faults.Change{Target: r.String(), Key: r.LeaseKey(), Action: action, Data: r, Undo: undo, Owned: true}
 		if err := x.changes.Apply(env, ch, func() error {
 			m, changed, err = s.set(ctx, cs, r, newMark(run, env.Fault, s.kind), want)
 			return err
