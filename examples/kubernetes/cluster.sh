@@ -37,7 +37,10 @@ CACHE_ROOT=${CHAOS_K8S_CACHE:-$HOME/.cache/chaos-k8s}
 CACHE=$CACHE_ROOT/$K8S_VERSION
 D=${CHAOS_K8S_DIR:-/var/lib/chaos-k8s}
 D=${D%/}
-[[ $D == /*/* || $D == /[!/]* ]] && [[ $D != *..* ]] || { echo "cluster.sh: CHAOS_K8S_DIR must be an absolute path below / (is '$D')" >&2; exit 1; }
+if [[ $D != /[!/]* || $D == *..* ]]; then
+  echo "cluster.sh: CHAOS_K8S_DIR must be an absolute path below / (is '$D')" >&2
+  exit 1
+fi
 BINS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
 
 NODE=chaos-k8s-node
@@ -169,9 +172,9 @@ ensure_packages() {
 start_time() {
   local stat
   stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-  stat=${stat##*) }
-  set -- $stat
-  echo "${20}"
+  local fields
+  read -ra fields <<<"${stat##*) }"
+  echo "${fields[19]}"
 }
 
 # alive NAME: the daemon of pid file $D/run/NAME.pid still runs.
@@ -207,6 +210,7 @@ stop() {
       [[ $(start_time "$pid" 2>/dev/null) == "$st" ]] || break
       sleep 0.1
     done
+    ((i < 20)) || say "$name took $((i / 10)) s to stop"
     if [[ $(start_time "$pid" 2>/dev/null) == "$st" ]]; then
       say "$name did not stop in 15 s: SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
@@ -236,9 +240,9 @@ wait_for() {
 # ---------------------------------------------------------------- networks
 
 ip2int() {
-  local IFS=.
-  set -- $1
-  echo $((($1 << 24) | ($2 << 16) | ($3 << 8) | $4))
+  local a b c d
+  IFS=. read -r a b c d <<<"$1"
+  echo $(((a << 24) | (b << 16) | (c << 8) | d))
 }
 
 # overlaps A/N B/M: the two CIDRs share an address.
@@ -262,9 +266,13 @@ check_ranges() {
     used+=("$r")
   done < <(ip -4 route show table all | awk '{d="";for(i=1;i<=NF;i++)if($i=="dev")d=$(i+1); print $1, "dev", d}')
   if command -v docker >/dev/null; then
-    while read -r n; do
-      [[ -n $n ]] && used+=("$n")
-    done < <(docker network inspect --format '{{range .IPAM.Config}}{{.Subnet}} {{end}}' $(docker network ls -q) 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9.]+/[0-9]+$' || true)
+    local nets=()
+    mapfile -t nets < <(docker network ls -q 2>/dev/null)
+    if ((${#nets[@]})); then
+      while read -r n; do
+        [[ -n $n ]] && used+=("$n")
+      done < <(docker network inspect --format '{{range .IPAM.Config}}{{.Subnet}} {{end}}' "${nets[@]}" 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9.]+/[0-9]+$' || true)
+    fi
   fi
   for n in "$CLUSTER_CIDR" "$SERVICE_CIDR" "$KWOK_POD_CIDR" "$KWOK_NODE_IP/32"; do
     for r in "${used[@]}"; do
@@ -695,7 +703,7 @@ mounts_under() {
 }
 
 remove_iptables() {
-  local ipt t chain rule
+  local ipt t chain rule args
   for ipt in iptables ip6tables; do
     command -v "$ipt" >/dev/null || continue
     for t in filter nat mangle raw security; do
@@ -704,9 +712,10 @@ remove_iptables() {
         "$ipt" -w -t "$t" -S "$chain" >/dev/null 2>&1 || continue
         # the jumps to it (INPUT, OUTPUT, FORWARD ...), then the chain
         while read -r rule; do
-          eval "set -- ${rule/#-A/-D}"
-          "$ipt" -w -t "$t" "$@" || true
-        done < <("$ipt" -w -t "$t" -S | grep -E "^-A .* -j $chain( |\$)" || true)
+          # iptables -S quotes like a shell (comments), so eval splits it
+          eval "args=(${rule/#-A/-D})"
+          "$ipt" -w -t "$t" "${args[@]}" || true
+        done < <("$ipt" -w -t "$t" -S 2>/dev/null | grep -E "^-A .* -j $chain( |\$)" || true)
         "$ipt" -w -t "$t" -F "$chain" 2>/dev/null || true
         "$ipt" -w -t "$t" -X "$chain" 2>/dev/null || true
       done
@@ -736,10 +745,10 @@ cmd_down() {
   # sockets (containerd 1.6 puts them in /run/containerd/s, a fixed path)
   local pid socks
   for pid in $(our_shims); do
-    socks=$(ss -xlpn 2>/dev/null | awk -v p="pid=$pid," 'index($0, p) { print $5 }' | grep '^/' || true)
+    mapfile -t socks < <(ss -xlpn 2>/dev/null | awk -v p="pid=$pid," 'index($0, p) && $5 ~ /^\// { print $5 }')
     say "stopping containerd shim $pid"
     kill -KILL "$pid" 2>/dev/null || true
-    [[ -n $socks ]] && rm -f $socks
+    if ((${#socks[@]})); then rm -f "${socks[@]}"; fi
   done
   # anything mounted under the state folder: pod volumes, rootfs, netns, shm
   local m i
