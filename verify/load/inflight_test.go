@@ -46,3 +46,23 @@ func TestInFlightWhileAnswersHang(t *testing.T) {
 		t.Errorf("after the run: %d in flight, %d completed, %d unsent; want none in flight", end.InFlight, end.Completed, end.Unsent)
 	}
 }
+
+// TestEarlySendIsNotLeftInFlight: a request due on a tick's first
+// microsecond and handed out early (earlyBy) is measured from its send, in
+// the tick before; it is still completed in the tick it was due in, so no
+// window starting there keeps it in flight for ever (a recover check's
+// live verdict waited for it until its limit).
+func TestEarlySendIsNotLeftInFlight(t *testing.T) {
+	tl := newTimeline([]string{"a"}, time.Second)
+	start := time.Unix(1000, 0)
+	tl.begin(start)
+	due := 10 * Resolution
+	tl.recordDue(due, 0)
+	sent := due - earlyBy/2
+	tl.record(&result{due: due, intended: sent, sent: sent, end: sent + 10*time.Millisecond, status: 200, fail: failNone, ttftEv: -1, ttftCont: -1, ttfb: -1})
+	tl.finish(start.Add(2 * time.Second))
+	s := tl.Summary(start.Add(due), start.Add(2*time.Second), "")
+	if s.InFlight != 0 || s.Completed != 1 {
+		t.Fatalf("window from its due tick: %d in flight, %d completed; want 0 and 1", s.InFlight, s.Completed)
+	}
+}

@@ -40,7 +40,7 @@ type worker struct {
 func (w *worker) do(it item) *result {
 	g := w.g
 	r := &w.res
-	*r = result{class: int(it.class), intended: it.at, fail: failNone, ttftEv: -1, ttftCont: -1, ttfb: -1, gaps: w.gaps[:0]}
+	*r = result{class: int(it.class), due: it.at, intended: it.at, fail: failNone, ttftEv: -1, ttftCont: -1, ttfb: -1, gaps: w.gaps[:0]}
 	r.sent, r.waited = g.since(), it.waited
 	if r.sent < r.intended {
 		// Handed out up to earlyBy before its time (see earlyBy): the request

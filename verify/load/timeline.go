@@ -42,6 +42,7 @@ var failureNames = [nFailures]string{FailTimeout, FailRefused, FailReset, FailTr
 // result is the outcome of one request; offsets are from Timeline.Start.
 type result struct {
 	class            int
+	due              time.Duration // its time in the schedule: the tick recordDue counted it in
 	intended, sent   time.Duration
 	waited           time.Duration // in the backlog for a busy worker (part of sent − intended)
 	end              time.Duration
@@ -161,7 +162,10 @@ func tickOf(d time.Duration) int { return max(int(d/Resolution), 0) }
 func (t *Timeline) record(r *result) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	b := t.bucketLocked(tickOf(r.intended), r.class)
+	// The tick it was counted due in, not that of intended: a request handed
+	// out early (earlyBy) is measured from its send, which can fall in the
+	// tick before, and then one window would keep it in flight for ever.
+	b := t.bucketLocked(tickOf(r.due), r.class)
 	b.n[cCompleted]++
 	if r.status != 0 {
 		if b.status == nil {

@@ -14,7 +14,7 @@ func fill(tl *Timeline, secs, perSec int) {
 		for c := range tl.classes {
 			for i := 0; i < perSec; i++ {
 				at := time.Duration(s)*time.Second + time.Duration(i)*time.Second/time.Duration(perSec)
-				tl.record(&result{class: c, intended: at, sent: at + time.Millisecond,
+				tl.record(&result{class: c, due: at, intended: at, sent: at + time.Millisecond,
 					end: at + 10*time.Millisecond + time.Duration(c)*time.Millisecond, status: 200, fail: failNone, ttftEv: -1, ttftCont: -1, ttfb: -1})
 			}
 		}
@@ -77,7 +77,7 @@ func TestMemoryBounded(t *testing.T) {
 		t.Errorf("%d frozen bytes per class-second, want < 1000", per)
 	}
 	// A late result reopens a frozen tick, and nothing is lost.
-	tl.record(&result{class: 0, intended: 5 * time.Second, sent: 5 * time.Second, end: 6 * time.Second, status: 200, fail: failNone, ttftEv: -1, ttftCont: -1, ttfb: -1})
+	tl.record(&result{class: 0, due: 5 * time.Second, intended: 5 * time.Second, sent: 5 * time.Second, end: 6 * time.Second, status: 200, fail: failNone, ttftEv: -1, ttftCont: -1, ttfb: -1})
 	fill(tl, 602, 1) // opens new ticks: the reopened bucket is frozen again
 	s := tl.Summary(tl.Start(), tl.Start().Add(time.Hour), "a")
 	if s.Completed != 600*50+1+602 || s.Latency.Count != s.Completed {
@@ -114,7 +114,7 @@ func TestMemoryPerHour(t *testing.T) {
 		for g := range gaps {
 			gaps[g] = 15*time.Millisecond + time.Duration(rng.IntN(10_000))*time.Microsecond
 		}
-		tl.record(&result{class: i & 1, intended: at, sent: at + time.Duration(rng.IntN(300))*time.Microsecond, end: at + lat,
+		tl.record(&result{class: i & 1, due: at, intended: at, sent: at + time.Duration(rng.IntN(300))*time.Microsecond, end: at + lat,
 			status: 200, fail: failNone, ttftEv: lat / 3, ttftCont: lat / 2, ttfb: lat / 3, gaps: gaps, tokens: 4})
 	}
 	tl.compactAll()
@@ -157,6 +157,7 @@ func BenchmarkRecord(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		r.class = i & 1
 		r.intended = time.Duration(i) * 200 * time.Microsecond // 5,000 req/s
+		r.due = r.intended
 		r.sent = r.intended + 50*time.Microsecond
 		r.end = r.intended + time.Duration(i%1000)*time.Microsecond + time.Millisecond
 		tl.record(&r)
@@ -172,7 +173,7 @@ func TestOwnLagLeavesOutTheBacklog(t *testing.T) {
 	tl.begin(start)
 	ms := time.Millisecond
 	tl.record(&result{intended: 0, sent: 1000 * ms, waited: 900 * ms, end: 1010 * ms, status: 200, fail: failNone, ttftEv: -1, ttftCont: -1, ttfb: -1})
-	tl.record(&result{intended: 10 * ms, sent: 310 * ms, end: 320 * ms, status: 200, fail: failNone, ttftEv: -1, ttftCont: -1, ttfb: -1})
+	tl.record(&result{due: 10 * ms, intended: 10 * ms, sent: 310 * ms, end: 320 * ms, status: 200, fail: failNone, ttftEv: -1, ttftCont: -1, ttfb: -1})
 	for _, state := range []string{"live", "frozen"} {
 		if state == "frozen" {
 			tl.compactAll()
