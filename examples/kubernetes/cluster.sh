@@ -21,12 +21,15 @@
 # For test writers: node "chaos-k8s-node"; pods on bridge chaos-k8s0 in
 # 10.244.0.0/24 (cluster CIDR 10.244.0.0/16); Services in 10.96.0.0/16,
 # reachable from the host and from pods (kube-proxy, nftables mode); no
-# cluster DNS; the API listens on 127.0.0.1 only (pods cannot reach it).
-# Images: `cluster.sh load-image gateway:dev`, then imagePullPolicy: Never
-# (nothing can be pulled). Our pause image is chaos-k8s/pause:1. kwok fakes
-# nodes annotated kwok.x-k8s.io/node=fake (give them the taint
-# kwok.x-k8s.io/node=fake:NoSchedule so real pods stay off); their pods get
-# IPs from 10.245.0.0/16.
+# cluster DNS; the API listens on 127.0.0.1 only, so pods cannot reach it
+# (the "kubernetes" Service has no endpoints). Nothing can be pulled: load
+# images with `cluster.sh load-image gateway:dev` and set imagePullPolicy:
+# Never (or IfNotPresent with a tag other than latest). chaos-k8s/pause:1
+# (./pause) is always there: it waits for SIGTERM, serves HTTP with
+# -listen :8080, fetches a URL with -get URL. kwok runs the nodes annotated
+# kwok.x-k8s.io/node=fake (give them the taint
+# kwok.x-k8s.io/node=fake:NoSchedule so real pods stay off, and a label of
+# your own to select them); their pods get IPs from 10.245.0.0/16.
 set -euo pipefail
 
 K8S_VERSION=v1.37.2
