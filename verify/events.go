@@ -9,7 +9,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	kfields "k8s.io/apimachinery/pkg/fields"
 
 	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/internal/units"
@@ -52,10 +51,22 @@ var (
 )
 
 type eventsState struct {
-	bg       background
-	mu       sync.Mutex
-	base     map[string]int // occurrences by event UID at the first sample
-	baseDone bool
+	mu      sync.Mutex
+	started bool
+	ready   chan struct{} // closed once the baseline is read (or could not be)
+	done    chan struct{} // closed when the watch has stopped
+	base    map[string]int // occurrences by event UID at the first sample
+	seen    map[string]int // occurrences by event UID as last seen
+	occ     []occurrence   // what the watch saw happen, oldest first
+	watched bool           // the watch ran (else only the final list counts)
+}
+
+// occurrence is n new occurrences of an event, and when: the event's own
+// time when it has microseconds (events.k8s.io), else when chaos saw it.
+type occurrence struct {
+	ev corev1.Event
+	n  int
+	at time.Time
 }
 
 // UseKube implements KubeChecker.
@@ -94,31 +105,21 @@ func (c *EventsCheck) Validate() []units.Problem {
 	return ps
 }
 
-// Sample notes the events of the namespace at the first sample, so an
-// event seen again later (its count goes up) counts only its new
-// occurrences.
-func (c *EventsCheck) Sample(ctx context.Context, now time.Time, _ Window) {
+// Sample, at the first sample, reads the namespace's events (so an event
+// seen again later counts only its new occurrences) and starts watching
+// them until ctx ends, noting when each occurrence arrives: the kubelet
+// and controllers stamp events to the whole second, too coarse to tell an
+// event just before a window's end from one just after.
+func (c *EventsCheck) Sample(ctx context.Context, _ time.Time, _ Window) {
 	st := lazy(&c.st)
 	st.mu.Lock()
-	needBase := !st.baseDone
-	st.baseDone = true
-	st.mu.Unlock()
-	if !needBase {
+	defer st.mu.Unlock()
+	if st.started {
 		return
 	}
-	st.bg.start(now, 0, func() {
-		evs, err := c.list(ctx)
-		if err != nil {
-			return
-		}
-		base := map[string]int{}
-		for _, e := range evs {
-			base[string(e.UID)] = occurrences(e)
-		}
-		st.mu.Lock()
-		st.base = base
-		st.mu.Unlock()
-	})
+	st.started = true
+	st.ready, st.done = make(chan struct{}), make(chan struct{})
+	go c.watch(ctx, st)
 }
 
 func (c *EventsCheck) namespace() string {
@@ -128,31 +129,24 @@ func (c *EventsCheck) namespace() string {
 	return c.kube.DefaultNamespace()
 }
 
-// list reads the namespace's events, a page at a time; a literal reason
-// and an object kind narrow the list on the server.
-func (c *EventsCheck) list(ctx context.Context) ([]corev1.Event, error) {
+// list reads the namespace's events, a page at a time, and the resource
+// version to watch from.
+func (c *EventsCheck) list(ctx context.Context) ([]corev1.Event, string, error) {
 	if c.kube == nil {
-		return nil, fmt.Errorf("events check: no Kubernetes stack (set stack.kubernetes)")
+		return nil, "", fmt.Errorf("events check: no Kubernetes stack (set stack.kubernetes)")
 	}
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	set := kfields.Set{}
-	if regexp.QuoteMeta(c.Reason) == c.Reason {
-		set["reason"] = c.Reason
-	}
-	if c.Type != "" {
-		set["type"] = c.Type
-	}
-	opts := metav1.ListOptions{FieldSelector: kfields.SelectorFromSet(set).String(), Limit: 500}
+	opts := metav1.ListOptions{Limit: 500}
 	var out []corev1.Event
 	for {
 		l, err := c.kube.API.CoreV1().Events(c.namespace()).List(ctx, opts)
 		if err != nil {
-			return nil, fmt.Errorf("list the events of namespace %q: %w", c.namespace(), err)
+			return nil, "", fmt.Errorf("list the events of namespace %q: %w", c.namespace(), err)
 		}
 		out = append(out, l.Items...)
 		if l.Continue == "" {
-			return out, nil
+			return out, l.ResourceVersion, nil
 		}
 		opts.Continue = l.Continue
 	}

@@ -13,45 +13,58 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// Evaluate counts the matching events that happened in the window (after
-// EventSettle, so the last ones have been posted) and compares.
+// Evaluate counts the matching events that happened in the window: those
+// the watch saw arrive in it, and (after EventSettle, so the last ones have
+// been posted) those it did not see, by their timestamps.
 func (c *EventsCheck) Evaluate(ctx context.Context, ev Evidence) Result {
 	bound := c.bound()
 	if r, bad := windowProblem(ev.Window, "", bound); bad {
 		return r
 	}
-	if wait := time.Until(ev.Window.To.Add(EventSettle)); wait > 0 {
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-		case <-t.C:
-		}
-		t.Stop()
-	}
+	pause(ctx, time.Until(ev.Window.To.Add(EventSettle)))
 	st := lazy(&c.st)
-	st.bg.wait()
 	st.mu.Lock()
-	base := st.base
+	ready := st.ready
 	st.mu.Unlock()
-	evs, err := c.list(ctx)
+	if ready != nil {
+		select {
+		case <-ready:
+		case <-ctx.Done():
+		}
+	}
+	st.mu.Lock()
+	occ, seen := slices.Clone(st.occ), maps.Clone(st.seen)
+	st.mu.Unlock()
+	evs, _, err := c.list(ctx)
 	if err != nil {
 		return failed("no events", bound, "%v", err)
 	}
 	match := c.matcher()
 	matched, others := map[string]int{}, map[string]int{}
 	n := 0
-	for _, e := range evs {
-		k := inWindow(e, base, ev.Window)
+	count := func(e corev1.Event, k int) {
 		if k == 0 {
-			continue
+			return
 		}
-		what := fmt.Sprintf("%s %s/%s", e.Reason, e.InvolvedObject.Kind, e.InvolvedObject.Name)
 		if !match(e) {
 			others[e.Reason] += k
-			continue
+			return
 		}
-		matched[what] += k
+		matched[fmt.Sprintf("%s %s/%s", e.Reason, e.InvolvedObject.Kind, e.InvolvedObject.Name)] += k
 		n += k
+	}
+	for _, o := range occ {
+		switch {
+		case o.at.IsZero():
+			count(o.ev, min(o.n, inWindow(o.ev, nil, ev.Window)))
+		case !o.at.Before(ev.Window.From) && o.at.Before(ev.Window.To):
+			count(o.ev, o.n)
+		}
+	}
+	for _, e := range evs { // what the watch did not see (it stopped, or never ran)
+		if occurrences(e) > seen[string(e.UID)] {
+			count(e, inWindow(e, seen, ev.Window))
+		}
 	}
 	measured := fmt.Sprintf("%d matching events", n)
 	if n > 0 {
@@ -60,9 +73,9 @@ func (c *EventsCheck) Evaluate(ctx context.Context, ev Evidence) Result {
 	min := c.min()
 	switch {
 	case n < min:
-		return failed(measured, bound, "%d matching events %s, fewer than %d (%s)", n, "in "+ev.Window.String(), min, otherEvents(others))
+		return failed(measured, bound, "%d matching events in %s, fewer than %d (%s)", n, ev.Window, min, otherEvents(others))
 	case c.Max != nil && n > *c.Max:
-		return failed(measured, bound, "%d matching events %s, more than %d", n, "in "+ev.Window.String(), *c.Max)
+		return failed(measured, bound, "%d matching events in %s, more than %d", n, ev.Window, *c.Max)
 	}
 	return held(measured, bound)
 }

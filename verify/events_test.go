@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -95,4 +96,27 @@ func TestEventsMatcherAndBound(t *testing.T) {
 	assert.Equal(t, "≤ 0 events (reason BackOff)", (&EventsCheck{Reason: "BackOff", Max: n(0)}).bound())
 	assert.Equal(t, "2 to 5 events (reason BackOff)", (&EventsCheck{Reason: "BackOff", Min: n(2), Max: n(5)}).bound())
 	assert.Equal(t, "Killing Pod/b ×2, Killing Pod/a", counted(map[string]int{"Killing Pod/a": 1, "Killing Pod/b": 2}))
+}
+
+// TestEventsNote: the watch records only new occurrences, at the event's
+// own time when it has microseconds, else when it arrived.
+func TestEventsNote(t *testing.T) {
+	t1 := time.Date(2026, 12, 1, 10, 0, 3, 0, time.UTC)
+	micro := metav1.NewMicroTime(time.Date(2026, 12, 1, 10, 0, 2, 123456000, time.UTC))
+	ev := func(uid string, count int32) corev1.Event {
+		return corev1.Event{ObjectMeta: metav1.ObjectMeta{UID: types.UID(uid)}, Count: count}
+	}
+	st := &eventsState{seen: map[string]int{"a": 2}}
+	st.note(ev("a", 3), t1)
+	st.note(ev("a", 3), t1.Add(time.Second)) // the same count again: nothing new
+	b := ev("b", 0)
+	b.EventTime = micro
+	st.note(b, t1)
+	st.note(ev("c", 1), time.Time{})
+	require.Len(t, st.occ, 3)
+	assert.Equal(t, occurrence{ev: ev("a", 3), n: 1, at: t1}, st.occ[0])
+	assert.Equal(t, micro.Time, st.occ[1].at, "the scheduler's own time")
+	assert.Equal(t, 1, st.occ[1].n)
+	assert.True(t, st.occ[2].at.IsZero(), "found by a list: its timestamps say when")
+	assert.Equal(t, map[string]int{"a": 3, "b": 1, "c": 1}, st.seen)
 }

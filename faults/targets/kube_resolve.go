@@ -64,12 +64,16 @@ func (k *Kubernetes) Resolve(ctx context.Context, spec Spec) ([]Target, error) {
 	}
 	var out []Target
 	var down []string
+	var ownerOf func(corev1.Pod) (string, string)
+	if sel.kind == "" {
+		ownerOf = k.owners(ctx, sel.ns, sel.pods)
+	}
 	for _, p := range sel.pods {
 		if why := notLive(p); why != "" {
 			down = append(down, p.Name+" ("+why+")")
 			continue
 		}
-		out = append(out, k.podTarget(ctx, sel, p, spec))
+		out = append(out, k.podTarget(sel, p, spec, ownerOf))
 	}
 	slices.SortFunc(out, func(a, b Target) int { return strings.Compare(a.Name, b.Name) })
 	switch {
@@ -220,11 +224,12 @@ func notLive(p corev1.Pod) string {
 }
 
 // podTarget is the target of one live pod: its workload (the selector's,
-// or found through its owner references), node, IP and first port.
-func (k *Kubernetes) podTarget(ctx context.Context, sel podSelection, p corev1.Pod, spec Spec) Target {
+// or found through its owner references by ownerOf), node, IP and first
+// port.
+func (k *Kubernetes) podTarget(sel podSelection, p corev1.Pod, spec Spec, ownerOf func(corev1.Pod) (string, string)) Target {
 	kind, owner := sel.kind, sel.name
-	if kind == "" {
-		kind, owner = k.ownerOf(ctx, p)
+	if kind == "" && ownerOf != nil {
+		kind, owner = ownerOf(p)
 	}
 	kb := &Kube{Cluster: k.Cluster, Namespace: p.Namespace, Pod: p.Name, PodUID: string(p.UID),
 		OwnerKind: kind, Owner: owner, Node: p.Spec.NodeName, IP: p.Status.PodIP}

@@ -95,25 +95,28 @@ func (k *Kubernetes) replicaSets(ctx context.Context, ns, selector string) (map[
 	}
 }
 
-// ownerOf names the workload behind a pod: through a ReplicaSet its
-// Deployment (or the ReplicaSet when it has none), else the pod's own
-// controller (StatefulSet, DaemonSet, Job …); "" for a bare pod.
-func (k *Kubernetes) ownerOf(ctx context.Context, p corev1.Pod) (kind, name string) {
-	ref := metav1.GetControllerOf(&p)
-	if ref == nil {
-		return "", ""
+// owners names the workload behind each pod of a selection: through its
+// ReplicaSet the Deployment (or the ReplicaSet when it has none), else the
+// pod's own controller (StatefulSet, DaemonSet, Job …); "" for a bare pod.
+// The namespace's ReplicaSets are listed once, and only when a pod has one.
+func (k *Kubernetes) owners(ctx context.Context, ns string, pods []corev1.Pod) func(corev1.Pod) (kind, name string) {
+	var rs map[types.UID]metav1.OwnerReference
+	for _, p := range pods {
+		if ref := metav1.GetControllerOf(&p); ref != nil && ref.Kind == "ReplicaSet" {
+			rs, _ = k.replicaSets(ctx, ns, "")
+			break
+		}
 	}
-	if ref.Kind != "ReplicaSet" {
+	return func(p corev1.Pod) (string, string) {
+		ref := metav1.GetControllerOf(&p)
+		if ref == nil {
+			return "", ""
+		}
+		if up, ok := rs[ref.UID]; ok && ref.Kind == "ReplicaSet" && up.Kind == "Deployment" {
+			return up.Kind, up.Name
+		}
 		return ref.Kind, ref.Name
 	}
-	rs, err := k.API.AppsV1().ReplicaSets(p.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
-	if err != nil || rs.UID != ref.UID {
-		return ref.Kind, ref.Name
-	}
-	if up := metav1.GetControllerOf(rs); up != nil && up.Kind == "Deployment" {
-		return up.Kind, up.Name
-	}
-	return ref.Kind, ref.Name
 }
 
 // found lists what does exist, for the error of a selector that matches
