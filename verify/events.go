@@ -53,8 +53,8 @@ var (
 type eventsState struct {
 	mu      sync.Mutex
 	started bool
-	ready   chan struct{} // closed once the baseline is read (or could not be)
-	done    chan struct{} // closed when the watch has stopped
+	ready   chan struct{}  // closed once the baseline is read (or could not be)
+	done    chan struct{}  // closed when the watch has stopped
 	base    map[string]int // occurrences by event UID at the first sample
 	seen    map[string]int // occurrences by event UID as last seen
 	occ     []occurrence   // what the watch saw happen, oldest first
