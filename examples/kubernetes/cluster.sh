@@ -201,21 +201,22 @@ start() {
   echo "$pid $(start_time "$pid")" >"$D/run/$name.pid"
 }
 
-# stop NAME: SIGTERM, up to 15 s, then SIGKILL; by pid file only.
+# stop NAME [SECONDS]: SIGTERM, up to SECONDS (15), then SIGKILL; by pid
+# file only.
 stop() {
-  local name=$1 f=$D/run/$1.pid pid st i
+  local name=$1 f=$D/run/$1.pid secs=${2:-15} pid st i
   [[ -r $f ]] || return 0
   read -r pid st <"$f" || true
   if [[ -n ${pid:-} && $(start_time "$pid" 2>/dev/null) == "${st:-}" ]]; then
     say "stopping $name (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 150; i++)); do
+    for ((i = 0; i < secs * 10; i++)); do
       [[ $(start_time "$pid" 2>/dev/null) == "$st" ]] || break
       sleep 0.1
     done
     ((i < 20)) || say "$name took $((i / 10)) s to stop"
     if [[ $(start_time "$pid" 2>/dev/null) == "$st" ]]; then
-      say "$name did not stop in 15 s: SIGKILL"
+      say "$name did not stop in $secs s: SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
       sleep 0.2
     fi
@@ -651,6 +652,7 @@ cmd_up() {
     --service-cluster-ip-range="$SERVICE_CIDR" \
     --client-ca-file="$p/ca.crt" --tls-cert-file="$p/apiserver.crt" --tls-private-key-file="$p/apiserver.key" \
     --kubelet-client-certificate="$p/apiserver-kubelet-client.crt" --kubelet-client-key="$p/apiserver-kubelet-client.key" \
+    --kubelet-preferred-address-types=InternalIP,Hostname \
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-account-key-file="$p/sa.pub" --service-account-signing-key-file="$p/sa.key" \
     --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
@@ -741,7 +743,9 @@ cmd_down() {
       for id in $(ctr_ containers ls -q 2>/dev/null); do ctr_ containers delete "$id" >/dev/null 2>&1 || true; done
     fi
     stop containerd
-    stop kube-apiserver
+    # the API drains its watches for up to a minute: clients outside the
+    # cluster (tests) may still hold some, and nothing here needs the drain
+    stop kube-apiserver 3
     stop etcd
   fi
   # shims left behind (containerd was killed): stop them and remove their

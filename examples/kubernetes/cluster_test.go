@@ -106,7 +106,17 @@ func TestClusterServiceFromHostAndPod(t *testing.T) {
 		return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
 	})
 	if p.Status.Phase != corev1.PodSucceeded {
-		t.Errorf("GET %s from a pod: pod %s %v", url, p.Status.Phase, p.Status.ContainerStatuses)
+		t.Fatalf("GET %s from a pod: pod %s %v", url, p.Status.Phase, p.Status.ContainerStatuses)
+	}
+
+	// the client printed the body: its log comes from the kubelet through
+	// the API (kubectl logs)
+	log, err := cs.CoreV1().Pods(ns).GetLogs("client", &corev1.PodLogOptions{}).DoRaw(ctx)
+	if err != nil {
+		t.Fatalf("logs of the client pod: %v", err)
+	}
+	if want := "pause backend\n"; string(log) != want {
+		t.Errorf("logs of the client pod = %q, want %q", log, want)
 	}
 }
 
