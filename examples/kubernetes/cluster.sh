@@ -90,7 +90,10 @@ cmd_build() {
   # and then finds the binaries in the cache
   mkdir -p "$CACHE_ROOT"
   exec 8>"$CACHE_ROOT/.build.lock"
-  flock 8
+  if ! flock -n 8; then
+    say "waiting for another build into $CACHE to finish"
+    flock 8
+  fi
   for b in "${BINS[@]}" kwok; do [[ -x $CACHE/$b ]] || missing+=("$b"); done
   [[ -s $CACHE/kwok-stages.yaml ]] || missing+=(kwok-stages.yaml)
   if ((${#missing[@]} == 0)); then
@@ -929,7 +932,10 @@ main() {
       # one up or down at a time per cache (the ports are fixed)
       mkdir -p "$CACHE_ROOT"
       exec 9>"$CACHE_ROOT/.lock"
-      flock 9
+      if ! flock -n 9; then
+        say "waiting for another cluster.sh up, down or load-image to finish"
+        flock 9
+      fi
       ;;
   esac
   case $cmd in
