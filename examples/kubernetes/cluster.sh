@@ -625,6 +625,12 @@ cmd_up() {
   command -v kubectl >/dev/null || die "kubectl is needed"
   cmd_build
   check_ranges
+  # kube-proxy needs bridged pod traffic to pass netfilter (br_netfilter,
+  # which Docker loads): else a pod's reply to a pod that came through a
+  # Service on this node skips the un-DNAT and is dropped
+  if [[ $(cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null) != 1 ]]; then
+    say "warning: net.bridge.bridge-nf-call-iptables is not 1 (br_netfilter not loaded?): pod to Service to pod on this node may fail"
+  fi
   mkdir -p "$D/run" "$D/log"
   chmod 700 "$D"
   # down removes only a folder that carries this mark
