@@ -2,8 +2,6 @@ package e2ekube
 
 import (
 	"context"
-	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,9 +11,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -45,16 +40,17 @@ type cluster struct {
 	env        []string
 }
 
-// newCluster makes a fresh namespace; t.Cleanup recovers what a failed test
-// left behind and deletes the namespace.
+// newCluster makes a fresh namespace (kubetest.Namespace: deleted, with
+// everything in it, when the test ends); before that, t.Cleanup recovers
+// what a failed test left behind.
 func newCluster(t *testing.T) *cluster {
 	t.Helper()
 	src := kubetest.Kubeconfig(t)
 	if testing.Short() && os.Getenv("CHAOS_REQUIRE_DOCKER") == "" {
 		t.Skip("the Kubernetes end-to-end tests take a few minutes")
 	}
-	c := &cluster{t: t, cs: kubetest.Client(t), state: t.TempDir(),
-		ns: fmt.Sprintf("chaos-e2e-%d-%04x", os.Getpid(), rand.IntN(1<<16))}
+	c := &cluster{t: t, cs: kubetest.Client(t), state: t.TempDir()}
+	c.ns = kubetest.Namespace(t, c.cs, "chaos-e2e")
 	cfg, err := clientcmd.LoadFromFile(src) // paths made absolute
 	require.NoError(t, err)
 	ctx, ok := cfg.Contexts[cfg.CurrentContext]
@@ -63,30 +59,19 @@ func newCluster(t *testing.T) *cluster {
 	c.kubeconfig = filepath.Join(t.TempDir(), "kubeconfig")
 	require.NoError(t, clientcmd.WriteToFile(*cfg, c.kubeconfig))
 	c.env = []string{"KUBECONFIG=" + c.kubeconfig}
-
-	_, err = c.cs.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
-		Name: c.ns, Labels: map[string]string{"app.kubernetes.io/managed-by": "chaos-e2ekube"}}}, metav1.CreateOptions{})
-	require.NoError(t, err, "create namespace %s", c.ns)
-	t.Cleanup(c.down)
+	t.Cleanup(func() {
+		if code, out, stderr := c.chaos("recover", "--state-dir", c.state); code != 0 {
+			t.Errorf("chaos recover before deleting namespace %s: exit %d\n%s%s", c.ns, code, out, stderr)
+		}
+	})
 	return c
 }
 
-// down undoes whatever a failed test left behind (chaos recover), then
-// deletes the namespace and waits until it is gone.
-func (c *cluster) down() {
-	if code, out, stderr := c.chaos("recover", "--state-dir", c.state); code != 0 {
-		c.t.Errorf("chaos recover before deleting namespace %s: exit %d\n%s%s", c.ns, code, out, stderr)
-	}
-	ctx := context.Background()
-	err := c.cs.CoreV1().Namespaces().Delete(ctx, c.ns, metav1.DeleteOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
-		c.t.Errorf("delete namespace %s: %v", c.ns, err)
-		return
-	}
-	waitUntil(c.t, "namespace "+c.ns+" deleted", 2*time.Minute, func() bool {
-		_, err := c.cs.CoreV1().Namespaces().Get(ctx, c.ns, metav1.GetOptions{})
-		return apierrors.IsNotFound(err)
-	})
+// with is c as subtest t sees it: helpers that fail, fail t.
+func (c *cluster) with(t *testing.T) *cluster {
+	cc := *c
+	cc.t = t
+	return &cc
 }
 
 // chaos runs the CLI against the test namespace.
@@ -117,18 +102,6 @@ func (c *cluster) stackSh(args ...string) {
 	out, err := cmd.CombinedOutput()
 	require.NoError(c.t, err, "stack.sh %v:\n%s", args, out)
 	c.t.Logf("stack.sh %v: %.1fs\n%s", args, time.Since(start).Seconds(), out)
-}
-
-// waitUntil polls cond every 100 ms and fails the test after limit.
-func waitUntil(t testing.TB, what string, limit time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", limit, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // okServer serves 200 to anything on loopback, for runs whose load only
