@@ -54,15 +54,12 @@ type eventsState struct {
 	mu      sync.Mutex
 	started bool
 	ready   chan struct{}  // closed once the baseline is read (or could not be)
-	done    chan struct{}  // closed when the watch has stopped
-	base    map[string]int // occurrences by event UID at the first sample
-	seen    map[string]int // occurrences by event UID as last seen
+	seen    map[string]int // occurrences by event UID: at the first sample, then as the watch saw them
 	occ     []occurrence   // what the watch saw happen, oldest first
-	watched bool           // the watch ran (else only the final list counts)
 }
 
-// occurrence is n new occurrences of an event, and when: the event's own
-// time when it has microseconds (events.k8s.io), else when chaos saw it.
+// occurrence is n new occurrences of an event the watch saw, and when
+// they arrived (zero when a list found them).
 type occurrence struct {
 	ev corev1.Event
 	n  int
@@ -118,7 +115,7 @@ func (c *EventsCheck) Sample(ctx context.Context, _ time.Time, _ Window) {
 		return
 	}
 	st.started = true
-	st.ready, st.done = make(chan struct{}), make(chan struct{})
+	st.ready = make(chan struct{})
 	go c.watch(ctx, st)
 }
 

@@ -54,10 +54,7 @@ func (c *EventsCheck) Evaluate(ctx context.Context, ev Evidence) Result {
 		n += k
 	}
 	for _, o := range occ {
-		switch {
-		case o.at.IsZero():
-			count(o.ev, min(o.n, inWindow(o.ev, nil, ev.Window)))
-		case !o.at.Before(ev.Window.From) && o.at.Before(ev.Window.To):
+		if o.in(ev.Window) {
 			count(o.ev, o.n)
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -98,25 +97,45 @@ func TestEventsMatcherAndBound(t *testing.T) {
 	assert.Equal(t, "Killing Pod/b ×2, Killing Pod/a", counted(map[string]int{"Killing Pod/a": 1, "Killing Pod/b": 2}))
 }
 
-// TestEventsNote: the watch records only new occurrences, at the event's
-// own time when it has microseconds, else when it arrived.
+// TestEventsNote: the watch records only new occurrences, with when they
+// arrived.
 func TestEventsNote(t *testing.T) {
 	t1 := time.Date(2026, 12, 1, 10, 0, 3, 0, time.UTC)
-	micro := metav1.NewMicroTime(time.Date(2026, 12, 1, 10, 0, 2, 123456000, time.UTC))
 	ev := func(uid string, count int32) corev1.Event {
 		return corev1.Event{ObjectMeta: metav1.ObjectMeta{UID: types.UID(uid)}, Count: count}
 	}
 	st := &eventsState{seen: map[string]int{"a": 2}}
 	st.note(ev("a", 3), t1)
 	st.note(ev("a", 3), t1.Add(time.Second)) // the same count again: nothing new
-	b := ev("b", 0)
-	b.EventTime = micro
-	st.note(b, t1)
+	st.note(ev("b", 0), t1)
 	st.note(ev("c", 1), time.Time{})
-	require.Len(t, st.occ, 3)
-	assert.Equal(t, occurrence{ev: ev("a", 3), n: 1, at: t1}, st.occ[0])
-	assert.Equal(t, micro.Time, st.occ[1].at, "the scheduler's own time")
-	assert.Equal(t, 1, st.occ[1].n)
-	assert.True(t, st.occ[2].at.IsZero(), "found by a list: its timestamps say when")
+	assert.Equal(t, []occurrence{{ev: ev("a", 3), n: 1, at: t1}, {ev: ev("b", 0), n: 1, at: t1}, {ev: ev("c", 1), n: 1}}, st.occ)
 	assert.Equal(t, map[string]int{"a": 3, "b": 1, "c": 1}, st.seen)
+}
+
+// TestOccurrenceIn: when an occurrence the watch saw happened: the
+// scheduler's microseconds; for a stamp of whole seconds, its arrival when
+// it came within that second, else the second overlapping the window.
+func TestOccurrenceIn(t *testing.T) {
+	to := time.Date(2026, 12, 1, 10, 0, 5, 700_000_000, time.UTC) // a window ends at 05.7
+	w := Window{From: to.Add(-10 * time.Second), To: to}
+	sec := metav1.NewTime(to.Truncate(time.Second)) // 05
+	at := func(d time.Duration) time.Time { return to.Add(d) }
+	stamped := corev1.Event{LastTimestamp: sec}
+	tests := []struct {
+		name string
+		o    occurrence
+		want bool
+	}{
+		{"microseconds, just after", occurrence{ev: corev1.Event{EventTime: metav1.NewMicroTime(at(time.Millisecond))}, at: at(-time.Second)}, false},
+		{"microseconds, just before", occurrence{ev: corev1.Event{EventTime: metav1.NewMicroTime(at(-time.Millisecond))}, at: at(time.Second)}, true},
+		{"stamped 05, arrived 05.8: after (a rollback's own event)", occurrence{ev: stamped, at: at(100 * time.Millisecond)}, false},
+		{"stamped 05, arrived 05.6: in", occurrence{ev: stamped, at: at(-100 * time.Millisecond)}, true},
+		{"stamped 05, arrived late at 06.5: the second overlaps", occurrence{ev: stamped, at: at(800 * time.Millisecond)}, true},
+		{"stamped 06, arrived late: after", occurrence{ev: corev1.Event{LastTimestamp: metav1.NewTime(sec.Add(time.Second))}, at: at(2 * time.Second)}, false},
+		{"stamped 05, found by a list: the second overlaps", occurrence{ev: stamped}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { assert.Equal(t, tc.want, tc.o.in(w)) })
+	}
 }

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"cmp"
 	"context"
 	"time"
 
@@ -14,13 +15,11 @@ import (
 // ends, watching again where a watch ended and listing again when it fell
 // too far behind (what it missed is then judged by its timestamps).
 func (c *EventsCheck) watch(ctx context.Context, st *eventsState) {
-	defer close(st.done)
 	evs, rv, err := c.list(ctx)
 	st.mu.Lock()
 	if err == nil {
-		st.base, st.seen = map[string]int{}, map[string]int{}
+		st.seen = map[string]int{}
 		for _, e := range evs {
-			st.base[string(e.UID)] = occurrences(e)
 			st.seen[string(e.UID)] = occurrences(e)
 		}
 	}
@@ -46,9 +45,6 @@ func (c *EventsCheck) watch(ctx context.Context, st *eventsState) {
 			pause(ctx, time.Second)
 			continue
 		}
-		st.mu.Lock()
-		st.watched = true
-		st.mu.Unlock()
 		rv = st.follow(ctx, w, rv)
 		w.Stop()
 	}
@@ -82,8 +78,8 @@ func (st *eventsState) follow(ctx context.Context, w watch.Interface, rv string)
 	}
 }
 
-// note records the occurrences of e not seen before, at the event's own
-// time when it has microseconds, else at (zero: judge by its timestamps).
+// note records the occurrences of e not seen before, arrived at at (zero:
+// found by a list, when is not known).
 func (st *eventsState) note(e corev1.Event, at time.Time) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -93,12 +89,25 @@ func (st *eventsState) note(e corev1.Event, at time.Time) {
 	uid := string(e.UID)
 	n := occurrences(e)
 	if d := n - st.seen[uid]; d > 0 {
-		if t := microTime(e); !t.IsZero() && !at.IsZero() {
-			at = t
-		}
 		st.occ = append(st.occ, occurrence{ev: e, n: d, at: at})
 		st.seen[uid] = n
 	}
+}
+
+// in reports whether the occurrence happened in w: by the event's own time
+// when it has microseconds; else it happened in the second of its stamp
+// and no later than it arrived, so when it arrived within that second its
+// arrival says when, and otherwise the second counts as in w when it
+// overlaps w.
+func (o occurrence) in(w Window) bool {
+	if t := microTime(o.ev); !t.IsZero() {
+		return !t.Before(w.From) && t.Before(w.To)
+	}
+	stamp := cmp.Or(o.ev.LastTimestamp.Time, o.ev.FirstTimestamp.Time, o.ev.CreationTimestamp.Time)
+	if !o.at.IsZero() && o.at.Before(stamp.Add(time.Second)) {
+		return !o.at.Before(w.From) && o.at.Before(w.To)
+	}
+	return stamp.Add(time.Second).After(w.From) && stamp.Before(w.To)
 }
 
 // microTime is an event's time to the microsecond (an events.k8s.io event:
