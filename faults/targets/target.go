@@ -37,7 +37,7 @@ type Spec struct {
 	StatefulSet string `yaml:"statefulset,omitempty" json:"statefulset,omitempty" jsonschema:"description=the pods of a Kubernetes StatefulSet (stack.kubernetes); scale faults act on the StatefulSet itself"`
 	Namespace   string `yaml:"namespace,omitempty" json:"namespace,omitempty" jsonschema:"description=the Kubernetes namespace to look in; alone: every pod of it; default stack.kubernetes.namespace"`
 	Node        string `yaml:"node,omitempty" json:"node,omitempty" jsonschema:"description=a Kubernetes node by name (node-drain; cordon); with no other selector the node itself"`
-	Pick  string `yaml:"pick,omitempty" json:"pick,omitempty" jsonschema:"description=all | one | N | N% of the matches (a service defaults to all; a process or cmdline or port or container or labels target that matches several must say which),default=all"`
+	Pick        string `yaml:"pick,omitempty" json:"pick,omitempty" jsonschema:"description=all | one | N | N% of the matches (a service defaults to all; a process or cmdline or port or container or labels target that matches several must say which),default=all"`
 	// AllowHost lets a process or pid target be init (pid 1), the host's
 	// init or container runtime (dockerd, containerd, systemd …) or another
 	// user's process. Chaos itself, its ancestors and kernel threads stay
