@@ -36,7 +36,7 @@ K8S_VERSION=v1.37.2
 KWOK_VERSION=v0.8.0
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-CACHE_ROOT=${CHAOS_K8S_CACHE:-$HOME/.cache/chaos-k8s}
+CACHE_ROOT=${CHAOS_K8S_CACHE:-${HOME:-/root}/.cache/chaos-k8s}
 CACHE=$CACHE_ROOT/$K8S_VERSION
 D=${CHAOS_K8S_DIR:-/var/lib/chaos-k8s}
 D=${D%/}
@@ -563,7 +563,10 @@ pause_image() {
   (cd "$REPO" && CGO_ENABLED=0 GOOS=linux GOFLAGS=-buildvcs=false go build -ldflags "-s -w" -o "$tmp/pause" ./examples/kubernetes/pause) ||
     die "building examples/kubernetes/pause failed"
   printf 'FROM scratch\nCOPY pause /pause\nENTRYPOINT ["/pause"]\n' >"$tmp/Dockerfile"
-  docker build -q -t "$PAUSE_IMAGE" "$tmp" >/dev/null || die "docker build of $PAUSE_IMAGE failed"
+  if ! docker build -q -t "$PAUSE_IMAGE" "$tmp" >"$D/log/pause-build.log" 2>&1; then
+    cat "$D/log/pause-build.log" >&2
+    die "docker build of $PAUSE_IMAGE failed"
+  fi
   rm -rf "$tmp"
   import_images "$PAUSE_IMAGE"
 }
