@@ -174,12 +174,13 @@ ensure_packages() {
 # ---------------------------------------------------------------- processes
 
 # start_time PID prints the process's start time in clock ticks since boot
-# (field 22 of /proc/PID/stat), so a pid file never names a reused pid.
+# (field 22 of /proc/PID/stat), so a pid file never names a reused pid; it
+# fails for a process that is gone or a zombie.
 start_time() {
-  local stat
+  local stat fields
   stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-  local fields
   read -ra fields <<<"${stat##*) }"
+  [[ ${fields[0]} != Z ]] || return 1
   echo "${fields[19]}"
 }
 
