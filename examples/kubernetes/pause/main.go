@@ -40,9 +40,7 @@ func main() {
 		srv := &http.Server{
 			Addr:              *listen,
 			ReadHeaderTimeout: 5 * time.Second,
-			Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				fmt.Fprintf(w, "pause %s\n", name)
-			}),
+			Handler:           greeting(name),
 		}
 		go func() {
 			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -52,6 +50,13 @@ func main() {
 		}()
 	}
 	<-stop
+}
+
+// greeting answers every request with "pause NAME".
+func greeting(name string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintf(w, "pause %s\n", name)
+	})
 }
 
 // fetch gets url until it answers 200 or wait has passed.
