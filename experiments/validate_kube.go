@@ -7,6 +7,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/verify"
 )
@@ -121,5 +122,33 @@ func (d *decoder) validateKubeCheck(e *Experiment, path string, c CheckSpec) {
 		d.at(join(path, "kind"), "%s judges a Kubernetes cluster, which needs stack.kubernetes (e.g. %s)", c.Kind, kubeExample)
 	case judgesDocker && e.Stack.Kubernetes != nil:
 		d.at(join(path, "kind"), "%s judges Docker containers; with stack.kubernetes judge pods (valid: kind: pods with target: {deployment: NAME}, ready, max_restarts)", c.Kind)
+	}
+}
+
+// validateKubeKind checks that a fault's kind and target go together in
+// a Kubernetes stack: a Kubernetes selector is reached through the API
+// only, so kinds that act on a local process, a container's network
+// namespace or a Docker container cannot hit it, and the Kubernetes kinds
+// need a Kubernetes target. Quiet when the target was already reported.
+func (d *decoder) validateKubeKind(path string, f FaultSpec, kube bool) {
+	kind, ok := d.reg.Faults[f.Kind]
+	tp := join(path, "target")
+	if !ok || kind.New == nil || d.failed(join(path, "kind")) || d.failed(tp) || !d.present(tp) {
+		return
+	}
+	var kubeKinds []string
+	for _, name := range slices.Sorted(maps.Keys(d.reg.Faults)) {
+		if d.reg.Faults[name].Target() == faults.TargetKube {
+			kubeKinds = append(kubeKinds, name)
+		}
+	}
+	family := kind.Target()
+	switch {
+	case family == faults.TargetKube && !kube:
+		d.at(join(path, "kind"), "%s acts on Kubernetes objects, which needs stack.kubernetes (e.g. %s)", f.Kind, kubeExample)
+	case family == faults.TargetKube && !targets.IsKube(f.Target):
+		d.at(join(path, "kind"), "%s acts on Kubernetes objects, and the target is not one (valid: a target of pod, deployment, statefulset, service, labels, namespace or node)", f.Kind)
+	case kube && targets.IsKube(f.Target) && (family == faults.TargetProcess || family == faults.TargetContainer || family == faults.TargetNetns):
+		d.at(join(path, "kind"), "%s acts through %s, which a Kubernetes target does not offer: chaos reaches the cluster through its API only (valid for a Kubernetes target: %s)", f.Kind, kind.Mechanism(), strings.Join(kubeKinds, ", "))
 	}
 }

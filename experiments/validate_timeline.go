@@ -28,6 +28,7 @@ func (d *decoder) validateFaults(fs []FaultSpec, kube bool) []string {
 		if d.present(join(p, "target")) && !d.failed(join(p, "target")) {
 			d.validateTarget(join(p, "target"), f.Target, kube)
 		}
+		d.validateKubeKind(p, f, kube)
 	}
 	d.checkOverlaps(fs)
 	return names
