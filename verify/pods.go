@@ -39,11 +39,21 @@ type KubeChecker interface {
 	UseKube(k *targets.Kubernetes)
 }
 
+// RecoveryWaiter is a Waiter with something to wait for only when its
+// window reaches into the recovery (during: recovery or run): a pods check
+// with within on a fault's window is judged before the rollback, so the
+// engine neither stretches nor ends the recovery for it.
+type RecoveryWaiter interface {
+	Waiter
+	WaitsInRecoveryOnly()
+}
+
 var (
-	_ Check       = (*PodsCheck)(nil)
-	_ Sampler     = (*PodsCheck)(nil)
-	_ Waiter      = (*PodsCheck)(nil)
-	_ KubeChecker = (*PodsCheck)(nil)
+	_ RecoveryWaiter = (*PodsCheck)(nil)
+	_ Check          = (*PodsCheck)(nil)
+	_ Sampler        = (*PodsCheck)(nil)
+	_ Waiter         = (*PodsCheck)(nil)
+	_ KubeChecker    = (*PodsCheck)(nil)
 )
 
 type podsState struct {
@@ -111,6 +121,9 @@ func podSelectorProblems(t targets.Spec) []units.Problem {
 	}
 	return nil
 }
+
+// WaitsInRecoveryOnly implements RecoveryWaiter.
+func (*PodsCheck) WaitsInRecoveryOnly() {}
 
 // Limit is within (and two looks' time) when ready must be reached within
 // it, else 0: the check then has nothing to wait for.

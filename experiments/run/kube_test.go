@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -93,4 +94,31 @@ func TestDescribeKubeTarget(t *testing.T) {
 	assert.Equal(t, "deployment/empty, no pod now: the deployment itself, in inf",
 		describeResolved(targets.Target{Name: "deployment/empty", Kube: &targets.Kube{Namespace: "inf", OwnerKind: "Deployment", Owner: "empty"}}))
 	assert.Equal(t, "node/n1", describeResolved(targets.Target{Name: "node/n1", Kube: &targets.Kube{Node: "n1"}}))
+}
+
+// TestPodsWithinWaitsOnlyInRecovery: a pods check with within stretches
+// (and may end) the recovery only when its window is the recovery or the
+// run; on a fault's window it was judged before the rollback.
+func TestPodsWithinWaitsOnlyInRecovery(t *testing.T) {
+	exp := parse(t, `version: chaos/v1
+name: waits
+stack: {kubernetes: {}}
+load: {url: "http://127.0.0.1:1/", method: GET, rate: 5/s}
+faults:
+  - {name: gone, kind: pod-delete, target: {deployment: model}, for: 5s}
+checks:
+  - {name: in the fault, kind: pods, during: gone, target: {deployment: model}, ready: 2, within: 40s}
+  - {name: by default in the faults, kind: pods, target: {deployment: model}, ready: 2, within: 40s}
+  - {name: served after, kind: slo, during: recovery, error_rate: 1%}
+`)
+	for _, c := range exp.Checks[:2] {
+		_, ok := waiter(c)
+		assert.False(t, ok, c.Name)
+	}
+	assert.Equal(t, 10*time.Second, recoveryMax(exp), "the slo check's recovery, not the pods checks' 42s")
+
+	exp.Checks[0].During = "recovery"
+	_, ok := waiter(exp.Checks[0])
+	assert.True(t, ok)
+	assert.Equal(t, 42*time.Second, recoveryMax(exp), "within and two looks")
 }

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -31,7 +32,7 @@ func recoveryMax(exp *experiments.Experiment) time.Duration {
 	}
 	var d time.Duration
 	for _, c := range exp.Checks {
-		if w, ok := c.Check.(verify.Waiter); ok && w.Limit() > d {
+		if w, ok := waiter(c); ok && w.Limit() > d {
 			d = w.Limit()
 		}
 		if c.During == "recovery" || c.During == "run" {
@@ -39,6 +40,17 @@ func recoveryMax(exp *experiments.Experiment) time.Duration {
 		}
 	}
 	return d
+}
+
+// waiter is the check as a Waiter when the recovery waits for it: a
+// RecoveryWaiter only when its window is the recovery or the run.
+func waiter(c experiments.CheckSpec) (verify.Waiter, bool) {
+	w, ok := c.Check.(verify.Waiter)
+	if _, only := c.Check.(verify.RecoveryWaiter); ok && only {
+		d := cmp.Or(c.During, defaultDuring(c.Check))
+		ok = d == "recovery" || d == "run"
+	}
+	return w, ok
 }
 
 func bodyOf(l experiments.Load) ([]byte, bool, error) {
@@ -388,7 +400,7 @@ func (e *engine) recovery(ctx context.Context) {
 func (e *engine) waitersDone() bool {
 	any := false
 	for _, c := range e.checks {
-		w, ok := c.spec.Check.(verify.Waiter)
+		w, ok := waiter(c.spec)
 		if !ok || w.Limit() == 0 {
 			continue
 		}
