@@ -3,7 +3,7 @@ package verify
 import (
 	"context"
 	"fmt"
-	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -75,18 +75,10 @@ func (c *EventsCheck) Validate() []units.Problem {
 	var ps []units.Problem
 	if c.Reason == "" {
 		ps = append(ps, units.Problemf("reason", "is required (valid: an event reason such as Killing, Scheduled, SuccessfulCreate, BackOff, or a regular expression such as Killing|Scheduled)"))
-	} else if _, err := regexp.Compile(c.Reason); err != nil {
-		ps = append(ps, units.Problemf("reason", "%q is not a regular expression: %v", c.Reason, err))
 	}
-	if c.Object != nil && c.Object.Name != "" {
-		if _, err := regexp.Compile(c.Object.Name); err != nil {
-			ps = append(ps, units.Problemf("object.name", "%q is not a regular expression: %v", c.Object.Name, err))
-		}
-	}
-	if c.Message != "" {
-		if _, err := regexp.Compile(c.Message); err != nil {
-			ps = append(ps, units.Problemf("message", "%q is not a regular expression: %v", c.Message, err))
-		}
+	if _, err := c.matcher(); err != nil {
+		field, _, _ := strings.Cut(err.Error(), " ")
+		ps = append(ps, units.Problemf(field, "%s", strings.TrimPrefix(err.Error(), field+" ")))
 	}
 	if c.Type != "" && c.Type != corev1.EventTypeNormal && c.Type != corev1.EventTypeWarning {
 		ps = append(ps, units.Problemf("type", "unknown event type %q (valid: Normal, Warning)", c.Type))

@@ -39,7 +39,10 @@ func (c *EventsCheck) Evaluate(ctx context.Context, ev Evidence) Result {
 	if err != nil {
 		return failed("no events", bound, "%v", err)
 	}
-	match := c.matcher()
+	match, err := c.matcher()
+	if err != nil {
+		return failed("", bound, "%v", err)
+	}
 	matched, others := map[string]int{}, map[string]int{}
 	n := 0
 	count := func(e corev1.Event, k int) {
@@ -87,27 +90,42 @@ func (c *EventsCheck) min() int {
 	return 1
 }
 
-// matcher matches an event against the reason, object, type and message.
-func (c *EventsCheck) matcher() func(corev1.Event) bool {
-	reason := regexp.MustCompile(`^(?:` + c.Reason + `)$`)
+// matcher matches an event against the reason, object, type and message
+// (the regular expressions of reason and object name match whole).
+func (c *EventsCheck) matcher() (func(corev1.Event) bool, error) {
+	whole := func(field, re string) (*regexp.Regexp, error) {
+		if re == "" {
+			return nil, nil
+		}
+		if _, err := regexp.Compile(re); err != nil {
+			return nil, fmt.Errorf("%s %q is not a regular expression: %w (valid: a Go regular expression, e.g. Killing|Scheduled)", field, re, err)
+		}
+		return regexp.Compile(`^(?:` + re + `)$`)
+	}
+	reason, err := whole("reason", c.Reason)
+	if err != nil {
+		return nil, err
+	}
 	var name, message *regexp.Regexp
 	kind := ""
 	if c.Object != nil {
 		kind = c.Object.Kind
-		if c.Object.Name != "" {
-			name = regexp.MustCompile(`^(?:` + c.Object.Name + `)$`)
+		if name, err = whole("object.name", c.Object.Name); err != nil {
+			return nil, err
 		}
 	}
 	if c.Message != "" {
-		message = regexp.MustCompile(c.Message)
+		if message, err = regexp.Compile(c.Message); err != nil {
+			return nil, fmt.Errorf("message %q is not a regular expression: %w (valid: a Go regular expression, e.g. Stopping container)", c.Message, err)
+		}
 	}
 	return func(e corev1.Event) bool {
-		return reason.MatchString(e.Reason) &&
+		return (reason == nil || reason.MatchString(e.Reason)) &&
 			(kind == "" || strings.EqualFold(kind, e.InvolvedObject.Kind)) &&
 			(name == nil || name.MatchString(e.InvolvedObject.Name)) &&
 			(c.Type == "" || c.Type == e.Type) &&
 			(message == nil || message.MatchString(e.Message))
-	}
+	}, nil
 }
 
 // inWindow is how many of an event's occurrences fall in w: every one when

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -83,7 +84,8 @@ func TestEventsMatcherAndBound(t *testing.T) {
 		return corev1.Event{Reason: reason, Type: typ, Message: msg, InvolvedObject: corev1.ObjectReference{Kind: kind, Name: name}}
 	}
 	c := &EventsCheck{Reason: "Killing|Scheduled", Object: &EventObject{Kind: "pod", Name: "model-.*"}, Type: "Normal", Message: "container"}
-	m := c.matcher()
+	m, err := c.matcher()
+	require.NoError(t, err)
 	assert.True(t, m(ev("Killing", "Pod", "model-1", "Normal", "Stopping container model")))
 	assert.False(t, m(ev("KillingSoon", "Pod", "model-1", "Normal", "Stopping container model")), "the reason matches whole")
 	assert.False(t, m(ev("Killing", "ReplicaSet", "model-1", "Normal", "Stopping container model")), "another kind")
