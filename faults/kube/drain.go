@@ -93,7 +93,7 @@ func (d *NodeDrain) Inject(ctx context.Context, env faults.Env) error {
 		}
 		var how string
 		ch := faults.Change{Target: r.String(), Action: "kube-gone", Data: r, Undo: noop}
-		if err := d.changes.Apply(env, ch, func() error {
+		if err := d.track().Apply(env, ch, func() error {
 			how, err = d.evict(ctx, cs, r, grace, deadline)
 			return err
 		}); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
@@ -139,10 +140,22 @@ func (s setting) restore(ctx context.Context, cs kubernetes.Interface, r Ref, ru
 }
 
 // settings is the part of a fault that sets a field on objects while it is
-// on: each change journaled, marked, renewed and restored.
+// on: each change journaled, marked, renewed and restored. Each object's
+// changes are a faults.Changes of their own, so that rollback restores the
+// objects side by side (kclient.Concurrency at once), as apply changed them.
 type settings struct {
-	changes faults.Changes
+	mu      sync.Mutex
+	changes []*faults.Changes
 	renew   renewer
+}
+
+// track is a new set of changes that rollback undoes.
+func (x *settings) track() *faults.Changes {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	c := &faults.Changes{}
+	x.changes = append(x.changes, c)
+	return c
 }
 
 // apply sets s's field of every object to want, at most
@@ -181,7 +194,7 @@ func (x *settings) apply(ctx context.Context, env faults.Env, s setting, action 
 		// so a write whose outcome is unknown (cancelled, timed out) is
 		// undone at rollback too: if it took effect, its mark says so.
 		ch := faults.Change{Target: r.String(), Key: r.LeaseKey(), Action: action, Data: r, Undo: undo, Owned: true}
-		if err := x.changes.Apply(env, ch, func() error {
+		if err := x.track().Apply(env, ch, func() error {
 			m, changed, err = s.set(ctx, cs, r, newMark(run, env.Fault, s.kind), want)
 			return err
 		}); err != nil {
@@ -195,10 +208,15 @@ func (x *settings) apply(ctx context.Context, env faults.Env, s setting, action 
 	})
 }
 
-// rollback stops the renewals, then restores every change, newest first.
+// rollback stops the renewals, then restores every object, side by side,
+// each object's changes newest first.
 func (x *settings) rollback(ctx context.Context) error {
 	x.renew.stop()
-	return x.changes.Rollback(ctx)
+	x.mu.Lock()
+	cs := x.changes
+	x.changes = nil
+	x.mu.Unlock()
+	return each(ctx, cs, func(ctx context.Context, c *faults.Changes) error { return c.Rollback(ctx) })
 }
 
 // preflight reads every object and refuses one another run holds: before
