@@ -5,9 +5,11 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -131,8 +133,9 @@ func TestKubeRun(t *testing.T) {
 	cs := kubetest.Client(t)
 	ns := kubetest.Namespace(t, cs, "chaos-run")
 	kubetest.Deployment(t, cs, ns, "web", 2, kubetest.PausePodSpec(8080))
-	service(t, ns, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "web"},
+	web := service(t, ns, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "web"},
 		Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)}}}})
+	answers(t, "http://"+net.JoinHostPort(web.Spec.ClusterIP, "80")+"/")
 	exp := parse(t, fmt.Sprintf(`version: chaos/v1
 name: pod-deleted
 stack: {kubernetes: {kubeconfig: %q, namespace: %s}}
@@ -170,4 +173,24 @@ checks:
 	require.Len(t, rep.Faults, 1)
 	require.Len(t, rep.Faults[0].Targets, 1)
 	assert.True(t, strings.HasPrefix(rep.Faults[0].Targets[0], "web-"), rep.Faults[0].Targets[0])
+}
+
+// answers waits until url has answered 200 twenty times in a row (kube-proxy
+// has programmed the Service and both its endpoints), for up to a minute.
+func answers(t *testing.T, url string) {
+	t.Helper()
+	c := &http.Client{Timeout: time.Second}
+	ok := 0
+	kubetest.Eventually(t, "20 answers in a row from "+url, time.Minute, func() bool {
+		resp, err := c.Get(url)
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		if err != nil || resp.StatusCode != http.StatusOK {
+			ok = 0
+			return false
+		}
+		ok++
+		return ok >= 20
+	})
 }
