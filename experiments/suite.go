@@ -289,6 +289,7 @@ func (d *decoder) validateSuite(s *Suite) {
 			d.at("schedule", "%v", err)
 		}
 	}
+	d.kubeWritten("stack.kubernetes", &s.Stack)
 	d.validateStack(s.Stack)
 	d.validateVariants("variant", s.Variant)
 	if c := s.Cooldown; c != nil {

@@ -28,6 +28,7 @@ func (d *decoder) validateExperiment(e *Experiment) {
 	if d.present("name") && strings.TrimSpace(e.Name) == "" {
 		d.at("name", "must not be empty")
 	}
+	d.kubeWritten("stack.kubernetes", &e.Stack)
 	d.validateStack(e.Stack)
 	classes := d.validateLoad(&e.Load)
 	if e.SteadyState != nil {

@@ -93,6 +93,14 @@ func (d *decoder) checkNamespace(path, ns string) {
 	}
 }
 
+// kubeWritten makes a stack.kubernetes written with nothing after it (as
+// "kubernetes:" alone) the cluster kubectl would use, as {} is.
+func (d *decoder) kubeWritten(path string, s *Stack) {
+	if _, written := d.nodes[path]; written && s.Kubernetes == nil && !d.failed(path) {
+		s.Kubernetes = &KubeStack{}
+	}
+}
+
 // validateKubeStack checks stack.kubernetes: alone (not with local or
 // compose) and a valid namespace.
 func (d *decoder) validateKubeStack(s Stack) {
