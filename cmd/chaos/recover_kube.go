@@ -77,7 +77,7 @@ func recoverKube(ctx context.Context, o recoverOptions, journalDir, leaseDir str
 		switch {
 		case oc.live != "":
 			t.live++
-			fmt.Fprintf(stdout, "left %s: %s\n", f, oc.live)
+			fmt.Fprintf(stdout, "left %s (%s set to %s): %s\n", f, f.Field(), f.Mark.Set, oc.live)
 		case errors.As(oc.err, &changed):
 			t.skipped++
 			fmt.Fprintf(stdout, "skipped %s: %v; its mark removed\n", f, oc.err)
@@ -89,7 +89,7 @@ func recoverKube(ctx context.Context, o recoverOptions, journalDir, leaseDir str
 			fmt.Fprintf(stderr, "could not undo %s: %v\n", f.Ref, oc.err)
 		default:
 			t.undone++
-			fmt.Fprintf(stdout, "undid %s\n", f)
+			fmt.Fprintf(stdout, "undid %s: %s back to %s\n", f, f.Field(), f.Mark.Old)
 		}
 	}
 }

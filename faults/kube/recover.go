@@ -130,11 +130,16 @@ func (f Found) Undo(ctx context.Context) error {
 	return s.restore(ctx, cs, f.Ref, f.Mark.Run, f.Mark.Fault)
 }
 
-// String says what the mark holds: "scale of run R (…): replicas 3 → 0".
+// String names the change a mark stands for: "scale on deployment shop/web
+// by run R (fault F, host H, pid P, renewed 2m ago)".
 func (f Found) String() string {
-	field := "replicas"
+	return fmt.Sprintf("%s on %s by %s", f.Mark.Kind, f.Ref, f.Mark)
+}
+
+// Field is the field the change set: replicas, unschedulable.
+func (f Found) Field() string {
 	if f.Ref.Resource == nodes {
-		field = "unschedulable"
+		return "unschedulable"
 	}
-	return fmt.Sprintf("%s on %s by %s: %s %s → %s", f.Mark.Kind, f.Ref, f.Mark, field, f.Mark.Old, f.Mark.Set)
+	return "replicas"
 }
