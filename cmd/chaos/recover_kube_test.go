@@ -83,7 +83,7 @@ func TestRecoverKubernetesFromMarksAlone(t *testing.T) {
 	code, out, stderr := chaos(t, "recover", "--state-dir", state, "--kubernetes", "--kubeconfig", kc, "--run", run)
 	require.Equal(t, 0, code, "%s\n%s", out, stderr)
 	assert.Contains(t, out, "undid scale on deployment "+ns+"/elsewhere-dead by run "+run)
-	assert.Regexp(t, "undid scale on deployment "+ns+"/elsewhere-dead by run "+run+` \(fault "f-elsewhere-dead", host laptop-elsewhere, pid 4242, renewed 10m0s ago\): replicas back to 3\n`, out)
+	assert.Regexp(t, "undid scale on deployment "+ns+"/elsewhere-dead by run "+run+` \(fault "f-elsewhere-dead", host laptop-elsewhere, pid 4242, renewed 10m[0-9]+s ago\): replicas back to 3\n`, out)
 	assert.Contains(t, out, "undid scale on deployment "+ns+"/here-dead")
 	assert.Contains(t, out, "left scale on deployment "+ns+"/elsewhere-fresh")
 	assert.Contains(t, out, "(replicas set to 1): run "+run+" of host laptop-elsewhere renewed it")
