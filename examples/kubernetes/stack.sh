@@ -35,7 +35,7 @@ build() {
 }
 
 # deploy applies stack.yaml with GATEWAY_VARIANT set to $1 and waits until
-# every workload is rolled out and ready.
+# every workload is rolled out and the gateway answers from a primary.
 deploy() {
   local variant="$1"
   if [[ -n "${NAMESPACE:-}" ]] && ! kubectl get namespace "$NAMESPACE" >/dev/null 2>&1; then
@@ -47,20 +47,36 @@ deploy() {
   for w in statefulset/model-primary deployment/model-fallback deployment/gateway; do
     "${kubectl[@]}" rollout status "$w" --timeout=120s >/dev/null
   done
-  # Recreate: the old gateway pod may still be terminating; wait until only
-  # the new one is left behind the Service.
-  for _ in $(seq 60); do
-    if [[ "$("${kubectl[@]}" get pods -l app.kubernetes.io/name=gateway -o name | wc -l)" == 1 ]]; then
+  # The gateway's pod is ready; wait until it also answers through its
+  # Service from here (kube-proxy's rules follow the endpoints a moment
+  # later), with a primary: 10 answers in a row, none degraded.
+  local ip port ok=0
+  ip=$("${kubectl[@]}" get service gateway -o 'jsonpath={.spec.clusterIP}')
+  port=$("${kubectl[@]}" get service gateway -o 'jsonpath={.spec.ports[0].port}')
+  for _ in $(seq 300); do
+    if answers "$ip" "$port"; then ok=$((ok + 1)); else ok=0; fi
+    if ((ok >= 10)); then
       local ns="${NAMESPACE:-$(kubectl config view --minify -o 'jsonpath={..namespace}')}"
       echo "stack is up in namespace ${ns:-default} (gateway variant: ${variant:-none}):"
-      "${kubectl[@]}" get service gateway -o 'jsonpath=  gateway http://{.spec.clusterIP}:{.spec.ports[0].port}{"\n"}'
+      echo "  gateway http://$ip:$port"
       return 0
     fi
-    sleep 0.5
+    sleep 0.2
   done
-  echo "stack.sh: more than one gateway pod 30s after the rollout" >&2
+  echo "stack.sh: the gateway at http://$ip:$port did not answer 10 chat requests in a row from a primary within 60s" >&2
   "${kubectl[@]}" get pods -o wide >&2
   return 1
+}
+
+# answers IP PORT: one chat completion through the gateway (bash's
+# /dev/tcp: no curl in the way) is answered 200 by a primary (not degraded).
+answers() {
+  local body='{"model":"primary","max_tokens":2,"messages":[{"role":"user","content":"hi"}]}' reply
+  # shellcheck disable=SC2016 # $1 $2 $3 are the inner bash's arguments
+  reply=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2" || exit 1
+    printf "POST /v1/chat/completions HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" "${#3}" "$3" >&3
+    cat <&3' _ "$1" "$2" "$body" 2>/dev/null) || return 1
+  [[ $reply =~ ^HTTP/1\.[01]\ 200 && $reply == *$'X-Degraded: false\r'* ]]
 }
 
 case "${1:-}" in

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,6 +87,22 @@ func (c *cluster) chaos(args ...string) (int, string, string) {
 func (c *cluster) untilJudged(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	return clitest.UntilJudged(t, func() (int, string, string) { return c.chaos(args...) })
+}
+
+// experiment runs a bundled experiment (until judged) and logs its verdict,
+// the checks that failed and how long it took.
+func (c *cluster) experiment(t *testing.T, name string) (int, string, string) {
+	t.Helper()
+	start := time.Now()
+	code, out, stderr := c.untilJudged(t, "run", experiment(name), "-q", "--seed", "5", "--state-dir", c.state)
+	var verdict []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "(exit ") || strings.HasPrefix(strings.TrimSpace(l), "✗") {
+			verdict = append(verdict, strings.TrimSpace(l))
+		}
+	}
+	t.Logf("%s: exit %d in %.1fs: %s", name, code, time.Since(start).Seconds(), strings.Join(verdict, "; "))
+	return code, out, stderr
 }
 
 // stackSh runs examples/kubernetes/stack.sh (the documented command) in the
