@@ -47,6 +47,12 @@ type Pod struct {
 	// Container names the container whose process (and so network
 	// namespace and cgroup) is used; "" = the first running one.
 	Container string `json:"container,omitempty"`
+	// ContainerID is that container's runtime id, from the pod's
+	// status.containerStatuses[].containerID, with or without its scheme
+	// ("containerd://0123…"): the agent has no API access and tells a pod's
+	// containers apart by the id in their cgroup path only. "" = the
+	// container that started first, the pod's sandbox excluded.
+	ContainerID string `json:"container_id,omitempty"`
 }
 
 // Request asks the agent to apply one fault to one pod.
