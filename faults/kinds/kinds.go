@@ -10,6 +10,7 @@ import (
 	"github.com/chaos-sre/chaos/faults/connection"
 	"github.com/chaos-sre/chaos/faults/container"
 	"github.com/chaos-sre/chaos/faults/flood"
+	"github.com/chaos-sre/chaos/faults/freezer"
 	"github.com/chaos-sre/chaos/faults/journal"
 	"github.com/chaos-sre/chaos/faults/kube"
 	"github.com/chaos-sre/chaos/faults/netns"
@@ -79,6 +80,13 @@ var All = merge(faults.ProxyKinds(proxy.KindList()), map[string]faults.Kind{
 		Targets: []string{faults.TargetNetns},
 		New:     func() faults.Fault { return &netns.DNS{Mode: "fail", Delay: units.Duration(2e9)} },
 	},
+	// the cgroup freezer (faults/freezer): on Kubernetes through the node
+	// agent, which routes the netns target type; pause on a pod is it too
+	"freeze": {
+		Summary: "freeze every process of a Kubernetes pod (through the node agent) or of a local process's cgroup at once: a hung replica (connections accepted, nothing answers); cgroup freezer; rollback thaws (Docker containers: pause)",
+		Targets: []string{faults.TargetNetns},
+		New:     func() faults.Fault { return &freezer.Freeze{} },
+	},
 	// container faults, through the Docker Engine API (faults/container)
 	"pause": {
 		Summary: "pause containers (a hung node: connections are accepted, nothing answers); rollback unpauses",
@@ -143,7 +151,7 @@ var All = merge(faults.ProxyKinds(proxy.KindList()), map[string]faults.Kind{
 // Undoers is the offline undoer of every journal action, for `chaos
 // recover`: the changes the core makes (in-process, proxy-api) and each
 // family's.
-var Undoers = merge(faults.Undoers, process.Undoers, container.Undoers, netns.Undoers, kube.Undoers)
+var Undoers = merge(faults.Undoers, process.Undoers, container.Undoers, netns.Undoers, kube.Undoers, freezer.Undoers)
 
 // Undo reverts one journaled change (see faults.Undo) with Undoers.
 func Undo(ctx context.Context, e journal.Entry) error { return faults.Undo(ctx, e, Undoers) }

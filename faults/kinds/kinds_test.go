@@ -12,6 +12,7 @@ import (
 
 	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/container"
+	"github.com/chaos-sre/chaos/faults/freezer"
 	"github.com/chaos-sre/chaos/faults/journal"
 	"github.com/chaos-sre/chaos/faults/kube"
 	"github.com/chaos-sre/chaos/faults/netns"
@@ -23,7 +24,7 @@ import (
 // so `chaos recover` cannot run the wrong undoer.
 func TestUndoersNameEachActionOnce(t *testing.T) {
 	n := 0
-	for _, m := range []map[string]faults.UndoFunc{faults.Undoers, process.Undoers, container.Undoers, netns.Undoers, kube.Undoers} {
+	for _, m := range []map[string]faults.UndoFunc{faults.Undoers, process.Undoers, container.Undoers, netns.Undoers, kube.Undoers, freezer.Undoers} {
 		n += len(m)
 	}
 	assert.Len(t, Undoers, n)
@@ -59,7 +60,7 @@ func TestLinuxOnlyKindsSaySo(t *testing.T) {
 			}
 		}
 	}
-	assert.Subset(t, linuxOnly, []string{"process", "net-latency", "partition", "dns", "conn-limit"})
+	assert.Subset(t, linuxOnly, []string{"process", "net-latency", "partition", "dns", "conn-limit", "freeze"})
 }
 
 // TestKubeKindsLeaseWhatTheyChange: a pod target leases the pod for
