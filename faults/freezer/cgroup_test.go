@@ -29,7 +29,7 @@ func TestSplitPodKnowsBothDrivers(t *testing.T) {
 	for name, tc := range map[string]struct {
 		path, pod, uid, container string
 	}{
-		"cgroupfs": {"/kubepods/besteffort/pod508d91af-d5a5-469b-977b-642d297aa3b5/85fbc746", "/kubepods/besteffort/pod508d91af-d5a5-469b-977b-642d297aa3b5", "508d91af-d5a5-469b-977b-642d297aa3b5", "85fbc746"},
+		"cgroupfs":            {"/kubepods/besteffort/pod508d91af-d5a5-469b-977b-642d297aa3b5/85fbc746", "/kubepods/besteffort/pod508d91af-d5a5-469b-977b-642d297aa3b5", "508d91af-d5a5-469b-977b-642d297aa3b5", "85fbc746"},
 		"cgroupfs guaranteed": {"/kubepods/pod508d91af-d5a5-469b-977b-642d297aa3b5/85fbc746", "/kubepods/pod508d91af-d5a5-469b-977b-642d297aa3b5", "508d91af-d5a5-469b-977b-642d297aa3b5", "85fbc746"},
 		"systemd": {"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod508d91af_d5a5_469b_977b_642d297aa3b5.slice/cri-containerd-85fbc746.scope",
 			"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod508d91af_d5a5_469b_977b_642d297aa3b5.slice", "508d91af-d5a5-469b-977b-642d297aa3b5", "85fbc746"},
