@@ -16,6 +16,7 @@ import (
 	"github.com/chaos-sre/chaos/faults/netns"
 	"github.com/chaos-sre/chaos/faults/process"
 	"github.com/chaos-sre/chaos/faults/proxy"
+	"github.com/chaos-sre/chaos/faults/remote/podproxy"
 	"github.com/chaos-sre/chaos/internal/units"
 )
 
@@ -149,9 +150,10 @@ var All = merge(faults.ProxyKinds(proxy.KindList()), map[string]faults.Kind{
 })
 
 // Undoers is the offline undoer of every journal action, for `chaos
-// recover`: the changes the core makes (in-process, proxy-api) and each
-// family's.
-var Undoers = merge(faults.Undoers, process.Undoers, container.Undoers, netns.Undoers, kube.Undoers, freezer.Undoers)
+// recover`: the changes the core makes (in-process, proxy-api), each
+// family's, and a fault the chaos agent applied for a run (agent-fault:
+// a DELETE to the agent, see faults/remote).
+var Undoers = merge(faults.Undoers, process.Undoers, container.Undoers, netns.Undoers, kube.Undoers, freezer.Undoers, podproxy.Undoers)
 
 // Undo reverts one journaled change (see faults.Undo) with Undoers.
 func Undo(ctx context.Context, e journal.Entry) error { return faults.Undo(ctx, e, Undoers) }
