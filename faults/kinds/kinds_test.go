@@ -17,6 +17,7 @@ import (
 	"github.com/chaos-sre/chaos/faults/kube"
 	"github.com/chaos-sre/chaos/faults/netns"
 	"github.com/chaos-sre/chaos/faults/process"
+	"github.com/chaos-sre/chaos/faults/remote/podproxy"
 	"github.com/chaos-sre/chaos/faults/targets"
 )
 
@@ -24,7 +25,7 @@ import (
 // so `chaos recover` cannot run the wrong undoer.
 func TestUndoersNameEachActionOnce(t *testing.T) {
 	n := 0
-	for _, m := range []map[string]faults.UndoFunc{faults.Undoers, process.Undoers, container.Undoers, netns.Undoers, kube.Undoers, freezer.Undoers} {
+	for _, m := range []map[string]faults.UndoFunc{faults.Undoers, process.Undoers, container.Undoers, netns.Undoers, kube.Undoers, freezer.Undoers, podproxy.Undoers} {
 		n += len(m)
 	}
 	assert.Len(t, Undoers, n)
