@@ -58,6 +58,10 @@ type KubeStack struct {
 	Kubeconfig string `yaml:"kubeconfig,omitempty" jsonschema:"description=kubeconfig file (relative to the experiment); default $KUBECONFIG or ~/.kube/config"`
 	Context    string `yaml:"context,omitempty" jsonschema:"description=context of the kubeconfig; default its current context"`
 	Namespace  string `yaml:"namespace,omitempty" jsonschema:"description=namespace of the targets; default the context's namespace or default"`
+	// AgentLease is how long the chaos agent keeps a fault of this run
+	// (net-*, partition, dns, conn-limit, freeze/pause on pods) without
+	// hearing from it; the run renews every third of it.
+	AgentLease units.Duration `yaml:"agent_lease,omitempty" jsonschema:"description=how long the chaos agent keeps a fault on a pod without hearing from this run (it renews every third of it); a killed run's faults are undone by the agents within it,default=15s"`
 }
 
 // LocalStack configures the bundled example stack.

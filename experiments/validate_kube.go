@@ -4,10 +4,12 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/chaos-sre/chaos/faults"
+	"github.com/chaos-sre/chaos/faults/remote"
 	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/verify"
 )
@@ -114,7 +116,13 @@ func (d *decoder) validateKubeStack(s Stack) {
 		d.at("stack.kubernetes", "set one of local, compose or kubernetes, not compose and kubernetes (a stack is either a compose project or in a cluster)")
 	}
 	d.checkNamespace("stack.kubernetes.namespace", s.Kubernetes.Namespace)
+	if l := s.Kubernetes.AgentLease.D(); l != 0 && (l < remote.MinLease || l > maxAgentLease) {
+		d.at("stack.kubernetes.agent_lease", "%s is out of range (valid: %s to %s; default %s: a killed run's faults stay on pods up to this long)", l, remote.MinLease, maxAgentLease, remote.DefaultLease)
+	}
 }
+
+// maxAgentLease bounds how long a fault may outlive its run on a pod.
+const maxAgentLease = 10 * time.Minute
 
 // validateKubeCheck checks that a check judging a Kubernetes cluster (pods,
 // events) has one, and that a check judging Docker containers does not
@@ -134,29 +142,35 @@ func (d *decoder) validateKubeCheck(e *Experiment, path string, c CheckSpec) {
 }
 
 // validateKubeKind checks that a fault's kind and target go together in
-// a Kubernetes stack: a Kubernetes selector is reached through the API
-// only, so kinds that act on a local process, a container's network
-// namespace or a Docker container cannot hit it, and the Kubernetes kinds
-// need a Kubernetes target. Quiet when the target was already reported.
+// a Kubernetes stack: a Kubernetes selector is reached through the API,
+// and inside a pod through the chaos agent of its node, so the kinds the
+// agent applies (net-*, partition, dns, conn-limit, freeze, and pause,
+// which it takes for freeze) may hit pods but not nodes, kinds that act on
+// a local process or a Docker container cannot hit it, and the Kubernetes
+// kinds need a Kubernetes target. Quiet when the target was already
+// reported.
 func (d *decoder) validateKubeKind(path string, f FaultSpec, kube bool) {
 	kind, ok := d.reg.Faults[f.Kind]
 	tp := join(path, "target")
 	if !ok || kind.New == nil || d.failed(join(path, "kind")) || d.failed(tp) || !d.present(tp) {
 		return
 	}
-	var kubeKinds []string
+	var podKinds []string
 	for _, name := range slices.Sorted(maps.Keys(d.reg.Faults)) {
-		if d.reg.Faults[name].Target() == faults.TargetKube {
-			kubeKinds = append(kubeKinds, name)
+		if k := d.reg.Faults[name]; k.Target() == faults.TargetKube || remote.Routes(name, k) {
+			podKinds = append(podKinds, name)
 		}
 	}
 	family := kind.Target()
+	viaAgent := kube && targets.IsKube(f.Target) && remote.Routes(f.Kind, kind)
 	switch {
 	case family == faults.TargetKube && !kube:
 		d.at(join(path, "kind"), "%s acts on Kubernetes objects, which needs stack.kubernetes (e.g. %s)", f.Kind, kubeExample)
 	case family == faults.TargetKube && !targets.IsKube(f.Target):
 		d.at(join(path, "kind"), "%s acts on Kubernetes objects, and the target is not one (valid: a target of pod, deployment, statefulset, service, labels, namespace or node)", f.Kind)
-	case kube && targets.IsKube(f.Target) && (family == faults.TargetProcess || family == faults.TargetContainer || family == faults.TargetNetns):
-		d.at(join(path, "kind"), "%s acts through %s, which a Kubernetes target does not offer: chaos reaches the cluster through its API only (valid for a Kubernetes target: %s)", f.Kind, kind.Mechanism(), strings.Join(kubeKinds, ", "))
+	case viaAgent && f.Target.Node != "":
+		d.at(join(path, "kind"), "%s acts inside pods, through the chaos agent of their node, and a node is not a pod (valid: a target of pod, deployment, statefulset, service, labels or namespace; cordon or node-drain for a node)", f.Kind)
+	case !viaAgent && kube && targets.IsKube(f.Target) && (family == faults.TargetProcess || family == faults.TargetContainer || family == faults.TargetNetns):
+		d.at(join(path, "kind"), "%s acts through %s, which a Kubernetes target does not offer: chaos reaches the cluster through its API, and inside pods through the chaos agent (valid for a Kubernetes target: %s)", f.Kind, kind.Mechanism(), strings.Join(podKinds, ", "))
 	}
 }
