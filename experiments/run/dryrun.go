@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/chaos-sre/chaos/experiments"
+	"github.com/chaos-sre/chaos/faults/remote/podproxy"
 	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/verify"
 )
@@ -19,8 +20,9 @@ import (
 // own resolver and variables; for the local demo stack, which a dry run
 // must not start, nothing (why says so).
 type dryWorld struct {
-	w   *world
-	why string // set when targets cannot be resolved now
+	w      *world
+	why    string           // set when targets cannot be resolved now
+	tokens *podproxy.Tokens // the chaos agent's, read once
 }
 
 // dryRunWorld builds the run's resolver the way prepare does, except for
@@ -35,7 +37,7 @@ func dryRunWorld(ctx context.Context, exp *experiments.Experiment, o Options) dr
 		return dryWorld{why: "not resolved: " + err.Error()}
 	}
 	_ = w.close()
-	return dryWorld{w: w}
+	return dryWorld{w: w, tokens: &podproxy.Tokens{}}
 }
 
 // expand replaces the ${var}s known now: the world's, else stack.vars.
@@ -47,8 +49,10 @@ func (d dryWorld) expand(exp *experiments.Experiment, s string) string {
 }
 
 // writeResolved prints, under a fault's line, each target its selector
-// resolves to now, or why it cannot be resolved; a dry run never fails on it.
-func (d dryWorld) writeResolved(ctx context.Context, out io.Writer, spec targets.Spec) {
+// resolves to now, or why it cannot be resolved, and for a fault the chaos
+// agent brings in (viaAgent) the agent of each pod's node; a dry run never
+// fails on it.
+func (d dryWorld) writeResolved(ctx context.Context, out io.Writer, spec targets.Spec, viaAgent bool) {
 	const indent = "      "
 	if d.w == nil {
 		fmt.Fprintf(out, "%s%s\n", indent, d.why)
@@ -61,6 +65,9 @@ func (d dryWorld) writeResolved(ctx context.Context, out io.Writer, spec targets
 	}
 	for _, t := range ts {
 		fmt.Fprintf(out, "%s→ %s\n", indent, describeResolved(t))
+		if viaAgent && d.w.kube != nil {
+			fmt.Fprintf(out, "%s  %s\n", indent, agentLine(ctx, t, d.tokens))
+		}
 		if c, ok := t.Proxy.(interface{ Check(context.Context) error }); ok {
 			if err := c.Check(ctx); err != nil {
 				fmt.Fprintf(out, "%s  not usable now: %v\n", indent, err)

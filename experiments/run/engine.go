@@ -24,6 +24,7 @@ import (
 	"github.com/chaos-sre/chaos/faults/journal"
 	"github.com/chaos-sre/chaos/faults/kinds"
 	"github.com/chaos-sre/chaos/faults/lease"
+	"github.com/chaos-sre/chaos/faults/remote"
 	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/verify"
 	"github.com/chaos-sre/chaos/verify/load"
@@ -229,13 +230,15 @@ func (e *engine) plan(ctx context.Context) error {
 		if err != nil {
 			return invalid("faults[%d] (%s): %v", i, f.Name, err)
 		}
+		f.Params = w.viaAgent(e.exp, f, picked)
+		_, routed := f.Params.(*remote.Fault)
 		if err := faults.Preflight(ctx, f.Kind, f.Params, picked); err != nil {
 			if errors.Is(err, targets.ErrRefused) {
 				return invalid("faults[%d] (%s): %v", i, f.Name, err)
 			}
 			return toolErr(fmt.Errorf("faults[%d] (%s): %w", i, f.Name, err))
 		}
-		if why := containerTargetsOnly(f.Kind, picked); why != "" {
+		if why := containerTargetsOnly(f.Kind, picked); why != "" && !routed {
 			return invalid("faults[%d] (%s): %s", i, f.Name, why)
 		}
 		fr := &report.FaultReport{Name: f.Name, Kind: f.Kind, Mechanism: mechanism(f.Kind)}

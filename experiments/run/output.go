@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/chaos-sre/chaos/faults/remote"
 	"github.com/chaos-sre/chaos/verify/report"
 )
 
@@ -37,8 +38,12 @@ func (e *engine) dryRun(ctx context.Context) error {
 	b := baselineFor(exp)
 	fmt.Fprintf(out, "  0s–%s baseline (steady state)\n", b)
 	for _, f := range exp.Faults {
-		fmt.Fprintf(out, "  +%s–+%s %s: %s on %s (pick %s) via %s\n", b+f.At.D(), b+f.At.D()+f.For.D(), f.Name, f.Kind, describeTarget(f.Target), orDefault(f.Target.Pick, "all"), mechanism(f.Kind))
-		dw.writeResolved(ctx, out, f.Target)
+		how, viaAgent := mechanism(f.Kind), agentRoutes(exp, f)
+		if viaAgent {
+			how = remote.Mechanism(nil)
+		}
+		fmt.Fprintf(out, "  +%s–+%s %s: %s on %s (pick %s) via %s\n", b+f.At.D(), b+f.At.D()+f.For.D(), f.Name, f.Kind, describeTarget(f.Target), orDefault(f.Target.Pick, "all"), how)
+		dw.writeResolved(ctx, out, f.Target, viaAgent)
 	}
 	fmt.Fprintf(out, "  then rollback, recovery up to %s\n", recoveryMax(exp))
 	for _, c := range exp.Checks {

@@ -9,9 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/journal"
-	"github.com/chaos-sre/chaos/faults/kinds"
 	"github.com/chaos-sre/chaos/faults/lease"
 )
 
@@ -82,7 +80,7 @@ func (e *engine) takeLeases(ctx context.Context) error {
 	for i, f := range e.faults {
 		from, to := f.spec.At.D(), f.spec.At.D()+f.spec.For.D()
 		for _, t := range f.targets {
-			keys, err := faults.LeaseKeys(ctx, kinds.All[f.spec.Kind], t)
+			keys, err := leaseKeys(ctx, f, t)
 			if err != nil {
 				return toolErr(fmt.Errorf("faults[%d] (%s): %w", i, f.spec.Name, err))
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chaos-sre/chaos/experiments"
 	"github.com/chaos-sre/chaos/faults"
+	"github.com/chaos-sre/chaos/faults/targets"
 	"github.com/chaos-sre/chaos/verify"
 	"github.com/chaos-sre/chaos/verify/report"
 )
@@ -322,8 +323,8 @@ func (e *engine) timeline(ctx context.Context) (err error) {
 }
 
 func (e *engine) inject(ctx context.Context, f *plannedFault) error {
-	targets := e.world.refresh(f.targets)
-	env := faults.Env{Fault: f.spec.Name, Targets: targets, Journal: e.j, Rand: e.rng, Log: &prefixWriter{w: e.log, prefix: "chaos: " + e.exp.Name + ":   "}, For: f.spec.For.D()}
+	ts := e.world.refresh(f.targets)
+	env := faults.Env{Fault: f.spec.Name, Targets: ts, Journal: e.j, Rand: e.rng, Log: &prefixWriter{w: e.log, prefix: "chaos: " + e.exp.Name + ":   "}, For: f.spec.For.D()}
 	e.progress("inject %s (%s) on %s", f.spec.Name, f.spec.Kind, strings.Join(f.rep.Targets, ", "))
 	e.mu.Lock() // the live view and samplers read fault windows
 	f.start, f.on = time.Now(), true
@@ -333,7 +334,13 @@ func (e *engine) inject(ctx context.Context, f *plannedFault) error {
 	}
 	if err := f.spec.Params.Inject(ctx, env); err != nil {
 		f.rep.Error = err.Error()
-		return toolErr(fmt.Errorf("inject %s (%s): %w", f.spec.Name, f.spec.Kind, err))
+		err = fmt.Errorf("inject %s (%s): %w", f.spec.Name, f.spec.Kind, err)
+		if errors.Is(err, targets.ErrRefused) {
+			// a target refused only once asked (by the chaos agent): the
+			// experiment is invalid, as when preflight refuses it
+			return &ExitError{Code: ExitInvalid, Err: err}
+		}
+		return toolErr(err)
 	}
 	if m, ok := f.spec.Params.(faults.Mechanismer); ok && m.Mechanism() != "" {
 		f.rep.Mechanism = m.Mechanism()

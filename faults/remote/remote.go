@@ -140,6 +140,7 @@ func (f *Fault) Preflight(ctx context.Context, ts []targets.Target) error {
 	if err != nil {
 		return err
 	}
+	f.setMechanism(plan, &sync.Map{})
 	return each(ctx, plan.agentList(), func(ctx context.Context, a *podproxy.Agent) error {
 		var held []agent.Applied
 		if err := a.Call(ctx, http.MethodGet, agent.PathFaults, nil, &held); err != nil {
