@@ -311,11 +311,10 @@ func (a *Agent) Call(ctx context.Context, method, path string, in, out any) erro
 	body, err := req.Do(ctx).StatusCode(&code).Raw()
 	switch {
 	case code >= 200 && code < 300:
-	case code == 0 || apiServerStatus(body):
-		if err == nil {
-			err = fmt.Errorf("status %d", code)
-		}
+	case code == 0:
 		return &UnreachableError{Agent: who, Method: method, Path: path, Err: err}
+	case apiServerStatus(body) != "":
+		return &UnreachableError{Agent: who, Method: method, Path: path, Err: fmt.Errorf("the API server answered %d: %s", code, apiServerStatus(body))}
 	default:
 		return &AnswerError{Agent: who, Method: method, Path: path, Status: code, Body: body}
 	}
@@ -328,14 +327,23 @@ func (a *Agent) Call(ctx context.Context, method, path string, in, out any) erro
 	return nil
 }
 
-// apiServerStatus says a body is the API server's own Status (it could not
-// reach the pod, or refused the caller), not something the pod answered.
-func apiServerStatus(body []byte) bool {
+// apiServerStatus is the message of a body that is the API server's own
+// Status (it could not reach the pod, or refused the caller), "" for a body
+// the pod answered.
+func apiServerStatus(body []byte) string {
 	var st struct {
 		Kind       string `json:"kind"`
 		APIVersion string `json:"apiVersion"`
+		Message    string `json:"message"`
+		Reason     string `json:"reason"`
 	}
-	return json.Unmarshal(body, &st) == nil && st.Kind == "Status" && st.APIVersion == "v1"
+	if json.Unmarshal(body, &st) != nil || st.Kind != "Status" || st.APIVersion != "v1" {
+		return ""
+	}
+	if st.Message == "" {
+		return "(" + st.Reason + ")"
+	}
+	return st.Message
 }
 
 // IsStatus says err is a pod's answer with status code.
