@@ -93,6 +93,9 @@ func ResolvePeers(ctx context.Context, cs kubernetes.Interface, ns string, peers
 			as, err = serviceOrHost(ctx, cs, pns, name)
 		case "service":
 			as, err = serviceAddrs(ctx, cs, pns, name)
+			if apierrors.IsNotFound(err) {
+				err = fmt.Errorf("no Service %q in namespace %s", name, pns)
+			}
 		case "pod":
 			as, err = podAddrs(ctx, cs, pns, name)
 		default:
