@@ -46,12 +46,14 @@ func newWorld(t *testing.T, serve bool) *world {
 	w := &world{cs: kubetest.Client(t), cluster: targets.Cluster{Kubeconfig: kubetest.Kubeconfig(t)}}
 	w.ns = kubetest.Namespace(t, w.cs, "chaos-remote")
 	w.rec = &remotetest.Recorder{}
-	var h http.Handler
+	var h func(*remotetest.Agent) http.Handler
 	if serve {
-		h = w.rec.Handler()
+		h = func(a *remotetest.Agent) http.Handler {
+			w.rec.Token, w.rec.Node = a.Token, a.Node
+			return w.rec.Handler()
+		}
 	}
 	w.agent = remotetest.Start(t, w.cs, w.ns, h)
-	w.rec.Token, w.rec.Node = w.agent.Token, w.agent.Node
 	useAgents(t, w.agent.Service)
 	kubetest.Deployment(t, w.cs, w.ns, "model", 2, kubetest.PausePodSpec(8080))
 	return w

@@ -33,12 +33,13 @@ type Agent struct {
 	Token   string
 }
 
-// Start serves h, as an agent on the real node, for the rest of the test:
-// in namespace ns (the test's) it makes the token Secret and the stand-in
-// pod and waits until it is Ready; its Service says where the run finds
-// it (set remote.Agents to it). With h nil the pod stands and nothing
+// Start serves the handler serve makes (knowing the agent's node and
+// token), as an agent on the real node, for the rest of the test: in
+// namespace ns (the test's) it makes the token Secret and the stand-in pod
+// and waits until it is Ready; its Service says where the run finds it
+// (set remote.Agents to it). With serve nil the pod stands and nothing
 // listens: the agent's port is closed.
-func Start(t testing.TB, cs kubernetes.Interface, ns string, h http.Handler) *Agent {
+func Start(t testing.TB, cs kubernetes.Interface, ns string, serve func(*Agent) http.Handler) *Agent {
 	t.Helper()
 	ctx := context.Background()
 	b := make([]byte, 16)
@@ -62,7 +63,8 @@ func Start(t testing.TB, cs kubernetes.Interface, ns string, h http.Handler) *Ag
 	}
 	a.Node = p.Spec.NodeName
 	port := 0
-	if h != nil {
+	if serve != nil {
+		h := serve(a)
 		l, err := net.Listen("tcp", net.JoinHostPort(p.Status.PodIP, "0"))
 		if err != nil {
 			t.Fatalf("listen on the node's address %s: %v", p.Status.PodIP, err)
