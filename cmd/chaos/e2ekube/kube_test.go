@@ -22,7 +22,8 @@ import (
 // into a namespace of its own and runs, in order: the bundled Kubernetes
 // experiments against the full gateway (exit 0); kill -9 of a run while
 // it holds the primaries scaled to 0, then `chaos recover`; the same
-// experiments against the no-ejection and the no-breaker gateway (exit 1).
+// experiments against the no-ejection, no-breaker and no-fallback gateways
+// (exit 1).
 // One stack serves them all: deploying one is a fair share of the time.
 func TestKubernetes(t *testing.T) {
 	c := newCluster(t)
@@ -50,6 +51,7 @@ func TestKubernetes(t *testing.T) {
 		{"no-ejection", "delete-primary", "replica ejected"},
 		{"no-ejection", "scale-primaries-to-zero", "both replicas ejected"},
 		{"no-breaker", "scale-primaries-to-zero", "breaker opens"},
+		{"no-fallback", "scale-primaries-to-zero", "fallback answers"},
 	} {
 		t.Run(v.variant+" gateway fails "+v.experiment, func(t *testing.T) {
 			c := c.with(t)
@@ -58,7 +60,7 @@ func TestKubernetes(t *testing.T) {
 			code, out, stderr := c.experiment(t, v.experiment)
 			assert.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
 			assert.NotContains(t, out, "✗ steady state", "the stack was healthy before the fault")
-			assert.Regexp(t, `(?m)^\s*✗ `+v.check+`: (max of|breaker never opened)`, out)
+			assert.Regexp(t, `(?m)^\s*✗ `+v.check+`: (max of|breaker never opened|degraded 0%)`, out)
 		})
 	}
 
