@@ -48,7 +48,11 @@ With --kubernetes, recover then reads the cluster's deployments, statefulsets an
 another machine is found too. A mark of a run of this host is undone once that run is dead (its journal
 unlocked, its process gone); a mark of another host's run once its run stopped renewing it (every 10s)
 longer than --stale ago, or with --force. A workload or node someone else changed during the window
-keeps their value; only the mark goes.`,
+keeps their value; only the mark goes. It also asks every chaos agent (namespace chaos-system) what
+faults it holds inside pods, and undoes those of a dead run of this host (its journal unlocked) and
+those whose lease ran out; a fault of another host's run is left to its agent, which undoes it once
+the run stops renewing it (within stack.kubernetes.agent_lease, default 15s), or undone now with
+--force.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			for _, f := range []string{"kubeconfig", "context", "stale", "force"} {
@@ -65,7 +69,7 @@ keeps their value; only the mark goes.`,
 	c.Flags().StringVar(&o.cluster.Kubeconfig, "kubeconfig", "", "the cluster's kubeconfig (default $KUBECONFIG or ~/.kube/config); with --kubernetes")
 	c.Flags().StringVar(&o.cluster.Context, "context", "", "the kubeconfig context (default its current one); with --kubernetes")
 	c.Flags().DurationVar(&o.stale, "stale", kube.StaleAfter, "a mark of another host's run is undone once not renewed for this long; with --kubernetes")
-	c.Flags().BoolVar(&o.force, "force", false, "undo the marks of other hosts' runs however recently renewed (those runs are known dead); with --kubernetes")
+	c.Flags().BoolVar(&o.force, "force", false, "undo the marks, and the chaos agents' faults, of other hosts' runs however recently renewed (those runs are known dead); with --kubernetes")
 	return c
 }
 
@@ -102,6 +106,7 @@ func recoverRuns(ctx context.Context, o recoverOptions, stdout, stderr io.Writer
 	}
 	if o.kubernetes {
 		recoverKube(ctx, o, dir, leaseDir, &t, stdout, stderr)
+		recoverAgents(ctx, o, left, &t, stdout, stderr)
 	} else if o.run != "" && !found {
 		fmt.Fprintf(stdout, "run %s left nothing to undo (no journal of it in %s)\n", o.run, dir)
 		return nil
