@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"encoding/json"
 	"maps"
 	"slices"
 	"strings"
@@ -172,5 +173,19 @@ func (d *decoder) validateKubeKind(path string, f FaultSpec, kube bool) {
 		d.at(join(path, "kind"), "%s acts inside pods, through the chaos agent of their node, and a node is not a pod (valid: a target of pod, deployment, statefulset, service, labels or namespace; cordon or node-drain for a node)", f.Kind)
 	case !viaAgent && kube && targets.IsKube(f.Target) && (family == faults.TargetProcess || family == faults.TargetContainer || family == faults.TargetNetns):
 		d.at(join(path, "kind"), "%s acts through %s, which a Kubernetes target does not offer: chaos reaches the cluster through its API, and inside pods through the chaos agent (valid for a Kubernetes target: %s)", f.Kind, kind.Mechanism(), strings.Join(podKinds, ", "))
+	case viaAgent && allowsHost(f.Params):
+		d.at(join(join(path, "params"), "allow_host"), "a fault on a pod never changes its node's network (valid: leave allow_host out)")
 	}
+}
+
+// allowsHost says whether a fault's params set allow_host.
+func allowsHost(params any) bool {
+	b, err := json.Marshal(params)
+	if err != nil {
+		return false
+	}
+	var m struct {
+		AllowHost bool `json:"allow_host"`
+	}
+	return json.Unmarshal(b, &m) == nil && m.AllowHost
 }

@@ -281,8 +281,10 @@ func (f *Fault) Inject(ctx context.Context, env faults.Env) error {
 // request is what the agent is asked for target t: the pod named for good
 // (its UID, and the runtime id of its first container the agent finds it by).
 func (f *Fault) request(ctx context.Context, env faults.Env, t target) (agent.Request, error) {
+	// at most 253 characters: a pod name may be that long; run.N is unique alone
+	id := env.Journal.Run() + "." + strconv.FormatInt(seq.Add(1), 10) + "." + t.pod.Name
 	req := agent.Request{
-		ID:  env.Journal.Run() + "." + strconv.FormatInt(seq.Add(1), 10) + "." + t.pod.Name,
+		ID:  strings.TrimRight(id[:min(len(id), 253)], "."),
 		Run: env.Journal.Run(), Fault: env.Fault, Kind: f.kind, Params: t.params,
 		Pod:         agent.Pod{Namespace: t.pod.Namespace, Name: t.pod.Name, UID: t.pod.UID},
 		LeaseMillis: f.lease.Milliseconds(), ForMillis: env.For.Milliseconds(),
