@@ -14,7 +14,7 @@ import (
 )
 
 func TestTokenIsNeededButForHealthz(t *testing.T) {
-	ta := startAgent(t, t.TempDir(), &pods{})
+	ta := startAgent(t, t.TempDir(), (&pods{}).find)
 	for name, tok := range map[string]string{"none": "", "wrong": testToken + "x", "prefix": testToken[:len(testToken)-1]} {
 		status, e := callWith(t, ta.url, tok, http.MethodGet, PathFaults, nil, nil)
 		assert.Equal(t, http.StatusUnauthorized, status, name)
@@ -33,7 +33,7 @@ func TestTokenIsNeededButForHealthz(t *testing.T) {
 func TestInvalidRequestsSaySo(t *testing.T) {
 	ps := &pods{}
 	ps.set("uid-1", os.Getpid())
-	ta := startAgent(t, t.TempDir(), ps)
+	ta := startAgent(t, t.TempDir(), ps.find)
 	for name, req := range map[string]Request{
 		"unknown kind":           request("a", "net-teleport", `{}`, "uid-1", time.Second),
 		"a kind of no namespace": request("a", "pod-delete", `{}`, "uid-1", time.Second),

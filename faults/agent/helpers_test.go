@@ -73,10 +73,10 @@ func (p *pods) find(_ context.Context, pod Pod) (Proc, error) {
 
 // startAgent starts an agent with state in dir; it is closed (undoing
 // what it holds) when the test ends, unless crashed before.
-func startAgent(t *testing.T, dir string, ps *pods) *testAgent {
+func startAgent(t *testing.T, dir string, find func(context.Context, Pod) (Proc, error)) *testAgent {
 	t.Helper()
 	log := &syncBuffer{}
-	a, err := Start(context.Background(), Options{Node: "test-node", StateDir: dir, Token: testToken, Log: log, Watch: 50 * time.Millisecond, Find: ps.find})
+	a, err := Start(context.Background(), Options{Node: "test-node", StateDir: dir, Token: testToken, Log: log, Watch: 50 * time.Millisecond, Find: find})
 	require.NoError(t, err)
 	srv := httptest.NewServer(a)
 	ta := &testAgent{Agent: a, url: srv.URL, log: log, srv: srv}

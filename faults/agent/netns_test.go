@@ -52,7 +52,7 @@ func TestLeaseRunsOutWithoutRenewals(t *testing.T) {
 	p := nettest.New(t)
 	ps := &pods{}
 	ps.set("a", p.PidA)
-	ta := startAgent(t, t.TempDir(), ps)
+	ta := startAgent(t, t.TempDir(), ps.find)
 	named := "/run/netns/" + p.A
 
 	var got Applied
@@ -96,7 +96,7 @@ func TestForBoundsTheRenewals(t *testing.T) {
 	p := nettest.New(t)
 	ps := &pods{}
 	ps.set("a", p.PidA)
-	ta := startAgent(t, t.TempDir(), ps)
+	ta := startAgent(t, t.TempDir(), ps.find)
 	req := request("f1", "partition", `{}`, "a", 300*time.Millisecond)
 	req.ForMillis = 200
 	start := time.Now()
@@ -117,7 +117,7 @@ func TestRestartedAgentUndoesAtStart(t *testing.T) {
 	ps.set("a", p.PidA)
 	ps.set("b", p.PidB)
 	dir := t.TempDir()
-	ta := startAgent(t, dir, ps)
+	ta := startAgent(t, dir, ps.find)
 	for _, uid := range []string{"a", "b"} {
 		status, e := ta.call(t, http.MethodPost, PathFaults, request("f-"+uid, "partition", `{}`, uid, time.Minute), nil)
 		require.Equal(t, http.StatusOK, status, e.Error)
@@ -127,7 +127,7 @@ func TestRestartedAgentUndoesAtStart(t *testing.T) {
 	require.Len(t, left(t, p.NSB), 1)
 
 	start := time.Now()
-	tb := startAgent(t, dir, ps)
+	tb := startAgent(t, dir, ps.find)
 	t.Logf("the new agent undid what the old one left in %s before serving", time.Since(start))
 	assert.Empty(t, left(t, p.NSA), "undone before the agent serves")
 	assert.Empty(t, left(t, p.NSB))
@@ -161,7 +161,7 @@ func TestPodGoneIsDropped(t *testing.T) {
 
 	ps := &pods{}
 	ps.set("a", pid)
-	ta := startAgent(t, t.TempDir(), ps)
+	ta := startAgent(t, t.TempDir(), ps.find)
 	var got Applied
 	status, e := ta.call(t, http.MethodPost, PathFaults, request("f1", "net-latency", `{"delay":"50ms"}`, "a", time.Minute), &got)
 	require.Equal(t, http.StatusOK, status, e.Error)
@@ -208,7 +208,7 @@ func TestDeleteUndoesAndRetriesAreIdempotent(t *testing.T) {
 	p := nettest.New(t)
 	ps := &pods{}
 	ps.set("a", p.PidA)
-	ta := startAgent(t, t.TempDir(), ps)
+	ta := startAgent(t, t.TempDir(), ps.find)
 	req := request("f1", "partition", `{"mode":"drop"}`, "a", time.Minute)
 	var first, again Applied
 	status, e := ta.call(t, http.MethodPost, PathFaults, req, &first)
@@ -245,7 +245,7 @@ func TestCloseUndoesEverything(t *testing.T) {
 	ps := &pods{}
 	ps.set("a", p.PidA)
 	dir := t.TempDir()
-	ta := startAgent(t, dir, ps)
+	ta := startAgent(t, dir, ps.find)
 	for i, kind := range []string{"partition", "net-latency", "conn-limit"} {
 		params := map[string]string{"partition": `{"peers":["` + p.AddrB + `"]}`, "net-latency": `{"delay":"10ms","port":9}`, "conn-limit": `{"max":3,"port":8000}`}[kind]
 		status, e := ta.call(t, http.MethodPost, PathFaults, request("f"+strconv.Itoa(i), kind, params, "a", time.Minute), nil)

@@ -34,6 +34,20 @@ func hostView() (prefix string, mountinfo []byte, err error) {
 	return "", b, err
 }
 
+// Hierarchy is the version of the hierarchy a freeze uses here: 1 when
+// the v1 freezer is mounted, else 2 (the unified one).
+func Hierarchy() int {
+	if _, mi, err := hostView(); err == nil {
+		if _, ok := findMount(mi, 1); ok {
+			return 1
+		}
+	}
+	return 2
+}
+
+// Dir is where the cgroup at path of a version's hierarchy is on disk.
+func Dir(version int, path string) (string, error) { return dirOf(version, path) }
+
 // dirOf is where the cgroup at path of a version's hierarchy is on disk.
 func dirOf(version int, path string) (string, error) {
 	prefix, mi, err := hostView()
