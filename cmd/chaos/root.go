@@ -103,6 +103,7 @@ func newRoot(ctx context.Context, stdout, stderr io.Writer) *cobra.Command {
 		newVersionCmd(stdout),
 		newReportCmd(stdout, stderr),
 		newGamedayCmd(stdout, stderr),
+		newAgentCmd(stderr),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%w (see `%s --help`)", err, c.CommandPath())
