@@ -20,7 +20,8 @@ import (
 
 // TestKubernetes deploys the example stack (examples/kubernetes/stack.sh)
 // into a namespace of its own and runs, in order: the bundled Kubernetes
-// experiments against the full gateway (exit 0); kill -9 of a run while
+// experiments against the full gateway (exit 0); a dry run of the drain
+// experiment; kill -9 of a run while
 // it holds the primaries scaled to 0, then `chaos recover`; the same
 // experiments against the no-ejection, no-breaker and no-fallback gateways
 // (exit 1).
@@ -38,6 +39,20 @@ func TestKubernetes(t *testing.T) {
 				c.waitStackReady()
 			}
 		}
+	})
+
+	t.Run("drain experiment plans the node of a primary", func(t *testing.T) {
+		// One real node here: the stack would have nowhere to go, so the
+		// bundled drain experiment is only planned (TestKilledDrainOnKwokNodes
+		// drains); its target must be the node model-primary-0 runs on.
+		c := c.with(t)
+		pod, err := c.cs.CoreV1().Pods(c.ns).Get(context.Background(), "model-primary-0", metav1.GetOptions{})
+		require.NoError(t, err)
+		code, out, stderr := c.chaos("run", experiment("drain-primary-node"), "--dry-run")
+		require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
+		assert.Contains(t, out, "node-drain on pod model-primary-0")
+		assert.Contains(t, out, "model-primary-0, pod of statefulset/model-primary in "+c.ns+", node "+pod.Spec.NodeName+",")
+		assert.False(t, c.node(pod.Spec.NodeName).Spec.Unschedulable, "a dry run changes nothing")
 	})
 
 	t.Run("kill -9 mid-scale then recover", func(t *testing.T) {
