@@ -253,29 +253,59 @@ func (f *Fault) Inject(ctx context.Context, env faults.Env) error {
 		return err
 	}
 	var mechs sync.Map
-	err = each(ctx, plan, func(ctx context.Context, t target) error {
-		req, err := f.request(ctx, env, t)
-		if err != nil {
-			return err
+	// one request at a time to each agent (an agent applies the kinds of
+	// one process, as a local run does: one target after the other), the
+	// agents of several nodes at once
+	err = each(ctx, plan.byAgent(), func(ctx context.Context, ts []target) error {
+		for _, t := range ts {
+			if err := f.apply(ctx, env, t, &mechs); err != nil {
+				return err
+			}
 		}
-		held := t.agent.Held(t.pod, req.ID, agent.PathFaults+"/"+req.ID)
-		ch := faults.Change{Target: t.t.Name, Key: held.LeaseKey(), Action: podproxy.Action, Data: held, Owned: true,
-			Undo: func(ctx context.Context) error {
-				f.renew.drop(req.ID)
-				return held.Release(ctx, &f.tokens)
-			}}
-		var got agent.Applied
-		err = f.changes.Apply(env, ch, func() error { return t.agent.Call(ctx, http.MethodPost, agent.PathFaults, req, &got) })
-		if err != nil {
-			return fmt.Errorf("%s on pod %s: %w", f.kind, t.pod, f.callErr(err, "apply it", t.agent))
-		}
-		f.renew.add(t.agent, req.ID, f.lease, env.Log)
-		mechs.Store(t.agent.Node, got.Mechanism)
-		fmt.Fprintf(env.Log, "  %s on pod %s by %s (lease %s)%s\n", f.kind, t.pod, t.agent, f.lease, orNothing(": ", got.Mechanism))
 		return nil
 	})
 	f.setMechanism(plan, &mechs)
 	return err
+}
+
+// byAgent is the targets of each agent, in order.
+func (p plan) byAgent() [][]target {
+	var out [][]target
+	at := map[*podproxy.Agent]int{}
+	for _, t := range p {
+		i, ok := at[t.agent]
+		if !ok {
+			i = len(out)
+			at[t.agent] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], t)
+	}
+	return out
+}
+
+// apply journals the fault of one target, asks its agent to apply it, and
+// keeps its lease renewed.
+func (f *Fault) apply(ctx context.Context, env faults.Env, t target, mechs *sync.Map) error {
+	req, err := f.request(ctx, env, t)
+	if err != nil {
+		return err
+	}
+	held := t.agent.Held(t.pod, req.ID, agent.PathFaults+"/"+req.ID)
+	ch := faults.Change{Target: t.t.Name, Key: held.LeaseKey(), Action: podproxy.Action, Data: held, Owned: true,
+		Undo: func(ctx context.Context) error {
+			f.renew.drop(req.ID)
+			return held.Release(ctx, &f.tokens)
+		}}
+	var got agent.Applied
+	err = f.changes.Apply(env, ch, func() error { return t.agent.Call(ctx, http.MethodPost, agent.PathFaults, req, &got) })
+	if err != nil {
+		return fmt.Errorf("%s on pod %s: %w", f.kind, t.pod, f.callErr(err, "apply it", t.agent))
+	}
+	f.renew.add(t.agent, req.ID, f.lease, env.Log)
+	mechs.Store(t.agent.Node, got.Mechanism)
+	fmt.Fprintf(env.Log, "  %s on pod %s by %s (lease %s)%s\n", f.kind, t.pod, t.agent, f.lease, orNothing(": ", got.Mechanism))
+	return nil
 }
 
 // request is what the agent is asked for target t: the pod named for good
