@@ -21,11 +21,10 @@ import (
 // TestKubernetes deploys the example stack (examples/kubernetes/stack.sh)
 // into a namespace of its own and runs, in order: the bundled Kubernetes
 // experiments against the full gateway (exit 0); a dry run of the drain
-// experiment; kill -9 of a run while
-// it holds the primaries scaled to 0, then `chaos recover`; the same
-// experiments against the no-ejection, no-breaker and no-fallback gateways
-// (exit 1).
-// One stack serves them all: deploying one is a fair share of the time.
+// experiment; kill -9 of a run while it holds the primaries scaled to 0,
+// then `chaos recover`; the experiments against the no-ejection,
+// no-breaker and no-fallback gateways (exit 1). One stack serves them all:
+// deploying one is a fair share of the time.
 func TestKubernetes(t *testing.T) {
 	c := newCluster(t)
 	t.Parallel()
@@ -93,7 +92,7 @@ name: long-scale
 stack: {kubernetes: {}}
 load: {url: "${gateway}/healthz", method: GET, rate: 5/s}
 faults:
-  - {name: none, kind: scale, target: {statefulset: model-primary}, params: {replicas: 0}, for: 120s}
+  - {name: no-primaries, kind: scale, target: {statefulset: model-primary}, params: {replicas: 0}, for: 120s}
 `), 0o644))
 	cmd, _, errb := chaosCmd(t, c.env, "run", file, "--state-dir", c.state, "--seed", "2")
 	require.NoError(t, cmd.Start())
@@ -107,7 +106,7 @@ faults:
 
 	code, out, stderr := c.chaos("recover", "--state-dir", c.state)
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
-	assert.Contains(t, out, "undid none")
+	assert.Contains(t, out, "undid no-primaries on statefulset "+c.ns+"/model-primary")
 	assert.Equal(t, int32(2), c.replicas("model-primary"), "recover scaled the primaries back")
 	assert.Empty(t, marks(c.statefulset("model-primary").Annotations), "… and removed the mark")
 	c.waitStackReady()
