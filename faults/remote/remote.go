@@ -90,9 +90,6 @@ func New(kind string, inner faults.Fault, lease time.Duration) *Fault {
 	return &Fault{kind: kind, inner: inner, lease: lease}
 }
 
-// Inner is the kind's own fault, as the experiment gave it.
-func (f *Fault) Inner() faults.Fault { return f.inner }
-
 // Validate implements faults.Fault: the kind's own validation.
 func (f *Fault) Validate() []units.Problem { return f.inner.Validate() }
 
