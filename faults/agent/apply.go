@@ -167,7 +167,7 @@ func (a *Agent) apply(ctx context.Context, req Request) (Applied, *answerError) 
 
 	err := a.inject(ctx, h)
 	a.mu.Lock()
-	deleted := h.gone
+	deleted := h.taken
 	if err == nil && !deleted {
 		now := time.Now()
 		if req.ForMillis > 0 {
@@ -213,14 +213,18 @@ func (a *Agent) inject(ctx context.Context, h *held) error {
 		}
 		return fmt.Errorf("find pod %s/%s on node %s: %w", req.Pod.Namespace, req.Pod.Name, a.o.Node, err)
 	}
-	alive := func() bool { return NetnsHeld("/proc", p.Netns, p.Pid) }
+	gone := func() string {
+		if NetnsHeld("/proc", p.Netns, p.Pid) {
+			return ""
+		}
+		return "its pod is gone from the node (no process holds its network namespace)"
+	}
 	if h.kind == "freeze" {
 		c, err := freezer.Locate(p.Pid)
 		if err != nil {
 			return fmt.Errorf("freeze pod %s/%s: %w", req.Pod.Namespace, req.Pod.Name, err)
 		}
-		// gone once no process is left in its cgroup; when unsure, there
-		alive = func() bool { n, err := c.Procs(); return err != nil || n > 0 }
+		gone = frozenGone(c)
 	}
 	seed := fnv.New64a()
 	seed.Write([]byte(req.ID))
@@ -233,7 +237,7 @@ func (a *Agent) inject(ctx context.Context, h *held) error {
 		For:     time.Duration(req.ForMillis) * time.Millisecond,
 	}
 	a.mu.Lock()
-	h.proc, h.alive = p, alive
+	h.proc, h.gone = p, gone
 	a.mu.Unlock()
 	if err := h.fault.Inject(ctx, env); err != nil {
 		return err
@@ -244,4 +248,20 @@ func (a *Agent) inject(ctx context.Context, h *held) error {
 		a.mu.Unlock()
 	}
 	return nil
+}
+
+// frozenGone says when a freeze of cgroup c must go with its pod: no
+// process is left in it, or one has a SIGTERM or SIGKILL pending (the
+// kubelet stops the pod, or restarts a container whose liveness failed:
+// frozen, it never could; runc does not thaw it). When unsure, never.
+func frozenGone(c freezer.Cgroup) func() string {
+	return func() string {
+		if n, err := c.Procs(); err == nil && n == 0 {
+			return "its pod is gone from the node (no process left in its cgroup)"
+		}
+		if stopping, err := c.Stopping(); err == nil && stopping {
+			return "its pod is being stopped (SIGTERM or SIGKILL pending on its frozen processes): thawed so that it can stop"
+		}
+		return ""
+	}
 }

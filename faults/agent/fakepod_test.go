@@ -5,6 +5,7 @@ package agent
 import (
 	"context"
 	"net/http"
+	"syscall"
 	"testing"
 	"time"
 
@@ -48,9 +49,19 @@ func TestAFrozenPodDeletedIsDropped(t *testing.T) {
 	ta := startNodeAgent(t)
 	status, e := ta.call(t, http.MethodPost, PathFaults, podRequest("f1", "freeze", `null`, p), nil)
 	require.Equal(t, http.StatusOK, status, e.Error)
-	p.Kill() // thawed and killed, as runc does with SIGKILL on a frozen container
+	status, e = ta.call(t, http.MethodPost, PathFaults, podRequest("f2", "partition", `{}`, p), nil)
+	require.Equal(t, http.StatusOK, status, e.Error)
+	// the kubelet's SIGTERM: runc does not thaw a frozen container, so it
+	// stays pending until the agent does
+	p.Stop(syscall.SIGTERM)
+	stopped := time.Now()
 	waitFor(t, "the agent to let go of the pod", 10*time.Second, func() bool { return len(ta.list()) == 0 })
+	t.Logf("thawed and let go of the pod %s after its SIGTERM", time.Since(stopped))
 	waitFor(t, "the undo journaled", 5*time.Second, func() bool { return len(ta.j.Pending()) == 0 })
+	assert.Contains(t, []string{"Z", "gone"}, agenttest.ProcessState(p.App.Process.Pid), "thawed, it took its SIGTERM")
+	assert.Empty(t, left(t, p.NS))
+	assert.Contains(t, ta.log.String(), "its pod is being stopped")
+	assert.Contains(t, ta.log.String(), "no process holds its network namespace")
 }
 
 func TestNetLatencyOnAPodGoneWithThePod(t *testing.T) {

@@ -20,13 +20,14 @@ type held struct {
 	// expires is when the lease runs out; last is the latest it may ever
 	// be (For + Lease after it was applied; zero: no bound but the lease).
 	expires, last time.Time
-	// applied is false while the fault is being applied; gone is set once
-	// it was taken out of Agent.held to be undone.
-	applied, gone bool
+	// applied is false while the fault is being applied; taken is set
+	// once it was taken out of Agent.held to be undone.
+	applied, taken bool
 	mechanism     string
-	// alive says whether the pod is still there (its network namespace
-	// held by a process of it; for a freeze, processes in its cgroup).
-	alive func() bool
+	// gone says why the fault must go with its pod ("" while the pod is
+	// there: its network namespace held by a process of it; for a freeze,
+	// processes in its cgroup that nobody asks to stop).
+	gone func() string
 
 	// op is held while the fault is applied or undone: an undo waits for
 	// an apply in flight to end.
@@ -68,7 +69,7 @@ func (a *Agent) take(id string) *held {
 	h := a.held[id]
 	if h != nil {
 		delete(a.held, id)
-		h.gone = true
+		h.taken = true
 	}
 	return h
 }
@@ -95,7 +96,7 @@ func (a *Agent) undo(ctx context.Context, h *held, why func() string) error {
 	if err != nil {
 		a.mu.Lock()
 		if _, again := a.held[h.req.ID]; !again {
-			h.gone = false
+			h.taken = false
 			a.held[h.req.ID] = h
 		}
 		a.mu.Unlock()

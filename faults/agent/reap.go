@@ -35,7 +35,7 @@ func (a *Agent) reap() {
 			case !h.applied:
 			case !now.Before(h.expires):
 				delete(a.held, id)
-				h.gone = true
+				h.taken = true
 				expired = append(expired, h)
 			default:
 				live = append(live, h)
@@ -53,8 +53,8 @@ func (a *Agent) reap() {
 		if now.Sub(lastWatch) >= a.o.Watch {
 			lastWatch = now
 			for _, h := range live {
-				if !h.alive() && a.takeIf(h) {
-					a.background(h, because("its pod is gone from the node"))
+				if why := h.gone(); why != "" && a.takeIf(h) {
+					a.background(h, because(why))
 				}
 			}
 		}
@@ -84,6 +84,6 @@ func (a *Agent) takeIf(h *held) bool {
 		return false
 	}
 	delete(a.held, h.req.ID)
-	h.gone = true
+	h.taken = true
 	return true
 }

@@ -323,3 +323,48 @@ func (c Cgroup) Procs() (int, error) {
 	}
 	return n, err
 }
+
+// Stopping reports whether a process of the cgroup (or below it) has a
+// SIGTERM or SIGKILL pending: someone (the kubelet deleting the pod, or
+// restarting a container whose liveness failed) wants it to stop, and a
+// frozen process never will until it is thawed.
+func (c Cgroup) Stopping() (bool, error) {
+	const term, kill = 1 << (15 - 1), 1 << (9 - 1)
+	stopping := false
+	err := filepath.WalkDir(c.Dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || !d.IsDir() || stopping {
+			if err != nil && gone(err) {
+				return filepath.SkipDir
+			}
+			return err
+		}
+		b, err := os.ReadFile(filepath.Join(p, "cgroup.procs"))
+		if gone(err) {
+			return filepath.SkipDir
+		}
+		if err != nil {
+			return err
+		}
+		for _, pid := range strings.Fields(string(b)) {
+			st, err := os.ReadFile("/proc/" + pid + "/status")
+			if err != nil {
+				continue
+			}
+			for _, l := range strings.Split(string(st), "\n") {
+				k, v, ok := strings.Cut(l, ":")
+				if !ok || (k != "SigPnd" && k != "ShdPnd") {
+					continue
+				}
+				if mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64); err == nil && mask&(term|kill) != 0 {
+					stopping = true
+					return filepath.SkipAll
+				}
+			}
+		}
+		return nil
+	})
+	if gone(err) {
+		return false, nil
+	}
+	return stopping, err
+}

@@ -40,3 +40,7 @@ func Hierarchy() int { return 0 }
 
 // Dir is where a cgroup is on disk (Linux only).
 func Dir(int, string) (string, error) { return "", available() }
+
+// Stopping reports whether a process of the cgroup is asked to stop
+// (Linux only).
+func (c Cgroup) Stopping() (bool, error) { return false, available() }

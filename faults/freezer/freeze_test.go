@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -151,4 +152,21 @@ func (s *sleeper) remove(t *testing.T) {
 		require.True(t, time.Now().Before(deadline), "cgroup %s not removable", s.cg.Dir)
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+func TestStoppingSeesASignalPendingOnAFrozenProcess(t *testing.T) {
+	s := newSleeper(t)
+	require.NoError(t, s.cg.Set(context.Background(), true, Wait))
+	stopping, err := s.cg.Stopping()
+	require.NoError(t, err)
+	assert.False(t, stopping)
+	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
+	stopping, err = s.cg.Stopping()
+	require.NoError(t, err)
+	assert.True(t, stopping, "SIGTERM pending on a frozen process")
+	require.NoError(t, s.cg.Set(context.Background(), false, Wait))
+	_ = s.cmd.Wait() // thawed, it takes its SIGTERM
+	n, err := s.cg.Procs()
+	require.NoError(t, err)
+	assert.Zero(t, n)
 }

@@ -118,6 +118,14 @@ func (p *Pod) Kill() {
 	}
 }
 
+// Stop sends sig to the pod's processes as the kubelet does when the pod
+// is deleted (frozen, they cannot take it until thawed).
+func (p *Pod) Stop(sig os.Signal) {
+	for _, c := range []*exec.Cmd{p.App, p.Sandbox} {
+		_ = c.Process.Signal(sig)
+	}
+}
+
 // Frozen reads the pod cgroup's freezer state: FROZEN or THAWED (v1), 1
 // or 0 (v2).
 func (p *Pod) Frozen() string {
