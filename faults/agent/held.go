@@ -23,7 +23,7 @@ type held struct {
 	// applied is false while the fault is being applied; taken is set
 	// once it was taken out of Agent.held to be undone.
 	applied, taken bool
-	mechanism     string
+	mechanism      string
 	// gone says why the fault must go with its pod ("" while the pod is
 	// there: its network namespace held by a process of it; for a freeze,
 	// processes in its cgroup that nobody asks to stop).
