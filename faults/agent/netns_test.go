@@ -49,6 +49,17 @@ func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) 
 }
 
 func TestLeaseRunsOutWithoutRenewals(t *testing.T) {
+	for _, tc := range []struct{ kind, params, mechanism string }{
+		{"partition", `{"mode":"reject","peers":["PEER"]}`, "nftables reject"},
+		{"net-latency", `{"delay":"50ms","peers":["PEER"]}`, "NFQUEUE"},
+	} {
+		t.Run(tc.kind, func(t *testing.T) { leaseRunsOut(t, tc.kind, tc.params, tc.mechanism) })
+	}
+}
+
+// leaseRunsOut applies a fault renewed four times, then not: the agent
+// undoes it as its lease runs out, as seen from outside the agent.
+func leaseRunsOut(t *testing.T, kind, params, mechanism string) {
 	p := nettest.New(t)
 	ps := &pods{}
 	ps.set("a", p.PidA)
@@ -56,13 +67,14 @@ func TestLeaseRunsOutWithoutRenewals(t *testing.T) {
 	named := "/run/netns/" + p.A
 
 	var got Applied
-	status, e := ta.call(t, http.MethodPost, PathFaults, request("f1", "partition", `{"mode":"reject","peers":["`+p.AddrB+`"]}`, "a", 600*time.Millisecond), &got)
+	status, e := ta.call(t, http.MethodPost, PathFaults, request("f1", kind, strings.ReplaceAll(params, "PEER", p.AddrB), "a", 600*time.Millisecond), &got)
 	require.Equal(t, http.StatusOK, status, e.Error)
 	assert.Equal(t, "f1", got.ID)
 	assert.Equal(t, "test-node", got.Node)
-	assert.Contains(t, got.Mechanism, "nftables reject")
+	assert.Contains(t, got.Mechanism, mechanism)
 	assert.Contains(t, nft(t, named), "table ip chaos-agent-")
-	assert.Len(t, left(t, p.NSA), 1)
+	held := len(left(t, p.NSA))
+	require.NotZero(t, held)
 	assert.NotContains(t, nft(t, hostNS()), "chaos-agent-", "nothing in the host's namespace")
 
 	// renewed every 200 ms, it stays past its first lease
@@ -75,19 +87,17 @@ func TestLeaseRunsOutWithoutRenewals(t *testing.T) {
 		expires, err = time.Parse(time.RFC3339Nano, got.Expires)
 		require.NoError(t, err)
 	}
-	require.Len(t, left(t, p.NSA), 1, "renewed, it stays")
+	require.Len(t, left(t, p.NSA), held, "renewed, it stays")
 
-	gone := waitFor(t, "the table gone after the lease", 5*time.Second, func() bool { return len(left(t, p.NSA)) == 0 })
-	t.Logf("lease ran out at %s; the table was gone %s later (seen from outside the agent)", expires.Format(time.StampMicro), gone.Sub(expires))
+	gone := waitFor(t, "the fault gone after the lease", 5*time.Second, func() bool { return len(left(t, p.NSA)) == 0 })
+	t.Logf("%s: the lease ran out at %s; the fault was gone %s later (seen from outside the agent)", kind, expires.Format(time.StampMicro), gone.Sub(expires))
 	assert.False(t, gone.Before(expires), "undone before the lease ran out")
 	assert.Less(t, gone.Sub(expires), time.Second)
 	assert.NotContains(t, nft(t, named), "chaos-agent-")
 
 	status, _ = ta.call(t, http.MethodPost, PathFaults+"/f1/renew", RenewRequest{LeaseMillis: 600}, nil)
 	assert.Equal(t, http.StatusNotFound, status, "a lapsed fault cannot be renewed")
-	var held []Applied
-	ta.call(t, http.MethodGet, PathFaults, nil, &held)
-	assert.Empty(t, held)
+	assert.Empty(t, ta.list())
 	waitFor(t, "the undo journaled", time.Second, func() bool { return len(ta.j.Pending()) == 0 })
 	assert.Contains(t, ta.log.String(), "its lease ran out at")
 }
