@@ -21,8 +21,11 @@
 # For test writers: node "chaos-k8s-node"; pods on bridge chaos-k8s0 in
 # 10.244.0.0/24 (cluster CIDR 10.244.0.0/16); Services in 10.96.0.0/16,
 # reachable from the host and from pods (kube-proxy, nftables mode); no
-# cluster DNS; the API listens on 127.0.0.1 only, so pods cannot reach it
-# (the "kubernetes" Service has no endpoints). Nothing can be pulled: load
+# cluster DNS. The API listens on 10.244.0.1:16443 only (the bridge's own
+# address, the pods' gateway: up makes the bridge first), and the
+# "kubernetes" Service (10.96.0.1:443) has an EndpointSlice to it that up
+# writes (the endpoint reconciler is off), so a pod reaches the API with its
+# in-cluster config (ServiceAccount token). Nothing can be pulled: load
 # images with `cluster.sh load-image gateway:dev` and set imagePullPolicy:
 # Never (or IfNotPresent with a tag other than latest). chaos-k8s/pause:1
 # (./pause) is always there: it waits for SIGTERM, serves HTTP with
@@ -52,6 +55,10 @@ ETCD_PORT=${CHAOS_K8S_ETCD_PORT:-12379}
 ETCD_PEER_PORT=$((ETCD_PORT + 1))
 BRIDGE=chaos-k8s0
 POD_SUBNET=10.244.0.0/24
+# The bridge's own address (the pods' gateway, the one the CNI bridge
+# plugin would give it): the API listens there, for the host and the pods.
+API_IP=10.244.0.1
+API_PREFIX=24
 CLUSTER_CIDR=10.244.0.0/16
 SERVICE_CIDR=10.96.0.0/16
 SERVICE_API_IP=10.96.0.1
@@ -314,16 +321,17 @@ cert() {
   rm -f "$p/$name.csr" "$p/$name.ext"
 }
 
-# kubeconfig FILE CERTNAME: a kubeconfig for the API with a client cert.
+# kubeconfig FILE CERTNAME: a kubeconfig for the API with a client cert
+# (rewritten only when it changes: another address or certificate).
 kubeconfig() {
   local p=$D/pki
-  cat >"$1" <<EOF
+  put "$1" <<EOF
 apiVersion: v1
 kind: Config
 clusters:
 - name: chaos-k8s
   cluster:
-    server: https://127.0.0.1:$API_PORT
+    server: https://$API_IP:$API_PORT
     certificate-authority-data: $(base64 -w0 "$p/ca.crt")
 users:
 - name: $2
@@ -348,7 +356,13 @@ make_pki() {
   fi
   [[ -s $p/sa.key ]] || openssl ecparam -name prime256v1 -genkey -noout -out "$p/sa.key" 2>/dev/null
   [[ -s $p/sa.pub ]] || openssl ec -in "$p/sa.key" -pubout -out "$p/sa.pub" 2>/dev/null
-  cert apiserver kube-apiserver "" "IP:127.0.0.1,IP:$SERVICE_API_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+  # a serving certificate of an older cluster.sh (the API on 127.0.0.1
+  # only) is made again
+  if [[ -s $p/apiserver.crt ]] && ! openssl x509 -in "$p/apiserver.crt" -noout -ext subjectAltName 2>/dev/null | grep -qE "IP Address:$API_IP(,|$)"; then
+    say "the API's certificate does not name $API_IP: making it again"
+    rm -f "$p/apiserver.crt" "$p/apiserver.key"
+  fi
+  cert apiserver kube-apiserver "" "IP:$API_IP,IP:127.0.0.1,IP:$SERVICE_API_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
   cert apiserver-kubelet-client kube-apiserver-kubelet-client system:masters
   cert admin chaos-k8s-admin system:masters
   cert controller-manager system:kube-controller-manager
@@ -357,8 +371,49 @@ make_pki() {
   cert kube-proxy system:kube-proxy
   local c
   for c in admin controller-manager scheduler kubelet kube-proxy; do
-    [[ -s $D/$c.kubeconfig ]] || kubeconfig "$D/$c.kubeconfig" "$c"
+    kubeconfig "$D/$c.kubeconfig" "$c"
   done
+}
+
+# refuse_stale stops up when a control plane an older cluster.sh started is
+# still running (the API on 127.0.0.1 only): it would be left as it is.
+refuse_stale() {
+  local pid st cmd
+  alive kube-apiserver || return 0
+  read -r pid st <"$D/run/kube-apiserver.pid" || return 0
+  cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 0
+  [[ $cmd == *" --bind-address=$API_IP "* ]] ||
+    die "the running API (pid $pid) does not listen on $API_IP (an older cluster.sh started it): cluster.sh down, then up"
+}
+
+# bridge makes the pods' bridge with its address before the API starts,
+# which listens there (the CNI bridge plugin finds it made and adds the
+# pods' veths to it); down deletes it.
+bridge() {
+  if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
+    say "making bridge $BRIDGE ($API_IP/$API_PREFIX)"
+    ip link add "$BRIDGE" type bridge
+  fi
+  ip addr replace "$API_IP/$API_PREFIX" dev "$BRIDGE"
+  ip link set "$BRIDGE" up
+}
+
+# api_endpoints gives the "kubernetes" Service (10.96.0.1:443) an
+# EndpointSlice to the API: the endpoint reconciler is off
+# (--endpoint-reconciler-type=none), so nothing else would, and a pod's
+# in-cluster config would find nothing behind the Service.
+api_endpoints() {
+  kc apply -f - >/dev/null <<EOF
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: kubernetes-chaos-k8s
+  namespace: default
+  labels: {kubernetes.io/service-name: kubernetes, endpointslice.kubernetes.io/managed-by: cluster.sh}
+addressType: IPv4
+endpoints: [{addresses: ["$API_IP"], conditions: {ready: true}}]
+ports: [{name: https, port: $API_PORT, protocol: TCP}]
+EOF
 }
 
 # ---------------------------------------------------------------- configs
@@ -574,7 +629,7 @@ pause_image() {
 
 # ---------------------------------------------------------------- up
 
-api() { curl -fsS --max-time 5 --cacert "$D/pki/ca.crt" --cert "$D/pki/admin.crt" --key "$D/pki/admin.key" "https://127.0.0.1:$API_PORT$1"; }
+api() { curl -fsS --max-time 5 --cacert "$D/pki/ca.crt" --cert "$D/pki/admin.crt" --key "$D/pki/admin.key" "https://$API_IP:$API_PORT$1"; }
 kc() { kubectl --kubeconfig "$D/admin.kubeconfig" --cache-dir "$D/kubectl-cache" "$@"; }
 
 node_ready() {
@@ -639,11 +694,13 @@ cmd_up() {
   chmod 700 "$D"
   # down removes only a folder that carries this mark
   touch "$D/.chaos-k8s"
+  refuse_stale
   make_pki
   write_configs
   save_sysctls
   record_host_paths
   forward_chain
+  bridge
 
   start etcd /usr/bin/etcd --name chaos-k8s --data-dir "$D/etcd" \
     --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
@@ -660,7 +717,7 @@ cmd_up() {
   start kube-apiserver "$CACHE/kube-apiserver" \
     --feature-gates=WatchList=false \
     --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
-    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$API_PORT" \
+    --bind-address="$API_IP" --advertise-address="$API_IP" --secure-port="$API_PORT" \
     --endpoint-reconciler-type=none \
     --service-cluster-ip-range="$SERVICE_CIDR" \
     --client-ca-file="$p/ca.crt" --tls-cert-file="$p/apiserver.crt" --tls-private-key-file="$p/apiserver.key" \
@@ -672,7 +729,8 @@ cmd_up() {
     --allow-privileged=true --profiling=false
   wait_for containerd 60 containerd ctr -a "$D/containerd/containerd.sock" version
   pause_image
-  wait_for "the API (https://127.0.0.1:$API_PORT/readyz)" 120 kube-apiserver api /readyz
+  wait_for "the API (https://$API_IP:$API_PORT/readyz)" 120 kube-apiserver api /readyz
+  wait_for "the EndpointSlice of Service kubernetes" 30 kube-apiserver api_endpoints
 
   start kube-controller-manager "$CACHE/kube-controller-manager" \
     --kubeconfig="$D/controller-manager.kubeconfig" \
