@@ -161,9 +161,10 @@ func TestPodGoneIsDropped(t *testing.T) {
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	pid := cmd.Process.Pid
-	host, err := network.PidInode(os.Getpid())
-	require.NoError(t, err)
-	waitFor(t, "unshare to enter its namespace", 10*time.Second, func() bool { ino, err := network.PidInode(pid); return err == nil && ino != host })
+	waitFor(t, "unshare to enter its namespace", 10*time.Second, func() bool {
+		b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+		return strings.TrimSpace(string(b)) == "sleep"
+	})
 	ns, err := network.OpenPid(pid) // the test's look into it once the process is gone
 	require.NoError(t, err)
 	defer ns.Close()
@@ -270,5 +271,18 @@ func TestCloseUndoesEverything(t *testing.T) {
 	assert.True(t, strings.Contains(ta.log.String(), "the agent is stopping"))
 }
 
-// hostNS is the network namespace the test runs in: the host's.
-func hostNS() string { return fmt.Sprintf("/proc/%d/ns/net", os.Getpid()) }
+// hostNS is a path to the host's network namespace (pid 1's, else the
+// one this process started in): not /proc/self's, which follows the main
+// thread, and a netem probe may have left that in a namespace of its own.
+func hostNS() string {
+	ino, err := network.HostInode()
+	if err != nil {
+		panic(err)
+	}
+	for _, pid := range []int{1, os.Getppid(), os.Getpid()} {
+		if got, err := network.PidInode(pid); err == nil && got == ino {
+			return fmt.Sprintf("/proc/%d/ns/net", pid)
+		}
+	}
+	panic(fmt.Sprintf("no process of this test is in the host's network namespace net:[%d]", ino))
+}

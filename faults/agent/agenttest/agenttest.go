@@ -68,14 +68,10 @@ func New(t testing.TB) *Pod {
 		}
 	})
 	p.Sandbox = start(t, sandboxDir, "unshare", "--net", "sleep", "3600")
-	own, err := network.PidInode(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	wait(t, "the sandbox in a namespace of its own", func() bool {
-		ino, err := network.PidInode(p.Sandbox.Process.Pid)
-		return err == nil && ino != own
-	})
+	// sleep runs once unshare made its namespace (this process's own may
+	// not tell: a netem probe can leave its main thread elsewhere)
+	wait(t, "the sandbox in a namespace of its own", func() bool { return comm(p.Sandbox.Process.Pid) == "sleep" })
+	var err error
 	if p.NS, err = network.OpenPid(p.Sandbox.Process.Pid); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +82,7 @@ func New(t testing.TB) *Pod {
 	p.App = start(t, appDir, "nsenter", "--net=/proc/"+strconv.Itoa(p.Sandbox.Process.Pid)+"/ns/net", "sleep", "3600")
 	wait(t, "the app in the sandbox's namespace", func() bool {
 		ino, err := network.PidInode(p.App.Process.Pid)
-		return err == nil && ino == p.NS.Inode
+		return err == nil && ino == p.NS.Inode && comm(p.App.Process.Pid) == "sleep"
 	})
 	return p
 }
@@ -146,6 +142,11 @@ func ProcessState(pid int) string {
 	}
 	s := string(b)
 	return strings.Fields(s[strings.LastIndexByte(s, ')')+1:])[0]
+}
+
+func comm(pid int) string {
+	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+	return strings.TrimSpace(string(b))
 }
 
 func wait(t testing.TB, what string, cond func() bool) {
