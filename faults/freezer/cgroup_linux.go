@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,26 +22,70 @@ import (
 
 func available() error { return nil }
 
-// hostView is how this process reaches the host's cgroup mounts: through
-// /proc/1/root when it can (an agent in a pod of its own mount namespace,
-// with hostPID), else through its own root.
-func hostView() (prefix string, mountinfo []byte, err error) {
-	if _, err := os.Stat("/proc/1/root/sys"); err == nil {
-		if b, err := os.ReadFile("/proc/1/mountinfo"); err == nil {
-			return "/proc/1/root", b, nil
+// hostMount finds the mount of a hierarchy (1: the v1 freezer, 2: the
+// unified one) as seen by a process that sees all of it: this one (on the
+// host), else pid 1, else the first other process that does (an agent in
+// a pod of its own mount namespace, with hostPID: its own mount shows its
+// container's cgroup only, and pid 1 may be out of reach). prefix is how
+// this process reaches that one's root ("" for its own).
+func hostMount(version int) (prefix string, m mount, err error) {
+	try := func(pid string) (string, mount, bool) {
+		b, err := os.ReadFile("/proc/" + pid + "/mountinfo")
+		if err != nil {
+			return "", mount{}, false
+		}
+		m, ok := findMount(b, version)
+		if !ok || m.Root != "/" || (version == 2 && !sameNS("/proc/"+pid+"/ns/cgroup", "/proc/1/ns/cgroup")) {
+			return "", mount{}, false
+		}
+		prefix := "/proc/" + pid + "/root"
+		if pid == "self" {
+			prefix = ""
+		}
+		if _, err := os.Stat(prefix + m.Point); err != nil {
+			return "", mount{}, false
+		}
+		return prefix, m, true
+	}
+	for _, pid := range []string{"self", "1"} {
+		if prefix, m, ok := try(pid); ok {
+			return prefix, m, nil
 		}
 	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return "", mount{}, err
+	}
+	pids := make([]int, 0, len(ents))
+	for _, e := range ents {
+		if n, err := strconv.Atoi(e.Name()); err == nil && n > 1 {
+			pids = append(pids, n)
+		}
+	}
+	slices.Sort(pids)
+	for _, pid := range pids {
+		if prefix, m, ok := try(strconv.Itoa(pid)); ok {
+			return prefix, m, nil
+		}
+	}
+	return "", mount{}, fmt.Errorf("no process here sees the whole cgroup v%d %s hierarchy (the agent needs hostPID and privileged)", version, map[int]string{1: "freezer", 2: "(unified)"}[version])
+}
+
+// mounted reports whether this process sees a mount of the hierarchy.
+func mounted(version int) bool {
 	b, err := os.ReadFile("/proc/self/mountinfo")
-	return "", b, err
+	if err != nil {
+		return false
+	}
+	_, ok := findMount(b, version)
+	return ok
 }
 
 // Hierarchy is the version of the hierarchy a freeze uses here: 1 when
 // the v1 freezer is mounted, else 2 (the unified one).
 func Hierarchy() int {
-	if _, mi, err := hostView(); err == nil {
-		if _, ok := findMount(mi, 1); ok {
-			return 1
-		}
+	if mounted(1) {
+		return 1
 	}
 	return 2
 }
@@ -50,13 +95,9 @@ func Dir(version int, path string) (string, error) { return dirOf(version, path)
 
 // dirOf is where the cgroup at path of a version's hierarchy is on disk.
 func dirOf(version int, path string) (string, error) {
-	prefix, mi, err := hostView()
+	prefix, m, err := hostMount(version)
 	if err != nil {
-		return "", fmt.Errorf("read the mounts: %w", err)
-	}
-	m, ok := findMount(mi, version)
-	if !ok {
-		return "", fmt.Errorf("no cgroup v%d %s hierarchy is mounted", version, map[int]string{1: "freezer", 2: "(unified)"}[version])
+		return "", err
 	}
 	rel, err := filepath.Rel(m.Root, filepath.Clean("/"+path))
 	if err != nil || strings.HasPrefix(rel, "..") {
@@ -138,12 +179,7 @@ func Locate(pid int) (Cgroup, error) {
 	if err != nil {
 		return Cgroup{}, fmt.Errorf("cgroup of pid %d: %w", pid, err)
 	}
-	_, mi, err := hostView()
-	if err != nil {
-		return Cgroup{}, fmt.Errorf("read the mounts: %w", err)
-	}
-	_, v1 := findMount(mi, 1)
-	l, version, ok := hierarchy(lines, v1)
+	l, version, ok := hierarchy(lines, mounted(1))
 	if !ok {
 		return Cgroup{}, fmt.Errorf("pid %d is in no freezer cgroup (neither a v1 freezer nor a unified hierarchy)", pid)
 	}

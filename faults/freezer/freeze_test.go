@@ -37,12 +37,8 @@ func newSleeper(t *testing.T) *sleeper {
 	if os.Geteuid() != 0 {
 		t.Skip("making cgroups needs root")
 	}
-	_, mi, err := hostView()
-	require.NoError(t, err)
-	version := 2
-	if _, ok := findMount(mi, 1); ok {
-		version = 1
-	}
+	version := Hierarchy()
+	var err error
 	s := &sleeper{path: fmt.Sprintf("/chaos-test-%06x", rand.Uint32()&0xffffff)}
 	s.cg = Cgroup{Version: version, Path: s.path}
 	s.cg.Dir, err = dirOf(version, s.path)
