@@ -44,6 +44,14 @@ func TestResolvePeers(t *testing.T) {
 	svc("model-headless", true)
 	kube, err := cs.CoreV1().Services("default").Get(ctx, "kubernetes", metav1.GetOptions{})
 	require.NoError(t, err)
+	apiAddrs := []string{kube.Spec.ClusterIP} // and its endpoints, set by hand (no selector)
+	eps, err := cs.DiscoveryV1().EndpointSlices("default").List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=kubernetes"})
+	require.NoError(t, err)
+	for _, s := range eps.Items {
+		for _, e := range s.Endpoints {
+			apiAddrs = append(apiAddrs, e.Addresses...)
+		}
+	}
 
 	for _, tc := range []struct {
 		name  string
@@ -57,7 +65,7 @@ func TestResolvePeers(t *testing.T) {
 		{"a headless service: its pods", []string{"service/model-headless"}, ips},
 		{"a deployment: its pods", []string{"deployment/model"}, ips},
 		{"a pod", []string{"pod/" + pods.Items[0].Name}, ips[:1]},
-		{"a service of another namespace with no selector", []string{"service/default/kubernetes"}, []string{kube.Spec.ClusterIP}},
+		{"a service of another namespace with no selector: its endpoints", []string{"service/default/kubernetes"}, apiAddrs},
 		{"each address once", []string{"deployment/model", "service/model-headless", ips[0]}, ips},
 		{"a host name, on this machine", []string{"localhost"}, []string{"127.0.0.1"}},
 	} {
