@@ -214,7 +214,7 @@ func (a *Agent) inject(ctx context.Context, h *held) error {
 		return fmt.Errorf("find pod %s/%s on node %s: %w", req.Pod.Namespace, req.Pod.Name, a.o.Node, err)
 	}
 	gone := func() string {
-		if NetnsHeld("/proc", p.Netns, p.Pid) {
+		if NetnsHeld("/proc", p.Netns, p.Pid, p.Sandbox) {
 			return ""
 		}
 		return "its pod is gone from the node (no process holds its network namespace)"

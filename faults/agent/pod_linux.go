@@ -89,13 +89,14 @@ func netnsOf(proc string, pid int) (uint64, error) {
 }
 
 // NetnsHeld reports whether a process other than this one is in the
-// network namespace with inode ino (hint first: the pod's own process).
-// A pod's sandbox holds its namespace for the pod's whole life; once no
-// process does, the pod is gone, whoever still holds a handle to it. When
-// proc cannot be read it says yes: a pod is never given up on a doubt.
-func NetnsHeld(proc string, ino uint64, hint int) bool {
-	if hint > 0 {
-		if got, err := netnsOf(proc, hint); err == nil && got == ino {
+// network namespace with inode ino (the hints first: the pod's container
+// and sandbox processes). A pod's sandbox holds its namespace for the
+// pod's whole life; once no process does, the pod is gone, whoever still
+// holds a handle to it. When proc cannot be read it says yes: a pod is
+// never given up on a doubt.
+func NetnsHeld(proc string, ino uint64, hints ...int) bool {
+	for _, pid := range hints {
+		if got, err := netnsOf(proc, pid); pid > 0 && err == nil && got == ino {
 			return true
 		}
 	}
