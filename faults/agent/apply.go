@@ -66,8 +66,8 @@ func Kinds() []string {
 // check validates a request on its own: ids, pod, lease.
 func check(req Request) *answerError {
 	switch {
-	case req.ID == "" || len(req.ID) > 253 || strings.ContainsAny(req.ID, "/?#% \t\n"):
-		return invalidf("id %q is not a fault id (valid: 1 to 253 characters, no / ? # %% or spaces)", req.ID)
+	case req.ID == "" || len(req.ID) > 1024 || strings.ContainsAny(req.ID, "/?#% \t\n"):
+		return invalidf("id %q is not a fault id (valid: 1 to 1024 characters, no / ? # %% or spaces)", req.ID)
 	case req.Run == "":
 		return invalidf("fault %s: no run", req.ID)
 	case req.Pod.Namespace == "" || req.Pod.Name == "" || req.Pod.UID == "":
