@@ -182,7 +182,7 @@ func (a *Agent) apply(ctx context.Context, req Request) (Applied, *answerError) 
 	if err != nil || deleted {
 		// undone here, or by the DELETE that came while it was applied
 		uerr := error(nil)
-		if a.take(req.ID) == h {
+		if a.take(req.ID) == h && h.proc.Pid != 0 { // else the pod was not found: nothing was done
 			uerr = a.undo(context.WithoutCancel(ctx), h, because("its apply failed"))
 		}
 		if err == nil {
