@@ -53,6 +53,8 @@ type Agent struct {
 
 	mu   sync.Mutex
 	held map[string]*held
+	// injecting is held while a fault is injected (see inject)
+	injecting sync.Mutex
 
 	wake    chan struct{}
 	stop    chan struct{}

@@ -239,7 +239,13 @@ func (a *Agent) inject(ctx context.Context, h *held) error {
 	a.mu.Lock()
 	h.proc, h.gone = p, gone
 	a.mu.Unlock()
-	if err := h.fault.Inject(ctx, env); err != nil {
+	// one inject at a time, as a local run injects one target after the
+	// other: faults/network's first NFQUEUE table probes whether the kernel
+	// has nft's queue expression, and two at once both fail (ENOENT)
+	a.injecting.Lock()
+	err = h.fault.Inject(ctx, env)
+	a.injecting.Unlock()
+	if err != nil {
 		return err
 	}
 	if m, ok := h.fault.(faults.Mechanismer); ok {
