@@ -25,12 +25,16 @@ var nativeQueue atomic.Int32
 // Docker's 127.0.0.11:53 is still port 53): egress (output) and ingress
 // (input).
 func AddTable(ns *NS, name, comment string, rules []Rule) error {
-	err := addTable(ns, name, comment, rules)
-	if err != nil && nativeQueue.Load() == 0 && hasQueue(rules) && errors.Is(err, unix.ENOENT) {
-		nativeQueue.Store(-1)
-		err = addTable(ns, name, comment, rules)
-	} else if err == nil && hasQueue(rules) && nativeQueue.Load() == 0 {
-		nativeQueue.Store(1)
+	// Each attempt says which queue form it used: another table made at the
+	// same time may settle nativeQueue between this one's attempt and its
+	// error, and the retry must follow what this attempt tried.
+	native := nativeQueue.Load() >= 0
+	err := addTable(ns, name, comment, rules, native)
+	if err != nil && native && hasQueue(rules) && errors.Is(err, unix.ENOENT) {
+		nativeQueue.CompareAndSwap(0, -1)
+		err = addTable(ns, name, comment, rules, false)
+	} else if err == nil && hasQueue(rules) && native {
+		nativeQueue.CompareAndSwap(0, 1)
 	}
 	if err != nil {
 		return fmt.Errorf("add nftables table %s in %s: %w", name, ns, err)
@@ -47,7 +51,7 @@ func hasQueue(rules []Rule) bool {
 	return false
 }
 
-func addTable(ns *NS, name, comment string, rules []Rule) error {
+func addTable(ns *NS, name, comment string, rules []Rule, native bool) error {
 	c, err := nftables.New(nftables.WithNetNSFd(ns.Fd()))
 	if err != nil {
 		return err
@@ -65,12 +69,12 @@ func addTable(ns *NS, name, comment string, rules []Rule) error {
 	}
 	ud := userdata.AppendString(nil, userdata.TypeComment, comment)
 	for _, r := range rules {
-		c.AddRule(&nftables.Rule{Table: t, Chain: chains[r.Egress], Exprs: r.exprs(), UserData: ud})
+		c.AddRule(&nftables.Rule{Table: t, Chain: chains[r.Egress], Exprs: r.exprs(native), UserData: ud})
 	}
 	return c.Flush()
 }
 
-func (r Rule) exprs() []expr.Any {
+func (r Rule) exprs(native bool) []expr.Any {
 	var e []expr.Any
 	if r.SkipLoopback {
 		key := expr.MetaKeyIIFNAME
@@ -126,7 +130,7 @@ func (r Rule) exprs() []expr.Any {
 	e = append(e, &expr.Counter{})
 	switch v.Kind {
 	case "queue":
-		if nativeQueue.Load() >= 0 {
+		if native {
 			e = append(e, &expr.Queue{Num: v.Queue, Total: 1, Flag: expr.QueueFlagBypass})
 		} else {
 			// xt_NFQ_info_v3 {u16 queuenum; u16 queues_total; u16 flags}, padded
