@@ -17,6 +17,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/chaos-sre/chaos/experiments"
@@ -101,7 +102,8 @@ func kubeconfigPath(p, expFile string) string {
 }
 
 // kubeContext is the name of the context the run uses: the one the
-// experiment names (which must exist: else exit 2) or the current one.
+// experiment names (which must exist: else exit 2), the current one, or
+// "in-cluster" in a pod with no kubeconfig.
 func kubeContext(c targets.Cluster) (string, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = c.Kubeconfig
@@ -116,12 +118,24 @@ func kubeContext(c targets.Cluster) (string, error) {
 		return "", invalid("stack.kubernetes.context: no context %q in %s (valid: %s)", c.Context, file, cmp.Or(strings.Join(names, ", "), "none: it has no contexts"))
 	case c.Context != "":
 		return c.Context, nil
+	case len(names) == 0 && c.Kubeconfig == "" && inCluster():
+		// in a pod with no kubeconfig (a game-day CronJob): its
+		// ServiceAccount, as kubectl and client-go do
+		return "in-cluster", nil
 	case len(names) == 0:
 		return "", toolErr(fmt.Errorf("kubernetes: %s has no contexts (set KUBECONFIG or stack.kubernetes.kubeconfig to a cluster's kubeconfig)", file))
 	case raw.CurrentContext == "":
 		return "", invalid("stack.kubernetes.context: %s has no current context (valid: one of %s)", file, strings.Join(names, ", "))
 	}
 	return raw.CurrentContext, nil
+}
+
+// inCluster reports whether this process runs in a pod whose
+// ServiceAccount reaches the API (KUBERNETES_SERVICE_HOST and a token):
+// client-go then uses that when no kubeconfig names a cluster.
+func inCluster() bool {
+	_, err := rest.InClusterConfig()
+	return err == nil
 }
 
 // serviceVars maps each Service of ns with a cluster IP to
