@@ -8,7 +8,9 @@
 // Two flags make it a backend and a client for Service tests, since the
 // image has no shell: -listen ADDR also answers every HTTP request on ADDR
 // with "pause HOSTNAME"; -get URL instead fetches URL (retrying for up to
-// -wait), prints the body and exits 0 on a 200, 1 otherwise.
+// -wait), prints the body and exits 0 on a 200, 1 otherwise; with -every D
+// it fetches URL every D until SIGTERM, printing one line per fetch,
+// "probe UNIX-MS LATENCY-MS ok|ERROR" (a latency probe for tests).
 package main
 
 import (
@@ -20,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -28,12 +31,17 @@ func main() {
 	listen := flag.String("listen", "", "also answer HTTP requests on this address (e.g. :8080)")
 	get := flag.String("get", "", "fetch this URL, print the body and exit (0 on a 200)")
 	wait := flag.Duration("wait", 30*time.Second, "how long -get retries")
+	every := flag.Duration("every", 0, "with -get: fetch every this long until SIGTERM, printing each fetch's time and latency")
 	flag.Parse()
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, os.Interrupt)
+	if *get != "" && *every > 0 {
+		probe(os.Stdout, *get, *every, stop)
+		return
+	}
 	if *get != "" {
 		os.Exit(fetch(*get, *wait))
 	}
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, syscall.SIGTERM, os.Interrupt)
 	reapChildren()
 	if *listen != "" {
 		name, _ := os.Hostname()
@@ -65,7 +73,7 @@ func fetch(url string, wait time.Duration) int {
 	defer cancel()
 	client := &http.Client{Timeout: 5 * time.Second}
 	for {
-		err := get(ctx, client, url)
+		err := get(ctx, client, url, os.Stdout)
 		if err == nil {
 			return 0
 		}
@@ -78,7 +86,28 @@ func fetch(url string, wait time.Duration) int {
 	}
 }
 
-func get(ctx context.Context, client *http.Client, url string) error {
+// probe fetches url every period until stop, one line per fetch: when it
+// was sent (Unix milliseconds), how long it took (ms), ok or the error.
+func probe(w io.Writer, url string, period time.Duration, stop <-chan os.Signal) {
+	client := &http.Client{Timeout: 5 * time.Second}
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	for {
+		start := time.Now()
+		res := "ok"
+		if err := get(context.Background(), client, url, io.Discard); err != nil {
+			res = strings.ReplaceAll(err.Error(), "\n", " ")
+		}
+		fmt.Fprintf(w, "probe %d %.1f %s\n", start.UnixMilli(), float64(time.Since(start).Microseconds())/1000, res)
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func get(ctx context.Context, client *http.Client, url string, out io.Writer) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
@@ -95,6 +124,6 @@ func get(ctx context.Context, client *http.Client, url string) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("status %s", resp.Status)
 	}
-	_, err = os.Stdout.Write(body)
+	_, err = out.Write(body)
 	return err
 }
