@@ -33,14 +33,14 @@ func main() {
 	wait := flag.Duration("wait", 30*time.Second, "how long -get retries")
 	every := flag.Duration("every", 0, "with -get: fetch every this long until SIGTERM, printing each fetch's time and latency")
 	flag.Parse()
+	if *get != "" && *every <= 0 {
+		os.Exit(fetch(*get, *wait))
+	}
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, os.Interrupt)
-	if *get != "" && *every > 0 {
+	if *get != "" {
 		probe(os.Stdout, *get, *every, stop)
 		return
-	}
-	if *get != "" {
-		os.Exit(fetch(*get, *wait))
 	}
 	reapChildren()
 	if *listen != "" {
