@@ -29,7 +29,8 @@
 # images with `cluster.sh load-image gateway:dev` and set imagePullPolicy:
 # Never (or IfNotPresent with a tag other than latest). chaos-k8s/pause:1
 # (./pause) is always there: it waits for SIGTERM, serves HTTP with
-# -listen :8080, fetches a URL with -get URL. kwok runs the nodes annotated
+# -listen :8080, fetches a URL with -get URL (every D with -every D, a line
+# per fetch with its latency: a probe). kwok runs the nodes annotated
 # kwok.x-k8s.io/node=fake (give them the taint
 # kwok.x-k8s.io/node=fake:NoSchedule so real pods stay off, and a label of
 # your own to select them); their pods get IPs from 10.245.0.0/16.

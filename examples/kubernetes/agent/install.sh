@@ -81,7 +81,7 @@ down() {
   kubectl -n "$ns" delete daemonset chaos-agent --ignore-not-found --wait=true >/dev/null
   kubectl -n "$ns" wait --for=delete pod -l app.kubernetes.io/name=chaos-agent --timeout=60s >/dev/null 2>&1 || true
   kubectl delete -k "$here" --ignore-not-found --wait=true >/dev/null
-  say "removed the chaos agent and namespace $ns (its journals stay in /var/lib/chaos-agent on each node)"
+  say "removed the chaos agent and namespace $ns (each node keeps /var/lib/chaos-agent: empty once its agent undid everything)"
 }
 
 case "${1:-up}" in
