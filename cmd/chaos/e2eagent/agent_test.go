@@ -25,7 +25,9 @@ import (
 )
 
 // longLatency writes an experiment that puts delay on every packet the pods
-// of target send, for two minutes (a run the test stops or kills first).
+// of target send from or to port 8080, for two minutes (a run the test
+// stops or kills first). Scoped to a port, it is served by nftables rules
+// and the agent's NFQUEUE shaper whether the kernel has netem or not.
 func longLatency(t *testing.T, target, delay string) string {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) }))
@@ -36,7 +38,7 @@ name: long-latency
 stack: {kubernetes: {}}
 load: {url: %q, method: GET, rate: 5/s}
 faults:
-  - {name: slow, kind: net-latency, target: %s, params: {delay: %s}, for: 120s}
+  - {name: slow, kind: net-latency, target: %s, params: {delay: %s, port: 8080}, for: 120s}
 `, srv.URL, target, delay)), 0o644))
 	return file
 }

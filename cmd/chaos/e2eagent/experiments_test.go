@@ -67,8 +67,9 @@ func TestAgentExperiments(t *testing.T) {
 	})
 }
 
-// killedRunLease slows model-primary-0 by 300 ms in a run whose agent
-// lease is 4 s, measured from a probe pod (before, during), kills the run
+// killedRunLease slows model-primary-0 by 300 ms (what it sends from its
+// port 8000: nftables and the agent's NFQUEUE shaper, netem or not) in a
+// run whose agent lease is 4 s, measured from a probe pod (before, during), kills the run
 // with SIGKILL, and measures from the node how long the agent takes to
 // undo it (no chaos table left in the pod's network namespace): within the
 // lease, and not much before (nothing else undid it); the probe sees the
@@ -86,7 +87,7 @@ name: slow-primary-killed
 stack: {kubernetes: {agent_lease: %s}}
 load: {url: "${gateway}/healthz", method: GET, rate: 5/s}
 faults:
-  - {name: slow, kind: net-latency, target: {pod: model-primary-0}, params: {delay: 300ms}, for: 120s}
+  - {name: slow, kind: net-latency, target: {pod: model-primary-0}, params: {delay: 300ms, port: 8000}, for: 120s}
 `, lease)), 0o644))
 	started := time.Now()
 	cmd, _, errb := chaosCmd(t, c.env, "run", file, "--state-dir", c.state, "--seed", "3")

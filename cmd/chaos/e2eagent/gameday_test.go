@@ -5,6 +5,7 @@ package e2eagent
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,7 +69,7 @@ func cronJobGameday(t *testing.T, c *cluster) {
 	e := lastRun(t, history)
 	assert.Equal(t, "kubernetes-gameday", e.Suite)
 	assert.Equal(t, 0, e.ExitCode)
-	assert.Equal(t, map[string]string{"paused-primary-is-ejected": "held", "deleted-primary-is-ejected": "held"}, verdicts(e))
+	assert.Equal(t, map[string]string{"paused-primary-is-ejected": "held (exit 0)", "deleted-primary-is-ejected": "held (exit 0)"}, verdicts(e))
 	for _, f := range []string{gameday.IndexHTML, filepath.Join(e.Dir, gameday.RunFile), filepath.Join(e.Dir, "report.html")} {
 		assert.FileExists(t, filepath.Join(history, f))
 	}
@@ -89,7 +90,7 @@ func hostGameday(t *testing.T, c *cluster) {
 	require.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
 	assert.Contains(t, out, "gameday kubernetes-gameday: FAILED (exit 1")
 	e := lastRun(t, reports)
-	assert.Equal(t, map[string]string{"paused-primary-is-ejected": "failed", "deleted-primary-is-ejected": "failed"}, verdicts(e))
+	assert.Equal(t, map[string]string{"paused-primary-is-ejected": "failed (exit 1)", "deleted-primary-is-ejected": "failed (exit 1)"}, verdicts(e))
 	for _, x := range e.Experiments {
 		assert.Contains(t, x.Failed, "replica ejected", x.Name)
 	}
@@ -107,11 +108,12 @@ func lastRun(t *testing.T, dir string) gameday.Entry {
 	return e
 }
 
-// verdicts maps each experiment of a game-day to its verdict.
+// verdicts maps each experiment of a game-day to its verdict and exit
+// code.
 func verdicts(e gameday.Entry) map[string]string {
 	out := map[string]string{}
 	for _, x := range e.Experiments {
-		out[x.Name] = x.Verdict
+		out[x.Name] = fmt.Sprintf("%s (exit %d)", x.Verdict, x.ExitCode)
 	}
 	return out
 }
