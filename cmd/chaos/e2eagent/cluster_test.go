@@ -44,7 +44,6 @@ type cluster struct {
 func newCluster(t *testing.T) *cluster {
 	t.Helper()
 	src := kubetest.Kubeconfig(t)
-	adminKubeconfig = src
 	if os.Geteuid() != 0 {
 		if os.Getenv("CHAOS_REQUIRE_DOCKER") != "" {
 			t.Fatal("the agent's end-to-end tests need root (they load images into the node and look into pods' namespaces from it)")

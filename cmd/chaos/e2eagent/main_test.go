@@ -78,7 +78,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// adminKubeconfig is the test cluster's kubeconfig, once kubetest found it.
+// adminKubeconfig is the test cluster's kubeconfig, set once by the first
+// agentInstalled (every test calls it before anything else).
 var adminKubeconfig string
 
 // chaosBinary builds the chaos binary once, static (CGO_ENABLED=0, as
@@ -113,6 +114,7 @@ func agentInstalled(t *testing.T) {
 	t.Helper()
 	exe := chaosBinary(t)
 	installOnce.Do(func() {
+		adminKubeconfig = kubetest.Kubeconfig(t)
 		cs := kubetest.Client(t)
 		_, err := cs.AppsV1().DaemonSets("chaos-system").Get(context.Background(), "chaos-agent", metav1GetOptions)
 		fresh := err != nil
