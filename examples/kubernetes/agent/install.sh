@@ -78,9 +78,9 @@ apply() {
 
 down() {
   # the DaemonSet first: each agent undoes what it holds on SIGTERM
-  kubectl -n "$ns" delete daemonset chaos-agent --ignore-not-found --wait=true >/dev/null
+  kubectl -n "$ns" delete daemonset chaos-agent --ignore-not-found --wait=true --timeout=90s >/dev/null
   kubectl -n "$ns" wait --for=delete pod -l app.kubernetes.io/name=chaos-agent --timeout=60s >/dev/null 2>&1 || true
-  kubectl delete -k "$here" --ignore-not-found --wait=true >/dev/null
+  kubectl delete -k "$here" --ignore-not-found --wait=true --timeout=120s >/dev/null
   say "removed the chaos agent and namespace $ns (each node keeps /var/lib/chaos-agent: empty once its agent undid everything)"
 }
 

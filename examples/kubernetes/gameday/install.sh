@@ -66,7 +66,7 @@ run() {
 }
 
 down() {
-  "${kc[@]}" delete -f "$here/cronjob.yaml" --ignore-not-found --wait=true >/dev/null
+  "${kc[@]}" delete -f "$here/cronjob.yaml" --ignore-not-found --wait=true --timeout=120s >/dev/null
   "${kc[@]}" delete configmap chaos-gameday-suite chaos-gameday-experiments --ignore-not-found >/dev/null
   "${kc[@]}" delete rolebinding chaos-gameday --ignore-not-found >/dev/null
   kubectl --namespace chaos-system delete rolebinding "chaos-gameday-$ns" --ignore-not-found >/dev/null
