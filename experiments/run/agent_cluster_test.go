@@ -138,7 +138,7 @@ faults:
 	require.Error(t, err)
 	assert.Equal(t, ExitTool, rep.ExitCode)
 	assert.Contains(t, err.Error(), "no chaos agent on node "+a.Node)
-	assert.Contains(t, err.Error(), "kubectl apply -k examples/kubernetes/agent/")
+	assert.Contains(t, err.Error(), "examples/kubernetes/agent/install.sh")
 	assert.Empty(t, rec.Calls())
 
 	useAgents(t, a.Service)

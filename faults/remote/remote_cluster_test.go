@@ -263,7 +263,7 @@ func TestRefusals(t *testing.T) {
 	require.ErrorAs(t, err, &na)
 	t.Log(err)
 	assert.Contains(t, err.Error(), "no chaos agent on node "+w.agent.Node)
-	assert.Contains(t, err.Error(), "kubectl apply -k examples/kubernetes/agent/")
+	assert.Contains(t, err.Error(), "examples/kubernetes/agent/install.sh")
 	assert.False(t, errors.Is(err, targets.ErrRefused), "an environment problem: exit 4")
 
 	useAgents(t, w.agent.Service)

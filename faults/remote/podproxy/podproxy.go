@@ -84,7 +84,7 @@ type NoAgentError struct {
 }
 
 // InstallHint is how a cluster gets the chaos agent, for messages.
-const InstallHint = "install examples/kubernetes/agent/ (kubectl apply -k examples/kubernetes/agent/)"
+const InstallHint = "install it with examples/kubernetes/agent/install.sh (builds and loads the image, makes the token Secret once, applies the DaemonSet)"
 
 func (e *NoAgentError) Error() string {
 	if e.Why != "" {
