@@ -40,10 +40,10 @@ const probeImage = "chaos-e2e/probe:1"
 
 // What the tests build and install once, when a test first needs it.
 var (
-	buildOnce sync.Once
-	binDir    string
-	chaosExe  string
-	buildErr  error
+	// chaosBin is static, as examples/kubernetes/agent/install.sh builds
+	// it: the tests run it as a user would, and the agent's image is made
+	// of the same file.
+	chaosBin = clitest.Binary{Dir: "chaos-e2eagent", Static: true}
 
 	installOnce sync.Once
 	installErr  error
@@ -71,9 +71,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintf(os.Stderr, "e2eagent: %v\n", err)
 		}
 	}
-	if binDir != "" {
-		_ = os.RemoveAll(binDir)
-	}
+	chaosBin.Remove()
 	os.Exit(code)
 }
 
@@ -81,37 +79,13 @@ func TestMain(m *testing.M) {
 // agentInstalled (every test calls it before anything else).
 var adminKubeconfig string
 
-// chaosBinary builds the chaos binary once, static (CGO_ENABLED=0, as
-// examples/kubernetes/agent/install.sh builds it): the tests run it as a
-// user would, and the agent's image is made of the same file.
-func chaosBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		if binDir, buildErr = os.MkdirTemp("", "chaos-e2eagent"); buildErr != nil {
-			return
-		}
-		exe := filepath.Join(binDir, "chaos")
-		start := time.Now()
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", exe, "github.com/chaos-sre/chaos/cmd/chaos")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("%w\n%s", err, out)
-			return
-		}
-		t.Logf("built the static chaos binary in %.1fs", time.Since(start).Seconds())
-		chaosExe = exe
-	})
-	require.NoError(t, buildErr, "build the chaos binary")
-	return chaosExe
-}
-
 // agentInstalled installs the chaos agent as a user would
 // (examples/kubernetes/agent/install.sh up: the image of this checkout,
 // loaded into the node, the token Secret, the DaemonSet) once, and waits
 // until it is Ready.
 func agentInstalled(t *testing.T) {
 	t.Helper()
-	exe := chaosBinary(t)
+	exe := chaosBin.Path(t)
 	installOnce.Do(func() {
 		// a test stopped in here leaves the others this error, not a half install
 		installErr = errors.New("the agent's install stopped half-way (see the first test that failed)")
@@ -201,5 +175,5 @@ func run(timeout time.Duration, env []string, name string, args ...string) (stri
 // this process's environment.
 func chaosCmd(t *testing.T, env []string, args ...string) (*exec.Cmd, *clitest.Buffer, *clitest.Buffer) {
 	t.Helper()
-	return clitest.Command(t, chaosBinary(t), env, args...)
+	return clitest.Command(t, chaosBin.Path(t), env, args...)
 }

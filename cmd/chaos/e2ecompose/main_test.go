@@ -1,60 +1,27 @@
 package e2ecompose
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"sync"
 	"testing"
-
-	"github.com/stretchr/testify/require"
 
 	"github.com/chaos-sre/chaos/cmd/chaos/internal/clitest"
 )
 
-// The chaos binary the tests build on first use, in binDir.
-var (
-	build    sync.Once
-	binDir   string
-	chaosExe string
-	buildErr error
-)
+// chaosBin is the chaos binary the tests build on first use.
+var chaosBin = clitest.Binary{Dir: "chaos-e2ecompose"}
 
 // TestMain removes the built binary at the end.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		_ = os.RemoveAll(binDir)
-	}
+	chaosBin.Remove()
 	os.Exit(code)
-}
-
-// chaosBinary builds the chaos binary once, when a test first needs it
-// (skipped tests do not pay for it): the tests drive it as a user would,
-// as a child process they can signal.
-func chaosBinary(t *testing.T) string {
-	t.Helper()
-	build.Do(func() {
-		if binDir, buildErr = os.MkdirTemp("", "chaos-e2ecompose"); buildErr != nil {
-			return
-		}
-		exe := filepath.Join(binDir, "chaos")
-		out, err := exec.Command("go", "build", "-o", exe, "github.com/chaos-sre/chaos/cmd/chaos").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("%w\n%s", err, out)
-			return
-		}
-		chaosExe = exe
-	})
-	require.NoError(t, buildErr, "build the chaos binary")
-	return chaosExe
 }
 
 // chaosCmd prepares the chaos binary as a child process.
 func chaosCmd(t *testing.T, args ...string) (*exec.Cmd, *clitest.Buffer, *clitest.Buffer) {
 	t.Helper()
-	return clitest.Command(t, chaosBinary(t), nil, args...)
+	return clitest.Command(t, chaosBin.Path(t), nil, args...)
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
