@@ -48,7 +48,7 @@ func agentLog(t *testing.T, c *cluster, p *corev1.Pod) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	b, err := c.cs.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: "agent"}).DoRaw(ctx)
+	b, err := c.CS.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: "agent"}).DoRaw(ctx)
 	require.NoError(t, err)
 	return string(b)
 }
@@ -62,13 +62,13 @@ func agentLog(t *testing.T, c *cluster, p *corev1.Pod) string {
 // other tests' runs need.
 func TestKilledAgentUndoesAtStart(t *testing.T) {
 	c := newCluster(t)
-	kubetest.Deployment(t, c.cs, c.ns, "web", 1, kubetest.PausePodSpec(8080))
+	kubetest.Deployment(t, c.CS, c.NS, "web", 1, kubetest.PausePodSpec(8080))
 	pod := c.podOf("web")
 	pid, _ := podNetns(t, pod)
 	agent, agentPid := agentOnNode(t, c, pod.Spec.NodeName)
 	restarts := agent.Status.ContainerStatuses[0].RestartCount
 
-	cmd, _, errb := chaosCmd(t, c.env, "run", longLatency(t, "{deployment: web}", "200ms"), "--state-dir", c.state, "--seed", "4")
+	cmd, _, errb := chaosCmd(t, c.Env, "run", longLatency(t, "{deployment: web}", "200ms"), "--state-dir", c.State, "--seed", "4")
 	require.NoError(t, cmd.Start())
 	run := clitest.RunID(t, errb)
 	waitFor(t, "the agent's table in the pod's namespace", 30*time.Second, func() bool { return len(chaosTables(t, pid)) > 0 })
@@ -90,7 +90,7 @@ func TestKilledAgentUndoesAtStart(t *testing.T) {
 	code := stop(t, cmd)
 	t.Logf("the run, stopped: exit %d\n%s", code, errb)
 	assert.Empty(t, c.journalsLeft(), "the run rolled back (an idempotent DELETE)")
-	code, out, stderr := c.chaos("recover", "--kubernetes", "--run", run, "--state-dir", t.TempDir())
+	code, out, stderr := c.Chaos("recover", "--kubernetes", "--run", run, "--state-dir", t.TempDir())
 	assert.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
 	assert.Contains(t, out, "nothing left to undo (0 undone")
 }
@@ -105,14 +105,14 @@ func TestKilledAgentUndoesAtStart(t *testing.T) {
 func TestDeletedTargetLeavesNothing(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t)
-	kubetest.Deployment(t, c.cs, c.ns, "web", 1, kubetest.PausePodSpec(8080))
+	kubetest.Deployment(t, c.CS, c.NS, "web", 1, kubetest.PausePodSpec(8080))
 	pod := c.podOf("web")
 	pid, ino := podNetns(t, pod)
 	_, agentPid := agentOnNode(t, c, pod.Spec.NodeName)
 	require.Empty(t, netnsRefs(t, agentPid, ino), "the agent holds nothing of the pod before the fault")
 	before := readHost(t)
 
-	cmd, _, errb := chaosCmd(t, c.env, "run", longLatency(t, "{pod: "+pod.Name+"}", "200ms"), "--state-dir", c.state, "--seed", "6")
+	cmd, _, errb := chaosCmd(t, c.Env, "run", longLatency(t, "{pod: "+pod.Name+"}", "200ms"), "--state-dir", c.State, "--seed", "6")
 	require.NoError(t, cmd.Start())
 	run := clitest.RunID(t, errb)
 	waitFor(t, "the agent's table in the pod's namespace", 30*time.Second, func() bool { return len(chaosTables(t, pid)) > 0 })
@@ -125,9 +125,9 @@ func TestDeletedTargetLeavesNothing(t *testing.T) {
 	require.NotEmpty(t, queues, "a queue bound in the pod's namespace")
 
 	deleted := time.Now()
-	require.NoError(t, c.cs.CoreV1().Pods(c.ns).Delete(context.Background(), pod.Name, metav1.DeleteOptions{}))
+	require.NoError(t, c.CS.CoreV1().Pods(c.NS).Delete(context.Background(), pod.Name, metav1.DeleteOptions{}))
 	waitFor(t, "pod "+pod.Name+" gone", time.Minute, func() bool {
-		_, err := c.cs.CoreV1().Pods(c.ns).Get(context.Background(), pod.Name, metav1.GetOptions{})
+		_, err := c.CS.CoreV1().Pods(c.NS).Get(context.Background(), pod.Name, metav1.GetOptions{})
 		return apierrors.IsNotFound(err)
 	})
 	apiGone := time.Since(deleted)
@@ -143,7 +143,7 @@ func TestDeletedTargetLeavesNothing(t *testing.T) {
 	code := stop(t, cmd)
 	t.Logf("the run, stopped: exit %d", code)
 	assert.Empty(t, c.journalsLeft(), "the run rolled back")
-	code, out, stderr := c.chaos("recover", "--kubernetes", "--run", run, "--state-dir", t.TempDir())
+	code, out, stderr := c.Chaos("recover", "--kubernetes", "--run", run, "--state-dir", t.TempDir())
 	assert.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
 	assert.Contains(t, out, "nothing left to undo (0 undone")
 }

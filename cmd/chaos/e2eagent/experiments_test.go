@@ -90,7 +90,7 @@ faults:
   - {name: slow, kind: net-latency, target: {pod: model-primary-0}, params: {delay: 300ms, port: 8000}, for: 120s}
 `, lease)), 0o644))
 	started := time.Now()
-	cmd, _, errb := chaosCmd(t, c.env, "run", file, "--state-dir", c.state, "--seed", "3")
+	cmd, _, errb := chaosCmd(t, c.Env, "run", file, "--state-dir", c.State, "--seed", "3")
 	require.NoError(t, cmd.Start())
 	run := clitest.RunID(t, errb)
 	waitFor(t, "the agent's table in model-primary-0's namespace", 30*time.Second, func() bool {
@@ -136,9 +136,9 @@ faults:
 	assert.LessOrEqual(t, undo, lease+1500*time.Millisecond, "undone within the lease (and a margin)")
 	assert.GreaterOrEqual(t, undo, lease/2, "undone by the lease's end, not earlier")
 
-	code, out, stderr := c.chaos("recover", "--state-dir", c.state)
+	code, out, stderr := c.Chaos("recover", "--state-dir", c.State)
 	assert.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
-	code, out, stderr = c.chaos("recover", "--kubernetes", "--run", run, "--state-dir", t.TempDir())
+	code, out, stderr = c.Chaos("recover", "--kubernetes", "--run", run, "--state-dir", t.TempDir())
 	assert.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
 	assert.Contains(t, out, "nothing left to undo (0 undone", "the agent holds nothing of the killed run")
 	c.waitStackReady()

@@ -34,10 +34,10 @@ var suiteFile = filepath.Join(kubeDir, "gameday", "suite.yaml")
 // examples/kubernetes/agent/rbac.yaml) and that its history volume (a
 // hostPath on this node) got the run.
 func cronJobGameday(t *testing.T, c *cluster) {
-	history := filepath.Join(historyDir, c.ns)
+	history := filepath.Join(historyDir, c.NS)
 	t.Cleanup(func() {
 		// the RoleBinding in chaos-system outlives the namespace
-		if out, err := run(time.Minute, append([]string{"NAMESPACE=" + c.ns}, c.env...), filepath.Join(kubeDir, "gameday", "install.sh"), "down"); err != nil {
+		if out, err := run(time.Minute, append([]string{"NAMESPACE=" + c.NS}, c.Env...), filepath.Join(kubeDir, "gameday", "install.sh"), "down"); err != nil {
 			t.Errorf("gameday/install.sh down: %v\n%s", err, out)
 		}
 		_ = os.RemoveAll(history)
@@ -49,7 +49,7 @@ func cronJobGameday(t *testing.T, c *cluster) {
 	var j *batchv1.Job
 	waitFor(t, "Job "+job+" to finish", 4*time.Minute, func() bool {
 		var err error
-		j, err = c.cs.BatchV1().Jobs(c.ns).Get(context.Background(), job, metav1.GetOptions{})
+		j, err = c.CS.BatchV1().Jobs(c.NS).Get(context.Background(), job, metav1.GetOptions{})
 		require.NoError(t, err)
 		for _, cond := range j.Status.Conditions {
 			if (cond.Type == batchv1.JobComplete || cond.Type == batchv1.JobFailed) && cond.Status == corev1.ConditionTrue {
@@ -58,7 +58,7 @@ func cronJobGameday(t *testing.T, c *cluster) {
 		}
 		return false
 	})
-	logs, _ := run(time.Minute, c.env, "kubectl", "logs", "job/"+job)
+	logs, _ := run(time.Minute, c.Env, "kubectl", "logs", "job/"+job)
 	t.Logf("Job %s finished in %.1fs (succeeded %d, failed %d):\n%s", job, time.Since(start).Seconds(), j.Status.Succeeded, j.Status.Failed, logs)
 	require.Equal(t, int32(1), j.Status.Succeeded, "the game-day held in the cluster")
 	assert.Contains(t, logs, "gameday kubernetes-gameday: HELD (exit 0")
@@ -84,7 +84,7 @@ func hostGameday(t *testing.T, c *cluster) {
 	start := time.Now()
 	reports := t.TempDir()
 	code, out, stderr := clitest.UntilJudged(t, func() (int, string, string) {
-		return c.chaos("gameday", suiteFile, "--report-dir", reports, "--state-dir", c.state, "--seed", "7", "-q")
+		return c.Chaos("gameday", suiteFile, "--report-dir", reports, "--state-dir", c.State, "--seed", "7", "-q")
 	})
 	t.Logf("chaos gameday %s from this host: exit %d in %.1fs", suiteFile, code, time.Since(start).Seconds())
 	require.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", out, stderr)

@@ -241,7 +241,7 @@ func agentOnNode(t *testing.T, c *cluster, node string) (*corev1.Pod, int) {
 	var pod *corev1.Pod
 	var pid int
 	waitFor(t, "a Ready chaos agent on node "+node, 2*time.Minute, func() bool {
-		l, err := c.cs.CoreV1().Pods("chaos-system").List(context.Background(), metav1.ListOptions{
+		l, err := c.CS.CoreV1().Pods("chaos-system").List(context.Background(), metav1.ListOptions{
 			LabelSelector: "app.kubernetes.io/name=chaos-agent", FieldSelector: "spec.nodeName=" + node})
 		require.NoError(t, err)
 		for i, p := range l.Items {

@@ -26,30 +26,30 @@ type sample struct {
 // time and latency (the probe image: pause -get URL -every 100ms), and
 // waits until it has logged a few.
 func (c *cluster) probePod(name, url string) {
-	c.t.Helper()
-	stackImages(c.t)
+	c.T.Helper()
+	stackImages(c.T)
 	one := int64(1)
 	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: c.ns},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: c.NS},
 		Spec: corev1.PodSpec{
 			Containers: []corev1.Container{{Name: "probe", Image: probeImage, ImagePullPolicy: corev1.PullNever,
 				Args: []string{"-get", url, "-every", "100ms"}}},
 			TerminationGracePeriodSeconds: &one,
 		},
 	}
-	_, err := c.cs.CoreV1().Pods(c.ns).Create(context.Background(), pod, metav1.CreateOptions{})
-	require.NoError(c.t, err)
-	waitFor(c.t, "probe "+name+" fetching "+url, time.Minute, func() bool {
+	_, err := c.CS.CoreV1().Pods(c.NS).Create(context.Background(), pod, metav1.CreateOptions{})
+	require.NoError(c.T, err)
+	waitFor(c.T, "probe "+name+" fetching "+url, time.Minute, func() bool {
 		return len(c.samples(name, time.Time{})) >= 10
 	})
 }
 
 // samples are the fetches probe name logged since from (zero: all).
 func (c *cluster) samples(name string, from time.Time) []sample {
-	c.t.Helper()
+	c.T.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	b, err := c.cs.CoreV1().Pods(c.ns).GetLogs(name, &corev1.PodLogOptions{}).DoRaw(ctx)
+	b, err := c.CS.CoreV1().Pods(c.NS).GetLogs(name, &corev1.PodLogOptions{}).DoRaw(ctx)
 	if err != nil {
 		return nil // not started yet
 	}

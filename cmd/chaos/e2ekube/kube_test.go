@@ -33,7 +33,7 @@ func TestKubernetes(t *testing.T) {
 	t.Run("full gateway holds", func(t *testing.T) {
 		c := c.with(t)
 		for _, e := range []string{"delete-primary", "scale-primaries-to-zero"} {
-			code, out, stderr := c.experiment(t, e)
+			code, out, stderr := c.Experiment(experiment(e))
 			if !assert.Equal(t, 0, code, "%s\nstdout:\n%s\nstderr:\n%s", e, out, stderr) {
 				c.waitStackReady()
 			}
@@ -45,12 +45,12 @@ func TestKubernetes(t *testing.T) {
 		// bundled drain experiment is only planned (TestKilledDrainOnKwokNodes
 		// drains); its target must be the node model-primary-0 runs on.
 		c := c.with(t)
-		pod, err := c.cs.CoreV1().Pods(c.ns).Get(context.Background(), "model-primary-0", metav1.GetOptions{})
+		pod, err := c.CS.CoreV1().Pods(c.NS).Get(context.Background(), "model-primary-0", metav1.GetOptions{})
 		require.NoError(t, err)
-		code, out, stderr := c.chaos("run", experiment("drain-primary-node"), "--dry-run")
+		code, out, stderr := c.Chaos("run", experiment("drain-primary-node"), "--dry-run")
 		require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
 		assert.Contains(t, out, "node-drain on pod model-primary-0")
-		assert.Contains(t, out, "model-primary-0, pod of statefulset/model-primary in "+c.ns+", node "+pod.Spec.NodeName+",")
+		assert.Contains(t, out, "model-primary-0, pod of statefulset/model-primary in "+c.NS+", node "+pod.Spec.NodeName+",")
 		assert.False(t, c.node(pod.Spec.NodeName).Spec.Unschedulable, "a dry run changes nothing")
 	})
 
@@ -71,14 +71,14 @@ func TestKubernetes(t *testing.T) {
 			c := c.with(t)
 			c.waitStackReady()
 			c.stackSh("variant", v.variant)
-			code, out, stderr := c.experiment(t, v.experiment)
+			code, out, stderr := c.Experiment(experiment(v.experiment))
 			assert.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
 			assert.NotContains(t, out, "✗ steady state", "the stack was healthy before the fault")
 			assert.Regexp(t, `(?m)^\s*✗ `+v.check+`: (max of|breaker never opened|degraded 0%)`, out)
 		})
 	}
 
-	left, _ := filepath.Glob(filepath.Join(c.state, "journal", "*.jsonl"))
+	left, _ := filepath.Glob(filepath.Join(c.State, "journal", "*.jsonl"))
 	assert.Empty(t, left, "every run rolled back everything")
 }
 
@@ -94,7 +94,7 @@ load: {url: "${gateway}/healthz", method: GET, rate: 5/s}
 faults:
   - {name: no-primaries, kind: scale, target: {statefulset: model-primary}, params: {replicas: 0}, for: 120s}
 `), 0o644))
-	cmd, _, errb := chaosCmd(t, c.env, "run", file, "--state-dir", c.state, "--seed", "2")
+	cmd, _, errb := chaosCmd(t, c.Env, "run", file, "--state-dir", c.State, "--seed", "2")
 	require.NoError(t, cmd.Start())
 	kubetest.Eventually(t, "the primaries scaled to 0", time.Minute, func() bool {
 		return c.replicas("model-primary") == 0 && len(c.readyPods("model-primary")) == 0
@@ -104,29 +104,29 @@ faults:
 	require.Equal(t, int32(0), c.replicas("model-primary"), "kill -9 leaves the primaries at 0\n%s", errb)
 	require.NotEmpty(t, marks(c.statefulset("model-primary").Annotations), "… with the run's mark on the StatefulSet")
 
-	code, out, stderr := c.chaos("recover", "--state-dir", c.state)
+	code, out, stderr := c.Chaos("recover", "--state-dir", c.State)
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
-	assert.Contains(t, out, "undid no-primaries on statefulset "+c.ns+"/model-primary")
+	assert.Contains(t, out, "undid no-primaries on statefulset "+c.NS+"/model-primary")
 	assert.Equal(t, int32(2), c.replicas("model-primary"), "recover scaled the primaries back")
 	assert.Empty(t, marks(c.statefulset("model-primary").Annotations), "… and removed the mark")
 	c.waitStackReady()
 
-	code, out, _ = c.chaos("recover", "--state-dir", c.state)
+	code, out, _ = c.Chaos("recover", "--state-dir", c.State)
 	assert.Equal(t, 0, code, "recover twice is harmless")
 	assert.Contains(t, out, "nothing left to undo (0 undone")
 }
 
 // statefulset is a StatefulSet of the test namespace.
 func (c *cluster) statefulset(name string) *appsv1.StatefulSet {
-	c.t.Helper()
-	s, err := c.cs.AppsV1().StatefulSets(c.ns).Get(context.Background(), name, metav1.GetOptions{})
-	require.NoError(c.t, err)
+	c.T.Helper()
+	s, err := c.CS.AppsV1().StatefulSets(c.NS).Get(context.Background(), name, metav1.GetOptions{})
+	require.NoError(c.T, err)
 	return s
 }
 
 // replicas is the replica count a StatefulSet asks for.
 func (c *cluster) replicas(name string) int32 {
-	c.t.Helper()
+	c.T.Helper()
 	s := c.statefulset(name)
 	if s.Spec.Replicas == nil {
 		return 1
@@ -136,9 +136,9 @@ func (c *cluster) replicas(name string) int32 {
 
 // readyPods lists the Ready, not terminating pods of app name.
 func (c *cluster) readyPods(name string) []string {
-	c.t.Helper()
-	ps, err := c.cs.CoreV1().Pods(c.ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=" + name})
-	require.NoError(c.t, err)
+	c.T.Helper()
+	ps, err := c.CS.CoreV1().Pods(c.NS).List(context.Background(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=" + name})
+	require.NoError(c.T, err)
 	var out []string
 	for _, p := range ps.Items {
 		if p.DeletionTimestamp != nil {
@@ -156,8 +156,8 @@ func (c *cluster) readyPods(name string) []string {
 // waitStackReady waits until every pod of the stack is Ready: two
 // primaries, the fallback and one gateway.
 func (c *cluster) waitStackReady() {
-	c.t.Helper()
-	kubetest.Eventually(c.t, "the stack's pods ready", time.Minute, func() bool {
+	c.T.Helper()
+	kubetest.Eventually(c.T, "the stack's pods ready", time.Minute, func() bool {
 		return len(c.readyPods("model-primary")) == 2 && len(c.readyPods("model-fallback")) == 1 &&
 			len(c.readyPods("gateway")) == 1
 	})
@@ -184,7 +184,7 @@ faults:
   - {name: drained, kind: node-drain, target: {node: `+node+`}, for: 120s}
 `), 0o644))
 	runState := t.TempDir()
-	cmd, _, errb := chaosCmd(t, c.env, "run", file, "--state-dir", runState, "--seed", "2")
+	cmd, _, errb := chaosCmd(t, c.Env, "run", file, "--state-dir", runState, "--seed", "2")
 	require.NoError(t, cmd.Start())
 	run := clitest.RunID(t, errb)
 	kubetest.Eventually(t, "node "+node+" cordoned and drained", time.Minute, func() bool {
@@ -198,7 +198,7 @@ faults:
 	assert.Empty(t, c.runningPods("fake-app", ""), "… and the evicted pods' replacements Pending")
 
 	// Another machine, as it were: no journal of the run, only the mark.
-	code, out, stderr := c.chaos("recover", "--kubernetes", "--run", run, "--state-dir", t.TempDir())
+	code, out, stderr := c.Chaos("recover", "--kubernetes", "--run", run, "--state-dir", t.TempDir())
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
 	assert.Contains(t, out, "undid ")
 	n = c.node(node)
@@ -209,7 +209,7 @@ faults:
 	})
 
 	// The killed run's own journal: what it holds is undone already.
-	code, out, stderr = c.chaos("recover", "--state-dir", runState)
+	code, out, stderr = c.Chaos("recover", "--state-dir", runState)
 	assert.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
 	left, _ := filepath.Glob(filepath.Join(runState, "journal", "*.jsonl"))
 	assert.Empty(t, left, "recover cleared the killed run's journal")

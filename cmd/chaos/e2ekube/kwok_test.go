@@ -16,22 +16,22 @@ import (
 // may run on that node only, so while it is cordoned their replacements
 // stay Pending.
 func (c *cluster) fakeApp(name string, n int32) string {
-	c.t.Helper()
-	node := kubetest.FakeNode(c.t, c.cs)
-	kubetest.Deployment(c.t, c.cs, c.ns, name, n, kubetest.FakePodSpec(node))
+	c.T.Helper()
+	node := kubetest.FakeNode(c.T, c.CS)
+	kubetest.Deployment(c.T, c.CS, c.NS, name, n, kubetest.FakePodSpec(node))
 	return node
 }
 
 // runningPods lists the running, not terminating pods labelled app: name,
 // on node ("" = any).
 func (c *cluster) runningPods(name, node string) []string {
-	c.t.Helper()
+	c.T.Helper()
 	opts := metav1.ListOptions{LabelSelector: "app=" + name}
 	if node != "" {
 		opts.FieldSelector = "spec.nodeName=" + node
 	}
-	ps, err := c.cs.CoreV1().Pods(c.ns).List(context.Background(), opts)
-	require.NoError(c.t, err)
+	ps, err := c.CS.CoreV1().Pods(c.NS).List(context.Background(), opts)
+	require.NoError(c.T, err)
 	var out []string
 	for _, p := range ps.Items {
 		if p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning {
@@ -43,8 +43,8 @@ func (c *cluster) runningPods(name, node string) []string {
 
 // node is a node's object.
 func (c *cluster) node(name string) *corev1.Node {
-	c.t.Helper()
-	n, err := c.cs.CoreV1().Nodes().Get(context.Background(), name, metav1.GetOptions{})
-	require.NoError(c.t, err)
+	c.T.Helper()
+	n, err := c.CS.CoreV1().Nodes().Get(context.Background(), name, metav1.GetOptions{})
+	require.NoError(c.T, err)
 	return n
 }
