@@ -14,6 +14,7 @@ import (
 
 	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/targets"
+	kclient "github.com/chaos-sre/chaos/internal/kube"
 	"github.com/chaos-sre/chaos/internal/units"
 )
 
@@ -78,7 +79,7 @@ func (k *ContainerKill) Preflight(ctx context.Context, ts []targets.Target) erro
 	if err != nil {
 		return err
 	}
-	return each(ctx, vs, func(ctx context.Context, v victim) error {
+	return kclient.Each(ctx, vs, func(ctx context.Context, v victim) error {
 		cs, err := Client(v.ref.Cluster)
 		if err != nil {
 			return err
@@ -157,7 +158,7 @@ func (k *ContainerKill) Inject(ctx context.Context, env faults.Env) error {
 		wait = 30 * time.Second
 	}
 	noop := func(context.Context) error { return nil }
-	return each(ctx, vs, func(ctx context.Context, v victim) error {
+	return kclient.Each(ctx, vs, func(ctx context.Context, v victim) error {
 		cs, err := Client(v.ref.Cluster)
 		if err != nil {
 			return err

@@ -16,6 +16,7 @@ import (
 
 	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/targets"
+	kclient "github.com/chaos-sre/chaos/internal/kube"
 	"github.com/chaos-sre/chaos/internal/units"
 )
 
@@ -86,7 +87,7 @@ func (d *NodeDrain) Inject(ctx context.Context, env faults.Env) error {
 	deadline := time.Now().Add(d.Timeout.D())
 	grace := graceSeconds(d.Grace, false)
 	noop := func(context.Context) error { return nil }
-	return each(ctx, pods, func(ctx context.Context, r Ref) error {
+	return kclient.Each(ctx, pods, func(ctx context.Context, r Ref) error {
 		cs, err := Client(r.Cluster)
 		if err != nil {
 			return err

@@ -25,6 +25,7 @@ import (
 	"github.com/chaos-sre/chaos/faults/faultstest"
 	"github.com/chaos-sre/chaos/faults/journal"
 	"github.com/chaos-sre/chaos/faults/targets"
+	kclient "github.com/chaos-sre/chaos/internal/kube"
 	"github.com/chaos-sre/chaos/internal/kube/kubetest"
 )
 
@@ -196,7 +197,7 @@ func (c *testCluster) unschedulable(t *testing.T, node string) bool {
 
 func (c *testCluster) ref(t *testing.T, resource, ns, name string) Ref {
 	t.Helper()
-	s, err := server(c.cluster)
+	s, err := kclient.Server(c.cluster)
 	require.NoError(t, err)
 	return Ref{Cluster: c.cluster, Server: s, Resource: resource, Namespace: ns, Name: name}
 }

@@ -15,9 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
-	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -66,44 +64,10 @@ func (r Ref) String() string {
 // LeaseKey is the object's host-wide lease key (faults.KubeKey).
 func (r Ref) LeaseKey() string { return faults.KubeKey(r.Server, r.Namespace, r.Resource, r.Name) }
 
-var (
-	serversMu sync.Mutex
-	servers   = map[targets.Cluster]string{}
-)
-
-// server is the API server a cluster's kubeconfig and context name: the
-// identity of the cluster in lease keys and journal entries.
-func server(c targets.Cluster) (string, error) {
-	serversMu.Lock()
-	defer serversMu.Unlock()
-	if s, ok := servers[c]; ok {
-		return s, nil
-	}
-	cfg, err := kclient.Config(c)
-	if err != nil {
-		return "", err
-	}
-	s := strings.TrimSuffix(cfg.Host, "/")
-	servers[c] = s
-	return s, nil
-}
-
-// cluster is a target's cluster with its kubeconfig made absolute, so a
-// recover started from another folder reads the same file.
-func cluster(t targets.Target) targets.Cluster {
-	c := t.Kube.Cluster
-	if c.Kubeconfig != "" {
-		if abs, err := filepath.Abs(c.Kubeconfig); err == nil {
-			c.Kubeconfig = abs
-		}
-	}
-	return c
-}
-
 // refTo is the reference of an object of a target's cluster (UID unknown yet).
 func refTo(t targets.Target, resource, namespace, name string) (Ref, error) {
-	c := cluster(t)
-	s, err := server(c)
+	c := kclient.Absolute(t.Kube.Cluster)
+	s, err := kclient.Server(c)
 	if err != nil {
 		return Ref{}, err
 	}
@@ -258,43 +222,10 @@ func testFailed(err error) bool {
 // often under us is reported, not fought over.
 const maxTries = 8
 
-// each runs f on every item with at most kclient.Concurrency in flight (on
-// top of the client's own rate limits) and returns every error.
-func each[T any](ctx context.Context, items []T, f func(context.Context, T) error) error {
-	sem := make(chan struct{}, kclient.Concurrency)
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-	)
-	for _, it := range items {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			mu.Lock()
-			errs = append(errs, ctx.Err())
-			mu.Unlock()
-			wg.Wait()
-			return errors.Join(errs...)
-		}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if err := f(ctx, it); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
 // clientFor connects to a journaled object's cluster, and checks that its
 // kubeconfig still names the API server the change was made through.
 func clientFor(r Ref) (kubernetes.Interface, error) {
-	s, err := server(r.Cluster)
+	s, err := kclient.Server(r.Cluster)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/targets"
+	kclient "github.com/chaos-sre/chaos/internal/kube"
 	"github.com/chaos-sre/chaos/internal/units"
 )
 
@@ -85,7 +86,7 @@ func (p *PodDelete) pods(ctx context.Context, ts []targets.Target) ([]Ref, error
 			unowned = append(unowned, refs[i])
 		}
 	}
-	return refs, each(ctx, unowned, func(ctx context.Context, r Ref) error {
+	return refs, kclient.Each(ctx, unowned, func(ctx context.Context, r Ref) error {
 		cs, err := Client(r.Cluster)
 		if err != nil {
 			return err
@@ -130,7 +131,7 @@ func (p *PodDelete) Inject(ctx context.Context, env faults.Env) error {
 	}
 	grace := graceSeconds(p.Grace, p.Force)
 	noop := func(context.Context) error { return nil }
-	return each(ctx, refs, func(ctx context.Context, r Ref) error {
+	return kclient.Each(ctx, refs, func(ctx context.Context, r Ref) error {
 		cs, err := Client(r.Cluster)
 		if err != nil {
 			return err

@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/chaos-sre/chaos/faults/targets"
+	kclient "github.com/chaos-sre/chaos/internal/kube"
 )
 
 // Found is a chaos mark found on an object of a cluster by Scan.
@@ -25,7 +26,7 @@ type Found struct {
 // nodes of cluster c (pages of 500, three lists at once) and returns every
 // chaos mark on them, ordered by object.
 func Scan(ctx context.Context, c targets.Cluster) ([]Found, error) {
-	s, err := server(c)
+	s, err := kclient.Server(c)
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +38,7 @@ func Scan(ctx context.Context, c targets.Cluster) ([]Found, error) {
 		mu  sync.Mutex
 		out []Found
 	)
-	err = each(ctx, []string{deployments, statefulsets, nodes}, func(ctx context.Context, res string) error {
+	err = kclient.Each(ctx, []string{deployments, statefulsets, nodes}, func(ctx context.Context, res string) error {
 		return list(ctx, cs, res, func(meta metav1.ObjectMeta) {
 			r := Ref{Cluster: c, Server: s, Resource: res, Namespace: meta.Namespace, Name: meta.Name, UID: string(meta.UID)}
 			for k, v := range meta.Annotations {

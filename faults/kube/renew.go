@@ -10,6 +10,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+
+	kclient "github.com/chaos-sre/chaos/internal/kube"
 )
 
 // renewer keeps a fault's marks fresh while it is on: every RenewEvery it
@@ -19,11 +21,9 @@ import (
 // the run for dead) is reported and no longer renewed. Rollback stops it
 // before undoing.
 type renewer struct {
-	mu     sync.Mutex
-	held   []*held
-	log    io.Writer
-	cancel context.CancelFunc
-	done   chan struct{}
+	ticks kclient.Ticker
+	mu    sync.Mutex
+	held  []*held
 }
 
 // held is one mark of the fault: where, under which key, and the
@@ -39,55 +39,36 @@ type held struct {
 // add starts renewing m on r (and the renewer itself, on the first mark).
 func (w *renewer) add(cs kubernetes.Interface, r Ref, key string, m Mark, log io.Writer) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.held = append(w.held, &held{cs: cs, ref: r, key: key, mark: m, value: m.encode()})
-	if w.done != nil {
-		return
-	}
-	w.log = log
-	ctx, cancel := context.WithCancel(context.Background())
-	w.cancel, w.done = cancel, make(chan struct{})
-	go w.loop(ctx, w.done)
+	w.mu.Unlock()
+	w.ticks.Start(RenewEvery, func(ctx context.Context) { w.renewAll(ctx, log) })
 }
 
 // stop ends the renewals and waits for one in flight.
 func (w *renewer) stop() {
 	w.mu.Lock()
-	cancel, done := w.cancel, w.done
-	w.cancel, w.done, w.held = nil, nil, nil
+	w.held = nil
 	w.mu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-done
-	}
+	w.ticks.Stop()
 }
 
-func (w *renewer) loop(ctx context.Context, done chan struct{}) {
-	defer close(done)
-	t := time.NewTicker(RenewEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+// renewAll renews every mark held now, reporting to log.
+func (w *renewer) renewAll(ctx context.Context, log io.Writer) {
+	w.mu.Lock()
+	hs := append([]*held(nil), w.held...)
+	w.mu.Unlock()
+	_ = kclient.Each(ctx, hs, func(ctx context.Context, h *held) error {
+		gone, err := h.renew(ctx)
+		switch {
+		case ctx.Err() != nil:
+		case gone:
+			w.drop(h)
+			fmt.Fprintf(log, "  warning: %v; no longer renewed\n", err)
+		case err != nil:
+			fmt.Fprintf(log, "  warning: %v; trying again in %s\n", err, RenewEvery)
 		}
-		w.mu.Lock()
-		hs := append([]*held(nil), w.held...)
-		w.mu.Unlock()
-		_ = each(ctx, hs, func(ctx context.Context, h *held) error {
-			gone, err := h.renew(ctx)
-			switch {
-			case ctx.Err() != nil:
-			case gone:
-				w.drop(h)
-				fmt.Fprintf(w.log, "  warning: %v; no longer renewed\n", err)
-			case err != nil:
-				fmt.Fprintf(w.log, "  warning: %v; trying again in %s\n", err, RenewEvery)
-			}
-			return nil
-		})
-	}
+		return nil
+	})
 }
 
 func (w *renewer) drop(h *held) {

@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/chaos-sre/chaos/faults"
+	kclient "github.com/chaos-sre/chaos/internal/kube"
 )
 
 // setting is a field a fault sets while it is on and restores after: a
@@ -163,7 +164,7 @@ func (x *settings) track() *faults.Changes {
 // before the run) is left out: nothing is changed, nothing restored.
 func (x *settings) apply(ctx context.Context, env faults.Env, s setting, action string, refs []Ref, want json.RawMessage) error {
 	run := env.Journal.Run()
-	return each(ctx, refs, func(ctx context.Context, r Ref) error {
+	return kclient.Each(ctx, refs, func(ctx context.Context, r Ref) error {
 		cs, err := Client(r.Cluster)
 		if err != nil {
 			return err
@@ -216,13 +217,13 @@ func (x *settings) rollback(ctx context.Context) error {
 	cs := x.changes
 	x.changes = nil
 	x.mu.Unlock()
-	return each(ctx, cs, func(ctx context.Context, c *faults.Changes) error { return c.Rollback(ctx) })
+	return kclient.Each(ctx, cs, func(ctx context.Context, c *faults.Changes) error { return c.Rollback(ctx) })
 }
 
 // preflight reads every object and refuses one another run holds: before
 // anything is injected, every mark is another run's.
 func preflight(ctx context.Context, refs []Ref) error {
-	return each(ctx, refs, func(ctx context.Context, r Ref) error {
+	return kclient.Each(ctx, refs, func(ctx context.Context, r Ref) error {
 		cs, err := Client(r.Cluster)
 		if err != nil {
 			return err

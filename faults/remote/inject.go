@@ -18,6 +18,7 @@ import (
 	"github.com/chaos-sre/chaos/faults/agent"
 	"github.com/chaos-sre/chaos/faults/remote/podproxy"
 	"github.com/chaos-sre/chaos/faults/targets"
+	kclient "github.com/chaos-sre/chaos/internal/kube"
 )
 
 // seq numbers the requests of this process: with the run's id, a fault id
@@ -41,7 +42,7 @@ func (f *Fault) Inject(ctx context.Context, env faults.Env) error {
 	// one request at a time to each agent (an agent applies the kinds of
 	// one process, as a local run does: one target after the other), the
 	// agents of several nodes at once
-	err = each(ctx, plan.byAgent(), func(ctx context.Context, ts []target) error {
+	err = kclient.Each(ctx, plan.byAgent(), func(ctx context.Context, ts []target) error {
 		for _, t := range ts {
 			if err := f.apply(ctx, env, t, &mechs); err != nil {
 				return err

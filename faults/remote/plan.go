@@ -8,6 +8,7 @@ import (
 
 	"github.com/chaos-sre/chaos/faults/remote/podproxy"
 	"github.com/chaos-sre/chaos/faults/targets"
+	kclient "github.com/chaos-sre/chaos/internal/kube"
 )
 
 // Agent finds the chaos agent on target t's node, for a dry run.
@@ -70,8 +71,8 @@ func (f *Fault) prepare(ctx context.Context, ts []targets.Target) (plan, error) 
 
 // agentOn is the agent of t's node, found once per fault.
 func (f *Fault) agentOn(ctx context.Context, t targets.Target) (*podproxy.Agent, error) {
-	c := podproxy.Absolute(t.Kube.Cluster)
-	s, err := podproxy.Server(c)
+	c := kclient.Absolute(t.Kube.Cluster)
+	s, err := kclient.Server(c)
 	if err != nil {
 		return nil, err
 	}

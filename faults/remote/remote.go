@@ -11,7 +11,6 @@ package remote
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -99,7 +98,7 @@ func (f *Fault) LeaseKeys(_ context.Context, t targets.Target) ([]string, error)
 	if err != nil {
 		return nil, err
 	}
-	s, err := podproxy.Server(podproxy.Absolute(t.Kube.Cluster))
+	s, err := kclient.Server(kclient.Absolute(t.Kube.Cluster))
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +130,7 @@ func (f *Fault) Preflight(ctx context.Context, ts []targets.Target) error {
 		return err
 	}
 	f.setMechanism(plan, &sync.Map{})
-	return each(ctx, plan.agentList(), func(ctx context.Context, a *podproxy.Agent) error {
+	return kclient.Each(ctx, plan.agentList(), func(ctx context.Context, a *podproxy.Agent) error {
 		var held []agent.Applied
 		if err := a.Call(ctx, http.MethodGet, agent.PathFaults, nil, &held); err != nil {
 			return f.callErr(err, "ask", a)
@@ -146,34 +145,4 @@ func (f *Fault) Preflight(ctx context.Context, ts []targets.Target) error {
 func (f *Fault) Rollback(ctx context.Context) error {
 	f.renew.stop()
 	return f.changes.Rollback(ctx)
-}
-
-// each runs fn on every item with at most kclient.Concurrency in flight
-// and returns every error.
-func each[T any](ctx context.Context, items []T, fn func(context.Context, T) error) error {
-	sem := make(chan struct{}, kclient.Concurrency)
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-	)
-	for _, it := range items {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			wg.Wait()
-			return errors.Join(append(errs, ctx.Err())...)
-		}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if err := fn(ctx, it); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }

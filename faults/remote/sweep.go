@@ -12,6 +12,7 @@ import (
 	"github.com/chaos-sre/chaos/faults/agent"
 	"github.com/chaos-sre/chaos/faults/remote/podproxy"
 	"github.com/chaos-sre/chaos/faults/targets"
+	kclient "github.com/chaos-sre/chaos/internal/kube"
 )
 
 // Held is a fault an agent holds, as it lists it.
@@ -47,7 +48,7 @@ func Sweep(ctx context.Context, c targets.Cluster) (held []Held, notReady []stri
 		return nil, notReady, err
 	}
 	var mu sync.Mutex
-	err = each(ctx, agents, func(ctx context.Context, a *podproxy.Agent) error {
+	err = kclient.Each(ctx, agents, func(ctx context.Context, a *podproxy.Agent) error {
 		var got []agent.Applied
 		if err := a.Call(ctx, http.MethodGet, agent.PathFaults, nil, &got); err != nil {
 			return fmt.Errorf("ask %s what it holds: %w", a, err)

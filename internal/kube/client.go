@@ -1,7 +1,9 @@
 // Package kube builds Kubernetes API clients the way kubectl finds its
 // cluster (kubeconfig, context), with client-side rate limits that suit a
 // fault injector: enough to act on hundreds of objects in a second, never a
-// storm on the API server.
+// storm on the API server. It also holds what every fault family that acts
+// on a cluster shares: the cluster's identity (Server, Absolute), bounded
+// fan-out (Each) and background renewals (Ticker).
 package kube
 
 import (

@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,42 +92,9 @@ func (e *NoAgentError) Error() string {
 	return fmt.Sprintf("no chaos agent on node %s (no pod %s in namespace %s runs there): %s", e.Node, e.Service.Selector, e.Service.Namespace, InstallHint)
 }
 
-var (
-	serversMu sync.Mutex
-	servers   = map[targets.Cluster]string{}
-)
-
-// Server is the API server a cluster's kubeconfig and context name: the
-// cluster's identity in lease keys and journal entries.
-func Server(c targets.Cluster) (string, error) {
-	serversMu.Lock()
-	defer serversMu.Unlock()
-	if s, ok := servers[c]; ok {
-		return s, nil
-	}
-	cfg, err := kclient.Config(c)
-	if err != nil {
-		return "", err
-	}
-	s := strings.TrimSuffix(cfg.Host, "/")
-	servers[c] = s
-	return s, nil
-}
-
-// Absolute is c with its kubeconfig made absolute, so a recover started
-// from another folder reads the same file.
-func Absolute(c targets.Cluster) targets.Cluster {
-	if c.Kubeconfig != "" {
-		if abs, err := filepath.Abs(c.Kubeconfig); err == nil {
-			c.Kubeconfig = abs
-		}
-	}
-	return c
-}
-
 // connect is the clientset and API server of a cluster.
 func connect(c targets.Cluster) (kubernetes.Interface, string, error) {
-	s, err := Server(c)
+	s, err := kclient.Server(c)
 	if err != nil {
 		return nil, "", err
 	}
@@ -140,7 +106,7 @@ func connect(c targets.Cluster) (kubernetes.Interface, string, error) {
 // (a NoAgentError when there is none) and reads the token it wants. A
 // Tokens shared by the calls of a run reads each Secret once.
 func (s Service) OnNode(ctx context.Context, c targets.Cluster, node string, tokens *Tokens) (*Agent, error) {
-	c = Absolute(c)
+	c = kclient.Absolute(c)
 	cs, server, err := connect(c)
 	if err != nil {
 		return nil, err
@@ -163,7 +129,7 @@ func (s Service) OnNode(ctx context.Context, c targets.Cluster, node string, tok
 // All is every pod of the service in the cluster that is Running and
 // Ready, and what the others are doing (not ready: one line each).
 func (s Service) All(ctx context.Context, c targets.Cluster, tokens *Tokens) ([]*Agent, []string, error) {
-	c = Absolute(c)
+	c = kclient.Absolute(c)
 	cs, server, err := connect(c)
 	if err != nil {
 		return nil, nil, err
