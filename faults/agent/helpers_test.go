@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chaos-sre/chaos/faults"
+	"github.com/chaos-sre/chaos/faults/faultstest"
 )
 
 const testToken = "test-token-0123456789abcdef"
@@ -25,25 +26,8 @@ const testToken = "test-token-0123456789abcdef"
 type testAgent struct {
 	*Agent
 	url string
-	log *syncBuffer
+	log *faultstest.Buffer
 	srv *httptest.Server
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // pods maps a test pod's uid to its process; the agent finds pods there.
@@ -75,7 +59,7 @@ func (p *pods) find(_ context.Context, pod Pod) (Proc, error) {
 // what it holds) when the test ends, unless crashed before.
 func startAgent(t *testing.T, dir string, find func(context.Context, Pod) (Proc, error)) *testAgent {
 	t.Helper()
-	log := &syncBuffer{}
+	log := &faultstest.Buffer{}
 	a, err := Start(context.Background(), Options{Node: "test-node", StateDir: dir, Token: testToken, Log: log, Watch: 50 * time.Millisecond, Find: find})
 	require.NoError(t, err)
 	srv := httptest.NewServer(a)

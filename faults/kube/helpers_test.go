@@ -1,14 +1,12 @@
 package kube
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -215,33 +213,15 @@ func (c *testCluster) eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// syncBuffer is a log the renewer and the kinds may write at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // runEnv is an injection environment of a run named run on tgts, with its
 // own journal and a log to read.
-func runEnv(t *testing.T, run string, tgts ...targets.Target) (faults.Env, *journal.Journal, *syncBuffer) {
+func runEnv(t *testing.T, run string, tgts ...targets.Target) (faults.Env, *journal.Journal, *faultstest.Buffer) {
 	t.Helper()
 	env, _ := faultstest.Env(t, tgts...)
 	j, err := journal.Open(t.TempDir(), journal.Meta{Run: run})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = j.Close() })
-	log := &syncBuffer{}
+	log := &faultstest.Buffer{}
 	env.Journal, env.Log, env.Fault = j, log, "f-"+run
 	return env, j, log
 }

@@ -1,13 +1,11 @@
 package remote
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -84,24 +82,6 @@ func (w *world) calls(method, suffix string) []remotetest.Call {
 	return out
 }
 
-// syncBuffer is a log written by the renewer's goroutine and read by the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func latency(peers ...string) *netns.NetLatency {
 	return &netns.NetLatency{Delay: units.Duration(200 * time.Millisecond), NetScope: netns.NetScope{Peers: peers}}
 }
@@ -119,7 +99,7 @@ func TestInjectRenewRollback(t *testing.T) {
 	require.NoError(t, f.Preflight(ctx, ts))
 	assert.Equal(t, "the chaos agent on node "+w.agent.Node+", through the API server's pod proxy", f.Mechanism())
 	env, j := faultstest.Env(t, ts...)
-	log := &syncBuffer{}
+	log := &faultstest.Buffer{}
 	env.Log, env.For = log, 40*time.Second
 	injected := time.Now()
 	require.NoError(t, f.Inject(ctx, env))
@@ -209,7 +189,7 @@ func TestOfflineUndoAndLostLease(t *testing.T) {
 	ts := w.resolve(t, targets.Spec{Deployment: "model", Pick: "one"})[:1]
 	f := New("partition", &netns.Partition{NetScope: netns.NetScope{Peers: []string{"10.1.2.3"}}}, 3*time.Second)
 	env, j := faultstest.Env(t, ts...)
-	log := &syncBuffer{}
+	log := &faultstest.Buffer{}
 	env.Log, env.For = log, time.Minute
 	require.NoError(t, f.Inject(ctx, env))
 	e := j.Pending()[0]
