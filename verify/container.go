@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -48,13 +47,9 @@ var DockerInspector = func() (Inspector, error) {
 	return c, nil
 }
 
-type containerState struct {
-	bg       background
-	mu       sync.Mutex
-	base     map[string]int // restart count by container id at the first sample
-	baseDone bool
-	seen     []observation // judgements made inside the window, oldest first
-}
+// containerState is the container check's run state: restart counts by
+// container id, judgements.
+type containerState = observed[observation]
 
 // observation is one judgement and when its inspection finished.
 type observation struct {
@@ -96,22 +91,9 @@ const ObserveEvery = time.Second
 // containers as the fault left them, just before the rollback.
 func (c *ContainerCheck) Sample(ctx context.Context, now time.Time, w Window) {
 	st := lazy(&c.st)
-	st.mu.Lock()
-	needBase := !st.baseDone
-	st.baseDone = true
-	st.mu.Unlock()
-	if needBase {
-		st.bg.start(now, 0, func() { c.baseline(ctx, st) })
-		return
-	}
-	if w.From.IsZero() || now.Before(w.From) || (!w.To.IsZero() && !now.Before(w.To)) {
-		return
-	}
-	st.bg.start(now, ObserveEvery, func() {
+	st.sample(now, w, func() { c.baseline(ctx, st) }, func() (observation, bool) {
 		r := c.judge(ctx, st)
-		st.mu.Lock()
-		st.seen = append(st.seen, observation{done: time.Now(), result: r})
-		st.mu.Unlock()
+		return observation{done: time.Now(), result: r}, true
 	})
 }
 

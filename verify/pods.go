@@ -3,7 +3,6 @@ package verify
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -56,13 +55,9 @@ var (
 	_ KubeChecker    = (*PodsCheck)(nil)
 )
 
-type podsState struct {
-	bg       background
-	mu       sync.Mutex
-	base     map[string]int // restarts by pod UID at the first sample
-	baseDone bool
-	seen     []podsLook // looks inside the window, oldest first
-}
+// podsState is the pods check's run state: restarts by pod UID, looks at
+// the pods.
+type podsState = observed[podsLook]
 
 // podsLook is one look at the pods, and when it finished.
 type podsLook struct {
@@ -158,25 +153,9 @@ func (c *PodsCheck) Done(ev Evidence) bool {
 // is open, looks at the pods about every second.
 func (c *PodsCheck) Sample(ctx context.Context, now time.Time, w Window) {
 	st := lazy(&c.st)
-	st.mu.Lock()
-	needBase := !st.baseDone
-	st.baseDone = true
-	st.mu.Unlock()
-	if needBase {
-		st.bg.start(now, 0, func() { c.baseline(ctx, st) })
-		return
-	}
-	if w.From.IsZero() || now.Before(w.From) || (!w.To.IsZero() && !now.Before(w.To)) {
-		return
-	}
-	st.bg.start(now, ObserveEvery, func() {
+	st.sample(now, w, func() { c.baseline(ctx, st) }, func() (podsLook, bool) {
 		l := c.look(ctx, st)
-		if ctx.Err() != nil {
-			return
-		}
-		st.mu.Lock()
-		st.seen = append(st.seen, l)
-		st.mu.Unlock()
+		return l, ctx.Err() == nil
 	})
 }
 
