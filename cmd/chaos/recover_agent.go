@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sync"
 	"time"
 
 	"github.com/chaos-sre/chaos/faults/journal"
 	"github.com/chaos-sre/chaos/faults/remote"
-	kclient "github.com/chaos-sre/chaos/internal/kube"
 )
 
 // recoverAgents asks every chaos agent of the cluster what it holds (after
@@ -46,20 +44,11 @@ func recoverAgents(ctx context.Context, o recoverOptions, left []journal.Leftove
 		}
 		todo = append(todo, &outcome{h: h, live: agentFaultAlive(h, runs, o.force, now)})
 	}
-	sem := make(chan struct{}, kclient.Concurrency)
-	var wg sync.WaitGroup
-	for _, oc := range todo {
-		if oc.live != "" {
-			continue
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+	undoAll(todo, func(oc *outcome) {
+		if oc.live == "" {
 			oc.err = oc.h.Release(ctx)
-		}()
-	}
-	wg.Wait()
+		}
+	})
 	for _, oc := range todo {
 		switch {
 		case oc.live != "":

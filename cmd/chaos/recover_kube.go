@@ -53,24 +53,16 @@ func recoverKube(ctx context.Context, o recoverOptions, journalDir, leaseDir str
 		}
 		todo = append(todo, oc)
 	}
-	sem := make(chan struct{}, kclient.Concurrency)
-	var wg sync.WaitGroup
-	for _, oc := range todo {
+	undoAll(todo, func(oc *outcome) {
 		if oc.live != "" {
-			continue
+			return
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			oc.err = oc.f.Undo(ctx)
-			if oc.f.Mark.Host == host && (oc.err == nil || faults.IsNotSame(oc.err)) {
-				// the run's lease on this host goes with its change
-				oc.released = lease.ReleaseStale(leaseDir, oc.f.Ref.LeaseKey(), oc.f.Mark.Run) == nil
-			}
-		}()
-	}
-	wg.Wait()
+		oc.err = oc.f.Undo(ctx)
+		if oc.f.Mark.Host == host && (oc.err == nil || faults.IsNotSame(oc.err)) {
+			// the run's lease on this host goes with its change
+			oc.released = lease.ReleaseStale(leaseDir, oc.f.Ref.LeaseKey(), oc.f.Mark.Run) == nil
+		}
+	})
 	for _, oc := range todo {
 		f := oc.f
 		var changed *kube.ChangedError
@@ -114,4 +106,22 @@ func markAlive(m kube.Mark, host string, runs map[string]journal.Leftover, o rec
 		return ""
 	}
 	return fmt.Sprintf("run %s of host %s renewed it %s ago: alive, or dead for less than --stale %s; --force undoes it anyway", m.Run, m.Host, age, o.stale)
+}
+
+// undoAll calls undo on every item, at most kclient.Concurrency at once,
+// and waits for them all. Unlike kclient.Each it starts every one even once
+// ctx is done: recover tries every undo (each bounded by its own ctx) and
+// reports each one's own outcome.
+func undoAll[T any](items []T, undo func(T)) {
+	sem := make(chan struct{}, kclient.Concurrency)
+	var wg sync.WaitGroup
+	for _, it := range items {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			undo(it)
+		}()
+	}
+	wg.Wait()
 }
