@@ -14,6 +14,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/chaos-sre/chaos/faults/kube"
 	"github.com/chaos-sre/chaos/internal/kube/kubetest"
@@ -34,10 +35,7 @@ func TestRecoverKubernetesFromMarksAlone(t *testing.T) {
 	kc := kubetest.Kubeconfig(t)
 	cs := kubetest.Client(t)
 	ctx := context.Background()
-	ns := fmt.Sprintf("chaos-recover-%06x", rand.Uint32()&0xffffff)
-	_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	ns := kubetest.Namespace(t, cs, "chaos-recover")
 	host, _ := os.Hostname()
 	run := fmt.Sprintf("gone-%06x", rand.Uint32()&0xffffff)
 	// name → the count now, the mark's old and set counts, its host, pid, age
@@ -55,17 +53,7 @@ func TestRecoverKubernetesFromMarksAlone(t *testing.T) {
 	for name, m := range marked {
 		mark := kube.Mark{Run: run, Fault: "f-" + name, Kind: "scale", Old: jsonInt(m.old), Set: jsonInt(m.set),
 			Host: m.host, Pid: m.pid, PidStart: 1, Renewed: time.Now().Add(-m.age).UTC()}
-		b, _ := json.Marshal(mark)
-		labels := map[string]string{"app": name}
-		d := &appsv1.Deployment{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Annotations: map[string]string{kube.Prefix + "scale": string(b)}},
-			Spec: appsv1.DeploymentSpec{Replicas: &m.now, Selector: &metav1.LabelSelector{MatchLabels: labels},
-				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
-					NodeSelector: map[string]string{"kubernetes.io/hostname": "no-such-node"},
-					Containers:   []corev1.Container{{Name: "app", Image: "fake/app:1"}}}}},
-		}
-		_, err := cs.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{})
-		require.NoError(t, err)
+		markedDeployment(t, cs, ns, name, m.now, mark)
 	}
 	replicas := func(name string) int32 {
 		d, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
@@ -114,26 +102,31 @@ func TestRecoverKubernetesFromMarksAlone(t *testing.T) {
 func TestRecoverKubernetesFailsOnAMarkItCannotRead(t *testing.T) {
 	kc := kubetest.Kubeconfig(t)
 	cs := kubetest.Client(t)
-	ctx := context.Background()
-	ns := fmt.Sprintf("chaos-recover-%06x", rand.Uint32()&0xffffff)
-	_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	ns := kubetest.Namespace(t, cs, "chaos-recover")
 	run := fmt.Sprintf("future-%06x", rand.Uint32()&0xffffff)
-	b, _ := json.Marshal(kube.Mark{Run: run, Fault: "f", Kind: "warp", Host: "elsewhere", Renewed: time.Now().Add(-time.Hour)})
-	one := int32(1)
-	labels := map[string]string{"app": "w"}
-	_, err = cs.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "w", Namespace: ns, Annotations: map[string]string{kube.Prefix + "warp": string(b)}},
-		Spec: appsv1.DeploymentSpec{Replicas: &one, Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
-				NodeSelector: map[string]string{"kubernetes.io/hostname": "no-such-node"},
-				Containers:   []corev1.Container{{Name: "app", Image: "fake/app:1"}}}}},
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
+	markedDeployment(t, cs, ns, "w", 1, kube.Mark{Run: run, Fault: "f", Kind: "warp", Host: "elsewhere", Renewed: time.Now().Add(-time.Hour)})
 	code, out, stderr := chaos(t, "recover", "--state-dir", t.TempDir(), "--kubernetes", "--kubeconfig", kc, "--run", run)
 	assert.Equal(t, 4, code, out)
 	assert.Contains(t, stderr, `of kind "warp" is not one this chaos knows`)
+}
+
+// markedDeployment makes deployment name of ns, with n replicas that no
+// node runs (a node selector no node matches), carrying mark as a dead
+// run's fault of mark.Kind would have left it.
+func markedDeployment(t *testing.T, cs kubernetes.Interface, ns, name string, n int32, mark kube.Mark) {
+	t.Helper()
+	b, err := json.Marshal(mark)
+	require.NoError(t, err)
+	labels := map[string]string{"app": name}
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Annotations: map[string]string{kube.Prefix + mark.Kind: string(b)}},
+		Spec: appsv1.DeploymentSpec{Replicas: &n, Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
+				NodeSelector: map[string]string{"kubernetes.io/hostname": "no-such-node"},
+				Containers:   []corev1.Container{{Name: "app", Image: "fake/app:1"}}}}},
+	}
+	_, err = cs.AppsV1().Deployments(ns).Create(context.Background(), d, metav1.CreateOptions{})
+	require.NoError(t, err)
 }
 
 func jsonInt(n int32) json.RawMessage { return json.RawMessage(fmt.Sprint(n)) }
