@@ -3,7 +3,24 @@ package verify
 import (
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/chaos-sre/chaos/internal/units"
 )
+
+// assertProblem checks what a Validate returned: nothing when want is "",
+// else one problem whose "field: message" contains want.
+func assertProblem(t *testing.T, ps []units.Problem, want string) {
+	t.Helper()
+	if want == "" {
+		assert.Empty(t, ps)
+		return
+	}
+	if assert.Len(t, ps, 1) {
+		assert.Contains(t, ps[0].Field+": "+ps[0].Msg, want)
+	}
+}
 
 func TestResultStatus(t *testing.T) {
 	why := "chaos was starved: own send lag p99 3.1s"

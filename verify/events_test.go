@@ -32,16 +32,7 @@ func TestEventsCheckValidate(t *testing.T) {
 		{"min above max", EventsCheck{Reason: "Killing", Min: n(2), Max: n(1)}, "min: 2 is above max 1"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			ps := tc.check.Validate()
-			if tc.want == "" {
-				assert.Empty(t, ps)
-				return
-			}
-			if assert.Len(t, ps, 1) {
-				assert.Contains(t, ps[0].Field+": "+ps[0].Msg, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { assertProblem(t, tc.check.Validate(), tc.want) })
 	}
 }
 

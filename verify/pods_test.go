@@ -37,16 +37,7 @@ func TestPodsCheckValidate(t *testing.T) {
 		{"within without ready", PodsCheck{Target: dep, MaxRestarts: n(0), Within: units.Duration(time.Second)}, "within: says how soon ready is reached"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			ps := tc.check.Validate()
-			if tc.want == "" {
-				assert.Empty(t, ps)
-				return
-			}
-			if assert.Len(t, ps, 1) {
-				assert.Contains(t, ps[0].Field+": "+ps[0].Msg, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { assertProblem(t, tc.check.Validate(), tc.want) })
 	}
 }
 
