@@ -5,38 +5,22 @@
 package clitest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
 	"os/exec"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/chaos-sre/chaos/faults/faultstest"
 )
 
-// Buffer is a bytes.Buffer safe to read while a process writes to it.
-type Buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-// Write appends p.
-func (s *Buffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// String is what was written so far.
-func (s *Buffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// Buffer is a bytes.Buffer safe to read while a process writes to it (the
+// fault tests' log buffer, one type for both).
+type Buffer = faultstest.Buffer
 
 // Command prepares exe as a child process with env added to this process's
 // environment, its output captured, and killed after 4 minutes or at the
