@@ -77,7 +77,7 @@ func OpenQueue(ns *NS, shape Shape, maxLen uint32) (*Queue, error) {
 		return nil, err
 	}
 	q.done.Add(1)
-	go q.run()
+	goThrowaway(q.run)
 	return q, nil
 }
 

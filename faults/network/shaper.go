@@ -5,7 +5,6 @@ package network
 import (
 	"encoding/binary"
 	"math/rand/v2"
-	"runtime"
 	"slices"
 	"time"
 
@@ -35,8 +34,7 @@ const rtBudget = 750 * time.Millisecond
 // timers run in the kernel ahead of every process; it mostly sleeps, and
 // gives the priority back if it ever takes more than rtBudget a second.
 func (q *Queue) run() {
-	defer q.done.Done()
-	runtime.LockOSThread() // never unlocked: the thread goes with the goroutine
+	defer q.done.Done() // on a thread of its own (goThrowaway), never the main one
 	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1000, 0, 0, 0)
 	rt := realtime(true)
 	cpuAt, cpuWall := threadCPU(), q.now()

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"runtime"
 	"sync"
 	"time"
 
@@ -27,9 +26,8 @@ var netemOnce struct {
 func NetemAvailable() (bool, string) {
 	netemOnce.Do(func() {
 		done := make(chan struct{})
-		go func() {
+		goThrowaway(func() { // the thread dies with the namespace
 			defer close(done)
-			runtime.LockOSThread() // never unlocked: the thread dies with the namespace
 			ns, err := netns.New()
 			if err != nil {
 				netemOnce.why = "cannot make a namespace to probe netem: " + err.Error()
@@ -49,7 +47,7 @@ func NetemAvailable() (bool, string) {
 			}
 			netemOnce.ok = true
 			netemOnce.why = "the kernel has the netem qdisc"
-		}()
+		})
 		<-done
 	})
 	return netemOnce.ok, netemOnce.why
