@@ -64,7 +64,7 @@ load: {url: "${gateway}/", method: GET, rate: 5/s}
 	assert.Equal(t, "http://mine:1", w.vars["db"], "stack.vars win")
 	assert.NotEqual(t, ip(db, "5432"), w.vars["db"])
 	require.Len(t, w.started, 1)
-	assert.Regexp(t, `^Kubernetes cluster \S+ at https://127\.0\.0\.1:\d+, namespace `+ns+`$`, w.started[0])
+	assert.Regexp(t, `^Kubernetes cluster \S+ at https://\S+:\d+, namespace `+ns+`$`, w.started[0])
 	k, ok := w.resolver.(*targets.Kubernetes)
 	require.True(t, ok, "%T", w.resolver)
 	assert.Equal(t, ns, k.Namespace)
@@ -79,7 +79,7 @@ load: {url: "http://x/", method: GET, rate: 5/s}
 	var xe *ExitError
 	require.ErrorAs(t, err, &xe)
 	assert.Equal(t, ExitTool, xe.Code)
-	assert.Contains(t, err.Error(), `namespace "chaos-no-such-ns" does not exist at the Kubernetes API at https://127.0.0.1:`)
+	assert.Contains(t, err.Error(), `namespace "chaos-no-such-ns" does not exist at the Kubernetes API at https://`)
 }
 
 // TestKubeDryRun: the plan names the cluster, expands ${service}, and under
@@ -109,7 +109,7 @@ checks:
 	assert.Equal(t, ExitHeld, rep.ExitCode)
 	got := out.String()
 	t.Log(got)
-	assert.Regexp(t, `stack: Kubernetes cluster \S+ at https://127\.0\.0\.1:\d+, namespace `+ns, got)
+	assert.Regexp(t, `stack: Kubernetes cluster \S+ at https://\S+:\d+, namespace `+ns, got)
 	assert.Contains(t, got, "load: GET http://"+net.JoinHostPort(gw.Spec.ClusterIP, "80")+"/v1 at 5/s")
 	assert.Contains(t, got, "one-pod: pod-delete on deployment model (pick one)")
 	pod := regexp.MustCompile(`(?m)^      → model-[a-z0-9]+-[a-z0-9]+, pod of deployment/model in ` + ns + `, node ` + node + `, at [0-9.]+:8080$`)

@@ -40,7 +40,9 @@ func (e *ExecError) Error() string {
 // notFound says the exec failed because the container has no such command.
 func (e *ExecError) notFound() bool {
 	m := strings.ToLower(e.Status.Message)
-	return strings.Contains(m, "not found") || strings.Contains(m, "no such file")
+	// the runtime's words for a missing command; not a bare "404 Not
+	// Found", which is the node (kwok's, say) refusing exec altogether
+	return strings.Contains(m, "executable file not found") || strings.Contains(m, "no such file")
 }
 
 // execIn runs command in a container through the pods/exec subresource, on
