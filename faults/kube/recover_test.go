@@ -22,9 +22,7 @@ func TestJournalUndoersRestoreAfterACrash(t *testing.T) {
 	node := c.fakeNode(t)
 	c.deployment(t, "web", node, 3)
 	ctx := context.Background()
-	env, j, _ := runEnv(t, "crashed", c.podTargets(t, "web")...)
-	s := &Scale{Replicas: replicas(0)}
-	require.NoError(t, s.Inject(ctx, env))
+	s, env, j, _ := injectScale(t, "crashed", 0, c.podTargets(t, "web")...)
 	co := &Cordon{}
 	require.NoError(t, co.Inject(ctx, env))
 	s.renew.stop() // the process died: nothing renews
@@ -53,9 +51,7 @@ func TestAnUndoerActsOnlyOnItsOwnObject(t *testing.T) {
 	node := c.fakeNode(t)
 	c.deployment(t, "web", node, 2)
 	ctx := context.Background()
-	env, j, _ := runEnv(t, "crashed", c.workloadTarget("web"))
-	s := &Scale{Replicas: replicas(1)}
-	require.NoError(t, s.Inject(ctx, env))
+	s, _, j, _ := injectScale(t, "crashed", 1, c.workloadTarget("web"))
 	s.renew.stop()
 	e := j.Pending()[0]
 	faults.Forget(e)
@@ -84,9 +80,7 @@ func TestScanFindsMarksAndUndoesThemWithoutAJournal(t *testing.T) {
 	c.deployment(t, "web", node, 3)
 	c.deployment(t, "api", node, 2)
 	ctx := context.Background()
-	env, _, _ := runEnv(t, "lost", c.workloadTarget("web"), c.workloadTarget("api"))
-	s := &Scale{Replicas: replicas(1)}
-	require.NoError(t, s.Inject(ctx, env))
+	s, env, _, _ := injectScale(t, "lost", 1, c.workloadTarget("web"), c.workloadTarget("api"))
 	co := &Cordon{}
 	nodeEnv := env
 	nodeEnv.Targets = []targets.Target{c.nodeTarget(node)}

@@ -11,10 +11,23 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/chaos-sre/chaos/faults"
+	"github.com/chaos-sre/chaos/faults/faultstest"
+	"github.com/chaos-sre/chaos/faults/journal"
 	"github.com/chaos-sre/chaos/faults/targets"
 )
 
 func replicas(n int32) *int32 { return &n }
+
+// injectScale injects a scale to n of tgts under run, in an environment
+// and journal of its own.
+func injectScale(t *testing.T, run string, n int32, tgts ...targets.Target) (*Scale, faults.Env, *journal.Journal, *faultstest.Buffer) {
+	t.Helper()
+	env, j, log := runEnv(t, run, tgts...)
+	s := &Scale{Replicas: replicas(n)}
+	require.NoError(t, s.Inject(context.Background(), env))
+	return s, env, j, log
+}
 
 func TestScaleSetsTheCountAndRestoresIt(t *testing.T) {
 	c := newCluster(t)
@@ -56,9 +69,7 @@ func TestScaleLeavesACountSomeoneElseChanged(t *testing.T) {
 	node := c.fakeNode(t)
 	c.deployment(t, "api", node, 2)
 	ctx := context.Background()
-	env, j, log := runEnv(t, "run-a", c.workloadTarget("api"))
-	s := &Scale{Replicas: replicas(0)}
-	require.NoError(t, s.Inject(ctx, env))
+	s, _, j, log := injectScale(t, "run-a", 0, c.workloadTarget("api"))
 	require.Equal(t, int32(0), c.replicas(t, "api"))
 
 	// an operator scales it during the window
@@ -78,9 +89,7 @@ func TestScaleRefusesADeploymentAnotherRunHolds(t *testing.T) {
 	node := c.fakeNode(t)
 	c.deployment(t, "web", node, 2)
 	ctx := context.Background()
-	envA, _, _ := runEnv(t, "run-a", c.workloadTarget("web"))
-	a := &Scale{Replicas: replicas(1)}
-	require.NoError(t, a.Inject(ctx, envA))
+	a, _, _, _ := injectScale(t, "run-a", 1, c.workloadTarget("web"))
 	t.Cleanup(func() { _ = a.Rollback(context.Background()) })
 
 	envB, jB, _ := runEnv(t, "run-b", c.workloadTarget("web"))
