@@ -33,7 +33,7 @@ type shaperStats struct {
 	seen    uint64
 	stamped uint64
 	readLag time.Duration // subtracted from read times, summed
-	demoted bool          // the shaper's thread gave up real-time priority
+	demoted uint64        // times the shaper's thread gave up real-time priority
 }
 
 // childMain is `netbench -child NSPATH DELAY PPS`: open a queue in the
@@ -160,7 +160,7 @@ func (c *child) stop() (shaperStats, error) {
 	}
 	_ = c.in.Close()
 	err = c.cmd.Wait()
-	return shaperStats{cpu: time.Duration(v[0]), seen: v[1], stamped: v[2], readLag: time.Duration(v[3]), demoted: v[4] == 1}, err
+	return shaperStats{cpu: time.Duration(v[0]), seen: v[1], stamped: v[2], readLag: time.Duration(v[3]), demoted: v[4]}, err
 }
 
 func (c *child) kill() {

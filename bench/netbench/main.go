@@ -8,7 +8,7 @@
 // fault kind, journal included).
 //
 //	go run ./bench/netbench [-rates10 1000,20000,40000] [-rates100 200,5000,20000]
-//	                        [-for 2s] [-rounds 3] [-cycles 50] [-before OLD]
+//	                        [-for 2s] [-rounds 3] [-cycles 50] [-before OLD] [-v]
 //
 // Rounds are interleaved (every case once per round, with -before the old
 // and the new shaper alternating first) and each figure is the median of
@@ -49,6 +49,7 @@ func main() {
 	flag.DurationVar(&o.secs, "for", 2*time.Second, "traffic per case and round")
 	flag.IntVar(&o.rounds, "rounds", 3, "interleaved rounds (figures are medians of rounds)")
 	flag.IntVar(&o.cycles, "cycles", 50, "inject/rollback cycles of the net-latency fault (0: skip)")
+	flag.BoolVar(&o.verbose, "v", false, "print every round's figures to stderr")
 	flag.StringVar(&o.before, "before", "", "a netbench binary built against an older shaper, measured side by side")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -62,6 +63,7 @@ type options struct {
 	secs              time.Duration
 	rounds, cycles    int
 	before            string
+	verbose           bool
 }
 
 type benchCase struct {
@@ -125,6 +127,10 @@ func run(o options) error {
 				}
 				k := key(b.name, c)
 				res[k] = append(res[k], r)
+				if o.verbose {
+					fmt.Fprintf(os.Stderr, "  round %d  %s %d/s %s: p50 %s p99 %s max %s, %d demotions\n", round+1,
+						c.delay, c.pps, b.name, fmtD(r.p50), fmtD(r.p99), fmtD(r.max), r.demoted)
+				}
 			}
 		}
 		fmt.Fprintf(os.Stderr, "round %d of %d done\n", round+1, o.rounds)
@@ -138,7 +144,7 @@ func run(o options) error {
 				fmtD(m.p50), fmtD(m.p99), fmtD(m.max), fmtD(m.err50), fmtD(m.err99), m.undelayed, m.lost,
 				fmtD(m.cpuPerPkt), 100*m.stamped, fmtD(m.readLag))
 			if m.demoted > 0 {
-				fmt.Printf("%-9s (the shaper's thread gave up real-time priority in round %d)\n", "", m.demoted)
+				fmt.Printf("%-9s (the shaper's thread gave up real-time priority for a while in %d of %d rounds)\n", "", m.demoted, len(res[key(b.name, c)]))
 			}
 		}
 	}
@@ -204,9 +210,7 @@ func measure(p *nettest.Pair, exe string, c benchCase, secs, base time.Duration)
 		r.cpuPerPkt = st.cpu / time.Duration(st.seen)
 		r.stamped = float64(st.stamped) / float64(st.seen)
 	}
-	if st.demoted {
-		r.demoted = 1
-	}
+	r.demoted = int(st.demoted)
 	if st.seen > 0 {
 		r.readLag = st.readLag / time.Duration(st.seen)
 	}
@@ -252,7 +256,7 @@ func medianResult(rs []result) result {
 		cpuPerPkt: d(func(r result) time.Duration { return r.cpuPerPkt }),
 		readLag:   d(func(r result) time.Duration { return r.readLag }),
 		stamped:   med(func(r result) float64 { return r.stamped }),
-		demoted:   slices.IndexFunc(rs, func(r result) bool { return r.demoted > 0 }) + 1,
+		demoted:   len(slices.DeleteFunc(slices.Clone(rs), func(r result) bool { return r.demoted == 0 })),
 	}
 }
 

@@ -73,12 +73,15 @@ func receive(sink *net.UDPConn, got []time.Duration, sent <-chan struct{}) {
 			}
 		}
 		at := time.Now().UnixNano()
-		if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
-			for _, m := range msgs {
-				if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SO_TIMESTAMPNS && len(m.Data) >= 16 {
-					at = int64(binary.NativeEndian.Uint64(m.Data[0:8]))*1e9 + int64(binary.NativeEndian.Uint64(m.Data[8:16]))
-				}
+		for b := oob[:oobn]; len(b) > 0; { // one message at a time: no allocation per datagram
+			h, data, rest, err := unix.ParseOneSocketControlMessage(b)
+			if err != nil {
+				break
 			}
+			if h.Level == unix.SOL_SOCKET && h.Type == unix.SO_TIMESTAMPNS && len(data) >= 16 {
+				at = int64(binary.NativeEndian.Uint64(data[0:8]))*1e9 + int64(binary.NativeEndian.Uint64(data[8:16]))
+			}
+			b = rest
 		}
 		if k < 16 {
 			continue

@@ -56,7 +56,7 @@ type QueueStats struct {
 	// the consumer read each packet to get when the kernel queued it:
 	// measured for stamped packets, estimated for the others.
 	ReadLag atomic.Uint64
-	// Demoted says the thread gave up its real-time priority: it took more
-	// than rtBudget of CPU in a second.
-	Demoted atomic.Bool
+	// Demoted counts the times the thread gave up its real-time priority:
+	// it took more than rtMaxShare of a CPU over a second.
+	Demoted atomic.Uint64
 }

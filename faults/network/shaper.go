@@ -21,9 +21,18 @@ const (
 	maxWait      = 4 * time.Millisecond
 )
 
-// rtBudget is the CPU time per second the thread may take at real-time
-// priority; past it, it drops to normal priority for good.
-const rtBudget = 750 * time.Millisecond
+// The share of one CPU the thread may take at real-time priority, measured
+// over a second or more: past rtMaxShare it drops to normal priority, and
+// it takes real-time priority back once a later second is under
+// rtBackShare. Most of that CPU is the kernel's own packet path (reading
+// the queue, re-injecting each packet on its verdict), work netem does in
+// softirq ahead of every process; the cap is for a shaper that can no
+// longer keep up, which at real-time priority would only take the CPU from
+// the very senders it waits on.
+const (
+	rtMaxShare  = 0.9
+	rtBackShare = 0.6
+)
 
 // run is the queue's thread. It owns an OS thread: Go's timers wake up to
 // a millisecond late when the process is idle, and spinning for precision
@@ -32,7 +41,7 @@ const rtBudget = 750 * time.Millisecond
 // a normal thread still waits milliseconds for a CPU, so the thread asks
 // for the lowest real-time priority (SCHED_FIFO 1, as root), as netem's
 // timers run in the kernel ahead of every process; it mostly sleeps, and
-// gives the priority back if it ever takes more than rtBudget a second.
+// gives the priority back while it takes more than rtMaxShare of a CPU.
 func (q *Queue) run() {
 	defer q.done.Done() // on a thread of its own (goThrowaway), never the main one
 	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1000, 0, 0, 0)
@@ -71,12 +80,9 @@ func (q *Queue) run() {
 			return
 		}
 		if t-cpuWall > int64(time.Second) {
-			if c := threadCPU(); rt && c-cpuAt > int64(rtBudget) {
-				rt = realtime(false) // a busy shaper must not starve its own target
-				q.Stats.Demoted.Store(true)
-			} else {
-				cpuAt, cpuWall = c, t
-			}
+			c := threadCPU()
+			rt = q.priority(rt, float64(c-cpuAt)/float64(t-cpuWall))
+			cpuAt, cpuWall = c, t
 		}
 		if len(due) > 0 && next >= 0 && next-int64(releaseEarly) <= q.now() {
 			continue
@@ -105,6 +111,19 @@ func (q *Queue) run() {
 			_, _ = unix.Read(q.evfd, drain[:])
 		}
 	}
+}
+
+// priority says whether the thread is real-time after a second in which it
+// took share of a CPU, and switches it when that changes.
+func (q *Queue) priority(rt bool, share float64) bool {
+	switch {
+	case rt && share > rtMaxShare:
+		q.Stats.Demoted.Add(1)
+		return realtime(false)
+	case !rt && share < rtBackShare && q.Stats.Demoted.Load() > 0:
+		return realtime(true)
+	}
+	return rt
 }
 
 // realtime puts the calling thread at SCHED_FIFO 1 (on) or back to
