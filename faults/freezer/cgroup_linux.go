@@ -84,11 +84,16 @@ func mounted(version int) bool {
 // Hierarchy is the version of the hierarchy a freeze uses here: 1 when
 // the v1 freezer is mounted, else 2 (the unified one).
 func Hierarchy() int {
-	if mounted(1) {
+	if v1Freezer() {
 		return 1
 	}
 	return 2
 }
+
+// v1Freezer says a freeze uses the v1 freezer controller: it is mounted.
+// Tests on a hybrid host (v1 controllers beside an empty unified
+// hierarchy) turn it off to freeze through cgroup.freeze as on a v2 host.
+var v1Freezer = func() bool { return mounted(1) }
 
 // Dir is where the cgroup at path of a version's hierarchy is on disk.
 func Dir(version int, path string) (string, error) { return dirOf(version, path) }
@@ -179,7 +184,7 @@ func Locate(pid int) (Cgroup, error) {
 	if err != nil {
 		return Cgroup{}, fmt.Errorf("cgroup of pid %d: %w", pid, err)
 	}
-	l, version, ok := hierarchy(lines, mounted(1))
+	l, version, ok := hierarchy(lines, v1Freezer())
 	if !ok {
 		return Cgroup{}, fmt.Errorf("pid %d is in no freezer cgroup (neither a v1 freezer nor a unified hierarchy)", pid)
 	}

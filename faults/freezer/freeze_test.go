@@ -24,6 +24,31 @@ import (
 	"github.com/chaos-sre/chaos/faults/targets"
 )
 
+// forEachHierarchy runs f once per hierarchy a freeze can use here: the v1
+// freezer when it is mounted, and the unified hierarchy's cgroup.freeze
+// when that is mounted too (a hybrid host: f runs as on a v2 host).
+func forEachHierarchy(t *testing.T, f func(t *testing.T)) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CHAOS_REQUIRE_DOCKER") == "1" {
+			t.Fatal("making cgroups needs root (CHAOS_REQUIRE_DOCKER=1 says this must run)")
+		}
+		t.Skip("making cgroups needs root")
+	}
+	if !v1Freezer() {
+		t.Run("v2", f)
+		return
+	}
+	t.Run("v1", f)
+	if !mounted(2) {
+		return // v1 only: nothing else to try here
+	}
+	t.Run("v2", func(t *testing.T) {
+		defer func(old func() bool) { v1Freezer = old }(v1Freezer)
+		v1Freezer = func() bool { return false }
+		f(t)
+	})
+}
+
 // sleeper is a child process in a cgroup of its own (v1 freezer when the
 // host mounts it, else the unified hierarchy), removed when the test ends.
 type sleeper struct {
@@ -34,9 +59,6 @@ type sleeper struct {
 
 func newSleeper(t *testing.T) *sleeper {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("making cgroups needs root")
-	}
 	version := Hierarchy()
 	var err error
 	s := &sleeper{path: fmt.Sprintf("/chaos-test-%06x", rand.Uint32()&0xffffff)}
@@ -69,71 +91,83 @@ func (s *sleeper) target() targets.Target {
 }
 
 func TestFreezeThenRollbackThaws(t *testing.T) {
-	s := newSleeper(t)
-	env, j := faultstest.Env(t, s.target())
-	f := &Freeze{}
-	require.NoError(t, f.Preflight(context.Background(), env.Targets))
-	require.NoError(t, f.Inject(context.Background(), env))
-	assert.Equal(t, control[s.cg.Version].freeze, s.state(t))
-	assert.Contains(t, f.Mechanism(), "the process's cgroup")
-	require.Len(t, j.Pending(), 1, "journaled")
-	assert.Equal(t, "cgroup-thaw", j.Pending()[0].Action)
+	forEachHierarchy(t, func(t *testing.T) {
+		s := newSleeper(t)
+		env, j := faultstest.Env(t, s.target())
+		f := &Freeze{}
+		require.NoError(t, f.Preflight(context.Background(), env.Targets))
+		require.NoError(t, f.Inject(context.Background(), env))
+		assert.Equal(t, control[s.cg.Version].freeze, s.state(t))
+		assert.Contains(t, f.Mechanism(), "the process's cgroup")
+		require.Len(t, j.Pending(), 1, "journaled")
+		assert.Equal(t, "cgroup-thaw", j.Pending()[0].Action)
 
-	require.NoError(t, f.Rollback(context.Background()))
-	assert.Equal(t, control[s.cg.Version].thaw, s.state(t))
-	assert.Empty(t, j.Pending())
-	require.NoError(t, f.Rollback(context.Background()), "rollback twice is harmless")
+		require.NoError(t, f.Rollback(context.Background()))
+		assert.Equal(t, control[s.cg.Version].thaw, s.state(t))
+		assert.Empty(t, j.Pending())
+		require.NoError(t, f.Rollback(context.Background()), "rollback twice is harmless")
+	})
 }
 
 func TestFreezeUndoneOfflineFromTheJournal(t *testing.T) {
-	s := newSleeper(t)
-	env, j := faultstest.Env(t, s.target())
-	require.NoError(t, (&Freeze{}).Inject(context.Background(), env))
-	e := j.Pending()[0]
-	faults.Forget(e) // as if the run had died
-	require.NoError(t, faults.Undo(context.Background(), e, Undoers))
-	assert.Equal(t, control[s.cg.Version].thaw, s.state(t))
+	forEachHierarchy(t, func(t *testing.T) {
+		s := newSleeper(t)
+		env, j := faultstest.Env(t, s.target())
+		require.NoError(t, (&Freeze{}).Inject(context.Background(), env))
+		e := j.Pending()[0]
+		faults.Forget(e) // as if the run had died
+		require.NoError(t, faults.Undo(context.Background(), e, Undoers))
+		assert.Equal(t, control[s.cg.Version].thaw, s.state(t))
+	})
 }
 
 func TestFreezeRefusesACgroupFrozenBefore(t *testing.T) {
-	s := newSleeper(t)
-	require.NoError(t, s.cg.Set(context.Background(), true, Wait))
-	env, j := faultstest.Env(t, s.target())
-	err := (&Freeze{}).Inject(context.Background(), env)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "already frozen, not by this run")
-	assert.Empty(t, j.Pending(), "nothing journaled, nothing to thaw")
+	forEachHierarchy(t, func(t *testing.T) {
+		s := newSleeper(t)
+		require.NoError(t, s.cg.Set(context.Background(), true, Wait))
+		env, j := faultstest.Env(t, s.target())
+		err := (&Freeze{}).Inject(context.Background(), env)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "already frozen, not by this run")
+		assert.Empty(t, j.Pending(), "nothing journaled, nothing to thaw")
+	})
 }
 
 func TestFreezeRefusesTheCgroupOfChaosItself(t *testing.T) {
-	env, _ := faultstest.Env(t, targets.Target{Name: "me", Pid: os.Getpid()})
-	err := (&Freeze{}).Inject(context.Background(), env)
-	require.Error(t, err)
-	assert.True(t, errors.Is(err, targets.ErrRefused), "%v", err)
-	err = (&Freeze{}).Preflight(context.Background(), []targets.Target{{Name: "web", Container: "0123"}})
-	assert.True(t, errors.Is(err, targets.ErrRefused), "a Docker container is pause's: %v", err)
+	forEachHierarchy(t, func(t *testing.T) {
+		env, _ := faultstest.Env(t, targets.Target{Name: "me", Pid: os.Getpid()})
+		err := (&Freeze{}).Inject(context.Background(), env)
+		require.Error(t, err)
+		assert.True(t, errors.Is(err, targets.ErrRefused), "%v", err)
+		err = (&Freeze{}).Preflight(context.Background(), []targets.Target{{Name: "web", Container: "0123"}})
+		assert.True(t, errors.Is(err, targets.ErrRefused), "a Docker container is pause's: %v", err)
+	})
 }
 
 func TestThawOfAGoneCgroupIsDone(t *testing.T) {
-	s := newSleeper(t)
-	env, j := faultstest.Env(t, s.target())
-	require.NoError(t, (&Freeze{}).Inject(context.Background(), env))
-	e := j.Pending()[0]
-	faults.Forget(e)
-	s.remove(t)
-	require.NoError(t, faults.Undo(context.Background(), e, Undoers))
+	forEachHierarchy(t, func(t *testing.T) {
+		s := newSleeper(t)
+		env, j := faultstest.Env(t, s.target())
+		require.NoError(t, (&Freeze{}).Inject(context.Background(), env))
+		e := j.Pending()[0]
+		faults.Forget(e)
+		s.remove(t)
+		require.NoError(t, faults.Undo(context.Background(), e, Undoers))
+	})
 }
 
 func TestThawOfACgroupMadeAgainIsNotSame(t *testing.T) {
-	s := newSleeper(t)
-	env, j := faultstest.Env(t, s.target())
-	require.NoError(t, (&Freeze{}).Inject(context.Background(), env))
-	e := j.Pending()[0]
-	faults.Forget(e)
-	s.remove(t)
-	require.NoError(t, os.Mkdir(s.cg.Dir, 0o755))
-	err := faults.Undo(context.Background(), e, Undoers)
-	assert.True(t, faults.IsNotSame(err), "%v", err)
+	forEachHierarchy(t, func(t *testing.T) {
+		s := newSleeper(t)
+		env, j := faultstest.Env(t, s.target())
+		require.NoError(t, (&Freeze{}).Inject(context.Background(), env))
+		e := j.Pending()[0]
+		faults.Forget(e)
+		s.remove(t)
+		require.NoError(t, os.Mkdir(s.cg.Dir, 0o755))
+		err := faults.Undo(context.Background(), e, Undoers)
+		assert.True(t, faults.IsNotSame(err), "%v", err)
+	})
 }
 
 // remove thaws the sleeper, ends it and removes its cgroup (a frozen v1 task
@@ -151,18 +185,20 @@ func (s *sleeper) remove(t *testing.T) {
 }
 
 func TestStoppingSeesASignalPendingOnAFrozenProcess(t *testing.T) {
-	s := newSleeper(t)
-	require.NoError(t, s.cg.Set(context.Background(), true, Wait))
-	stopping, err := s.cg.Stopping()
-	require.NoError(t, err)
-	assert.False(t, stopping)
-	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
-	stopping, err = s.cg.Stopping()
-	require.NoError(t, err)
-	assert.True(t, stopping, "SIGTERM pending on a frozen process")
-	require.NoError(t, s.cg.Set(context.Background(), false, Wait))
-	_ = s.cmd.Wait() // thawed, it takes its SIGTERM
-	n, err := s.cg.Procs()
-	require.NoError(t, err)
-	assert.Zero(t, n)
+	forEachHierarchy(t, func(t *testing.T) {
+		s := newSleeper(t)
+		require.NoError(t, s.cg.Set(context.Background(), true, Wait))
+		stopping, err := s.cg.Stopping()
+		require.NoError(t, err)
+		assert.False(t, stopping)
+		require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
+		stopping, err = s.cg.Stopping()
+		require.NoError(t, err)
+		assert.True(t, stopping, "SIGTERM pending on a frozen process")
+		require.NoError(t, s.cg.Set(context.Background(), false, Wait))
+		_ = s.cmd.Wait() // thawed, it takes its SIGTERM
+		n, err := s.cg.Procs()
+		require.NoError(t, err)
+		assert.Zero(t, n)
+	})
 }
