@@ -82,16 +82,23 @@ type Change struct {
 // journals the outcome. A change that failed is not undone at rollback
 // (unless owned): what it would "undo" may be another's.
 func (c *Changes) Apply(env Env, ch Change, do func() error) error {
+	_, err := c.ApplyEntry(env, ch, do)
+	return err
+}
+
+// ApplyEntry is Apply that also returns the journal entry's id (0 when
+// nothing was journaled), for UndoEntry.
+func (c *Changes) ApplyEntry(env Env, ch Change, do func() error) (int, error) {
 	if env.Journal == nil {
-		return errors.New("no journal: refusing to make an unjournaled change")
+		return 0, errors.New("no journal: refusing to make an unjournaled change")
 	}
 	e, err := env.Journal.Record(env.Fault, ch.Target, ch.Key, ch.Action, ch.Data)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	derr := do()
 	if derr != nil && !ch.Owned {
-		return errors.Join(derr, env.Journal.Failed(e.ID, derr))
+		return e.ID, errors.Join(derr, env.Journal.Failed(e.ID, derr))
 	}
 	live.Store(liveKey(e), ch.Undo)
 	c.mu.Lock()
@@ -99,9 +106,35 @@ func (c *Changes) Apply(env Env, ch Change, do func() error) error {
 	c.entries = append(c.entries, e)
 	c.mu.Unlock()
 	if derr != nil {
-		return derr
+		return e.ID, derr
 	}
-	return env.Journal.Done(e.ID)
+	return e.ID, env.Journal.Done(e.ID)
+}
+
+// UndoEntry undoes one change before the rollback (a change a newer one
+// replaced), marks it undone and forgets it; an id it does not hold (never
+// applied, or undone already) is nothing to do.
+func (c *Changes) UndoEntry(ctx context.Context, id int) error {
+	c.mu.Lock()
+	i := slices.IndexFunc(c.entries, func(e journal.Entry) bool { return e.ID == id })
+	if i < 0 {
+		c.mu.Unlock()
+		return nil
+	}
+	e, j := c.entries[i], c.journal
+	c.entries = slices.Delete(c.entries, i, i+1)
+	c.mu.Unlock()
+	undo, _ := live.Load(liveKey(e))
+	if err := Undo(ctx, e, nil); err != nil && !IsNotSame(err) {
+		if undo != nil {
+			live.Store(liveKey(e), undo)
+		}
+		c.mu.Lock()
+		c.entries = append(c.entries, e) // the rollback tries again
+		c.mu.Unlock()
+		return fmt.Errorf("undo %s on %s: %w", e.Action, e.Target, err)
+	}
+	return j.Undone(e.ID)
 }
 
 // Rollback undoes every change that took effect, newest first, and marks

@@ -44,13 +44,16 @@ func (f *Fault) Inject(ctx context.Context, env faults.Env) error {
 	// agents of several nodes at once
 	err = kclient.Each(ctx, plan.byAgent(), func(ctx context.Context, ts []target) error {
 		for _, t := range ts {
-			if err := f.apply(ctx, env, t, &mechs); err != nil {
+			if _, err := f.apply(ctx, env, t, &mechs); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	f.setMechanism(plan, &mechs)
+	if err == nil && namesPeers(f.inner) {
+		f.follows.Start(FollowEvery, func(ctx context.Context) { f.follow(ctx, env.Log) })
+	}
 	return err
 }
 
@@ -72,10 +75,10 @@ func (p plan) byAgent() [][]target {
 
 // apply journals the fault of one target, asks its agent to apply it, and
 // keeps its lease renewed.
-func (f *Fault) apply(ctx context.Context, env faults.Env, t target, mechs *sync.Map) error {
+func (f *Fault) apply(ctx context.Context, env faults.Env, t target, mechs *sync.Map) (*placed, error) {
 	req, err := f.request(ctx, env, t)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	held := t.agent.Held(t.pod, req.ID, agent.PathFaults+"/"+req.ID)
 	ch := faults.Change{Target: t.t.Name, Key: held.LeaseKey(), Action: podproxy.Action, Data: held, Owned: true,
@@ -84,14 +87,18 @@ func (f *Fault) apply(ctx context.Context, env faults.Env, t target, mechs *sync
 			return held.Release(ctx, &f.tokens)
 		}}
 	var got agent.Applied
-	err = f.changes.Apply(env, ch, func() error { return t.agent.Call(ctx, http.MethodPost, agent.PathFaults, req, &got) })
+	entry, err := f.changes.ApplyEntry(env, ch, func() error { return t.agent.Call(ctx, http.MethodPost, agent.PathFaults, req, &got) })
 	if err != nil {
-		return fmt.Errorf("%s on pod %s: %w", f.kind, t.pod, f.callErr(err, "apply it", t.agent))
+		return nil, fmt.Errorf("%s on pod %s: %w", f.kind, t.pod, f.callErr(err, "apply it", t.agent))
 	}
 	f.renew.add(t.agent, req.ID, f.lease, env.Log)
 	mechs.Store(t.agent.Node, got.Mechanism)
 	fmt.Fprintf(env.Log, "  %s on pod %s by %s (lease %s)%s\n", f.kind, t.pod, t.agent, f.lease, orNothing(": ", got.Mechanism))
-	return nil
+	p := &placed{t: t, env: env, id: req.ID, entry: entry}
+	f.mu.Lock()
+	f.placed = append(f.placed, p)
+	f.mu.Unlock()
+	return p, nil
 }
 
 // request is what the agent is asked for target t: the pod named for good

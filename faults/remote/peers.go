@@ -53,17 +53,17 @@ func paramsFor(ctx context.Context, cs kubernetes.Interface, ns string, f faults
 		if err != nil {
 			return nil, fmt.Errorf("params.%s: %w", field, err)
 		}
+		slices.Sort(addrs) // the same addresses are the same parameters (follow.go compares them)
 		m[field], _ = json.Marshal(addrs)
 	}
 	return json.Marshal(m)
 }
 
 // ResolvePeers turns the peers of a pod of namespace ns into IPv4
-// addresses and CIDRs (see PeerForms), each once, in order. Pods are
-// read once, now: a peer pod made later (a restart elsewhere) has an
-// address the fault does not cover. A peer written wrong matches
-// targets.ErrRefused (an invalid experiment); one that names nothing that
-// exists now does not.
+// addresses and CIDRs (see PeerForms), each once, in order, as they are
+// now (a fault that is on follows them: follow.go). A peer written wrong
+// matches targets.ErrRefused (an invalid experiment); one that names
+// nothing that exists now does not.
 func ResolvePeers(ctx context.Context, cs kubernetes.Interface, ns string, peers []string) ([]string, error) {
 	var out []string
 	add := func(as ...string) {

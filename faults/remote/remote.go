@@ -61,9 +61,13 @@ type Fault struct {
 	changes faults.Changes
 	renew   renewer
 
-	mu     sync.Mutex
-	agents map[string]*podproxy.Agent // by API server and node
-	mech   string
+	follows kclient.Ticker // peers resolved again (follow.go)
+
+	mu       sync.Mutex
+	agents   map[string]*podproxy.Agent // by API server and node
+	mech     string
+	placed   []*placed // what the agents hold now, one per target pod
+	lastWarn string
 }
 
 var (
@@ -139,10 +143,15 @@ func (f *Fault) Preflight(ctx context.Context, ts []targets.Target) error {
 	})
 }
 
-// Rollback implements faults.Fault: the renewals stop, then every fault
+// Rollback implements faults.Fault: the peers are no longer followed and
+// the renewals stop, then every fault
 // the agents took is deleted (a DELETE of one they no longer hold is a
 // no-op).
 func (f *Fault) Rollback(ctx context.Context) error {
+	f.follows.Stop()
 	f.renew.stop()
+	f.mu.Lock()
+	f.placed = nil
+	f.mu.Unlock()
 	return f.changes.Rollback(ctx)
 }
