@@ -21,6 +21,7 @@ import (
 
 	"github.com/chaos-sre/chaos/faults"
 	"github.com/chaos-sre/chaos/faults/faultstest"
+	"github.com/chaos-sre/chaos/faults/journal"
 	"github.com/chaos-sre/chaos/faults/targets"
 )
 
@@ -146,28 +147,31 @@ func TestFreezeRefusesTheCgroupOfChaosItself(t *testing.T) {
 
 func TestThawOfAGoneCgroupIsDone(t *testing.T) {
 	forEachHierarchy(t, func(t *testing.T) {
-		s := newSleeper(t)
-		env, j := faultstest.Env(t, s.target())
-		require.NoError(t, (&Freeze{}).Inject(context.Background(), env))
-		e := j.Pending()[0]
-		faults.Forget(e)
-		s.remove(t)
+		e, _ := frozenThenGone(t)
 		require.NoError(t, faults.Undo(context.Background(), e, Undoers))
 	})
 }
 
 func TestThawOfACgroupMadeAgainIsNotSame(t *testing.T) {
 	forEachHierarchy(t, func(t *testing.T) {
-		s := newSleeper(t)
-		env, j := faultstest.Env(t, s.target())
-		require.NoError(t, (&Freeze{}).Inject(context.Background(), env))
-		e := j.Pending()[0]
-		faults.Forget(e)
-		s.remove(t)
+		e, s := frozenThenGone(t)
 		require.NoError(t, os.Mkdir(s.cg.Dir, 0o755))
 		err := faults.Undo(context.Background(), e, Undoers)
 		assert.True(t, faults.IsNotSame(err), "%v", err)
 	})
+}
+
+// frozenThenGone freezes a sleeper and removes it with its cgroup, as if
+// the run had died: what is left is its journal entry.
+func frozenThenGone(t *testing.T) (journal.Entry, *sleeper) {
+	t.Helper()
+	s := newSleeper(t)
+	env, j := faultstest.Env(t, s.target())
+	require.NoError(t, (&Freeze{}).Inject(context.Background(), env))
+	e := j.Pending()[0]
+	faults.Forget(e)
+	s.remove(t)
+	return e, s
 }
 
 // remove thaws the sleeper, ends it and removes its cgroup (a frozen v1 task
