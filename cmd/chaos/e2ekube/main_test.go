@@ -24,3 +24,10 @@ func chaosCmd(t *testing.T, env []string, args ...string) (*exec.Cmd, *clitest.B
 	t.Helper()
 	return clitest.Command(t, chaosBin.Path(t), env, args...)
 }
+
+// chaos runs the chaos binary to the end and returns its exit code and output.
+func chaos(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	cmd, out, errb := chaosCmd(t, nil, args...)
+	return clitest.Run(t, cmd, out, errb)
+}
