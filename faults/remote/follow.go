@@ -79,7 +79,8 @@ func (f *Fault) follow(ctx context.Context, log io.Writer) {
 				params, err = paramsFor(ctx, cs, p.t.pod.Namespace, f.inner)
 			}
 			if err != nil && ctx.Err() == nil {
-				f.warnOnce(log, fmt.Sprintf("  warning: %s: peers not resolved again (%v); the fault keeps the addresses it has\n", f.kind, err))
+				// a workload between pods, or the API for a moment: not a failure
+				f.warnOnce(log, fmt.Sprintf("  %s: peers not resolved again (%v); the fault keeps the addresses it has\n", f.kind, err))
 			}
 			fresh[key] = params
 		}
