@@ -11,12 +11,14 @@ import (
 )
 
 // nsRef is the journal data of a change in a network namespace: enough for
-// `chaos recover` to find the namespace again (pid, else its inode).
+// `chaos recover` to find the namespace again (pid, else its inode), and
+// its cookie to tell it from a later namespace given the same inode.
 type nsRef struct {
-	Pid   int    `json:"pid"`
-	Inode uint64 `json:"netns_inode"`
-	Table string `json:"table,omitempty"`
-	Link  string `json:"link,omitempty"`
+	Pid    int    `json:"pid"`
+	Inode  uint64 `json:"netns_inode"`
+	Cookie uint64 `json:"netns_cookie,omitempty"`
+	Table  string `json:"table,omitempty"`
+	Link   string `json:"link,omitempty"`
 }
 
 var tableSeq atomic.Int64
@@ -30,7 +32,7 @@ func tableName(env faults.Env) string {
 // namespace; q (may be nil) is the queue the rules feed, closed after the
 // table is gone.
 func (n *netFault) addRules(env faults.Env, t netTarget, rules []network.Rule, q *network.Queue) error {
-	ref := nsRef{Pid: t.ns.Pid, Inode: t.ns.Inode, Table: tableName(env)}
+	ref := nsRef{Pid: t.ns.Pid, Inode: t.ns.Inode, Cookie: t.ns.Cookie(), Table: tableName(env)}
 	ns := t.ns
 	undo := func(context.Context) error {
 		err := network.DelTable(ns, ref.Table)
@@ -47,7 +49,7 @@ func (n *netFault) addRules(env faults.Env, t netTarget, rules []network.Rule, q
 
 // addQdisc journals, then adds, a root qdisc on one link of t's namespace.
 func (n *netFault) addQdisc(env faults.Env, t netTarget, link string, q any) error {
-	ref := nsRef{Pid: t.ns.Pid, Inode: t.ns.Inode, Link: link}
+	ref := nsRef{Pid: t.ns.Pid, Inode: t.ns.Inode, Cookie: t.ns.Cookie(), Link: link}
 	ns := t.ns
 	undo := func(context.Context) error { return network.DelRootQdisc(ns, link) }
 	ch := faults.Change{Target: t.t.Name, Key: faults.NetnsKey(t.ns.Inode), Action: "tc-qdisc", Data: ref, Undo: undo}

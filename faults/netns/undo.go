@@ -28,7 +28,7 @@ func undoTable(_ context.Context, e journal.Entry) error {
 	if e.Key != faults.NetnsKey(ref.Inode) {
 		return &faults.NotSameError{What: fmt.Sprintf("network namespace %d", ref.Inode), Why: "the entry's lease key is " + e.Key}
 	}
-	ns, ok, err := network.Find(ref.Pid, ref.Inode)
+	ns, ok, err := network.Find(ref.Pid, ref.Inode, ref.Cookie)
 	if err != nil || !ok {
 		return err // the namespace is gone, and the table with it
 	}
@@ -44,7 +44,7 @@ func undoQdisc(_ context.Context, e journal.Entry) error {
 	if e.Key != faults.NetnsKey(ref.Inode) {
 		return &faults.NotSameError{What: fmt.Sprintf("network namespace %d", ref.Inode), Why: "the entry's lease key is " + e.Key}
 	}
-	ns, ok, err := network.Find(ref.Pid, ref.Inode)
+	ns, ok, err := network.Find(ref.Pid, ref.Inode, ref.Cookie)
 	if err != nil || !ok {
 		return err
 	}

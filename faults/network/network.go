@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 
 	"github.com/vishvananda/netns"
 )
@@ -39,6 +40,9 @@ type NS struct {
 	Pid   int    // the process it was found through; 0 for a path
 	Inode uint64 // the namespace's inode: /proc/PID/ns/net -> net:[INODE]
 	h     netns.NsHandle
+
+	cookieOnce sync.Once
+	cookie     uint64
 }
 
 // String names the namespace for messages.

@@ -14,7 +14,7 @@ func Open(string) (*NS, error) { return nil, notLinux() }
 
 // Find reopens a namespace by inode (Linux only). It never reports a
 // namespace as gone here: an undo from a Linux journal must not pass for done.
-func Find(int, uint64) (*NS, bool, error) { return nil, false, notLinux() }
+func Find(int, uint64, uint64) (*NS, bool, error) { return nil, false, notLinux() }
 
 // PidInode is the inode of a process's network namespace (Linux only).
 func PidInode(int) (uint64, error) { return 0, notLinux() }
@@ -72,3 +72,6 @@ func OpenQueue(*NS, Shape, uint32) (*Queue, error) { return nil, notLinux() }
 
 // Close does nothing: no queue was ever opened.
 func (q *Queue) Close() error { return nil }
+
+// Cookie is 0: no namespace is ever opened here.
+func (n *NS) Cookie() uint64 { return 0 }

@@ -26,7 +26,7 @@ func TestAvailable(t *testing.T) {
 	if _, err := OpenQueue(&NS{}, Shape{}, 0); !errors.Is(err, ErrNotAvailable) {
 		t.Errorf("OpenQueue: %v, want ErrNotAvailable", err)
 	}
-	if _, ok, err := Find(1, 1); ok || !errors.Is(err, ErrNotAvailable) {
+	if _, ok, err := Find(1, 1, 0); ok || !errors.Is(err, ErrNotAvailable) {
 		t.Errorf("Find: ok %v, %v; want not ok and ErrNotAvailable", ok, err)
 	}
 }

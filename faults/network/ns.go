@@ -109,18 +109,41 @@ func (n *NS) IsHost() bool {
 	return unix.Stat("/proc/1/ns/net", &st) == nil && st.Ino == n.Inode
 }
 
+// Cookie is the namespace's cookie (SO_NETNS_COOKIE, Linux 5.14), read
+// once from a socket made in it. Its inode only names a namespace while
+// it lives: the kernel gives the next namespace it makes the lowest
+// inode free, so a container started after another's namespace went
+// often gets that inode back within a second. A cookie is never given to
+// another namespace. 0 when the kernel has none.
+func (n *NS) Cookie() uint64 {
+	n.cookieOnce.Do(func() {
+		_ = n.Do(func() error {
+			fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				return err
+			}
+			defer unix.Close(fd)
+			n.cookie, err = unix.GetsockoptUint64(fd, unix.SOL_SOCKET, unix.SO_NETNS_COOKIE)
+			return err
+		})
+	})
+	return n.cookie
+}
+
 // Find reopens the namespace with inode ino for an undo in another process:
 // through pid when it still lives there, else through any process or named
-// namespace (/run/netns) that holds it. ok is false when the namespace is
-// gone, and with it everything the fault put into it.
-func Find(pid int, ino uint64) (n *NS, ok bool, err error) {
+// namespace (/run/netns) that holds it. A cookie other than 0 must match
+// too: a namespace made since with the same inode is another one. ok is
+// false when the namespace is gone, and with it everything the fault put
+// into it.
+func Find(pid int, ino, cookie uint64) (n *NS, ok bool, err error) {
 	try := func(path string, pid int) *NS {
 		var st unix.Stat_t
 		if unix.Stat(path, &st) != nil || st.Ino != ino {
 			return nil
 		}
 		n, err := openPath(path, pid)
-		if err != nil || n.Inode != ino {
+		if err != nil || n.Inode != ino || (cookie != 0 && n.Cookie() != cookie) {
 			if n != nil {
 				n.Close()
 			}

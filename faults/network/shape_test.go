@@ -107,7 +107,7 @@ func TestTbfAndPartitionAreRemovedByAnotherProcessView(t *testing.T) {
 	require.NoError(t, network.AddTable(p.NSA, "chaos-test-part", "chaos run test", sc.Rules(network.Verdict{Kind: "drop"})))
 
 	// recover finds the namespace by its inode, even without the pid
-	ns, ok, err := network.Find(0, p.NSA.Inode)
+	ns, ok, err := network.Find(0, p.NSA.Inode, 0)
 	require.NoError(t, err)
 	require.True(t, ok)
 	defer ns.Close()
@@ -118,7 +118,7 @@ func TestTbfAndPartitionAreRemovedByAnotherProcessView(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, append(append(tables, qdiscs...), queues...))
 
-	_, ok, err = network.Find(0, 1)
+	_, ok, err = network.Find(0, 1, 0)
 	assert.NoError(t, err)
 	assert.False(t, ok, "a namespace that is gone took its rules with it")
 }

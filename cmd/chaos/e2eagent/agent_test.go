@@ -107,9 +107,9 @@ func TestDeletedTargetLeavesNothing(t *testing.T) {
 	c := newCluster(t)
 	kubetest.Deployment(t, c.CS, c.NS, "web", 1, kubetest.PausePodSpec(8080))
 	pod := c.podOf("web")
-	pid, ino := podNetns(t, pod)
+	pid, ns := podNetns(t, pod)
 	_, agentPid := agentOnNode(t, c, pod.Spec.NodeName)
-	require.Empty(t, netnsRefs(t, agentPid, ino), "the agent holds nothing of the pod before the fault")
+	require.Empty(t, netnsRefs(t, agentPid, ns), "the agent holds nothing of the pod before the fault")
 	before := readHost(t)
 
 	cmd, _, errb := chaosCmd(t, c.Env, "run", longLatency(t, "{pod: "+pod.Name+"}", "200ms"), "--state-dir", c.State, "--seed", "6")
@@ -117,7 +117,7 @@ func TestDeletedTargetLeavesNothing(t *testing.T) {
 	run := clitest.RunID(t, errb)
 	waitFor(t, "the agent's table in the pod's namespace", 30*time.Second, func() bool { return len(chaosTables(t, pid)) > 0 })
 	// what the checks below look for is there while the fault is on
-	refs := netnsRefs(t, agentPid, ino)
+	refs := netnsRefs(t, agentPid, ns)
 	queues, err := inNetns(pid, "cat", "/proc/net/netfilter/nfnetlink_queue")
 	require.NoError(t, err)
 	t.Logf("run %s: net-latency on pod %s: tables %v; the agent holds its namespace by %v; NFQUEUE there: %q", run, pod.Name, chaosTables(t, pid), refs, queues)
@@ -132,11 +132,18 @@ func TestDeletedTargetLeavesNothing(t *testing.T) {
 	})
 	apiGone := time.Since(deleted)
 	var holders, agentRefs []string
-	waitFor(t, "nothing to hold the old pod's network namespace", 30*time.Second, func() bool {
-		holders, agentRefs = netnsHolders(ino), netnsRefs(t, agentPid, ino)
+	released := func() bool {
+		holders, agentRefs = netnsHolders(ns), netnsRefs(t, agentPid, ns)
 		return len(holders) == 0 && len(agentRefs) == 0
-	})
-	t.Logf("pod deleted: gone from the API %.2fs, its namespace net:[%d] held by nothing %.2fs after the delete", apiGone.Seconds(), ino, time.Since(deleted).Seconds())
+	}
+	for !released() {
+		if time.Since(deleted) > 30*time.Second {
+			t.Fatalf("30s after the delete, the old pod's namespace %v is still held: threads and mounts %v, the agent by %v; the agent's log:\n%s",
+				ns, holders, agentRefs, agentLog(t, c, mustAgent(t, c, pod.Spec.NodeName)))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("pod deleted: gone from the API %.2fs, its namespace %v held by nothing %.2fs after the delete", apiGone.Seconds(), ns, time.Since(deleted).Seconds())
 	assert.Empty(t, readHost(t).leftFor(before, run), "nothing left in the node's own namespace")
 	assert.Contains(t, agentLog(t, c, mustAgent(t, c, pod.Spec.NodeName)), "its pod is gone from the node")
 

@@ -23,6 +23,8 @@ import (
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/chaos-sre/chaos/faults/network"
 )
 
 // podPids lists the host pids of the processes of the pod with uid: their
@@ -59,22 +61,49 @@ func nsInode(link string) uint64 {
 	return ino
 }
 
-// podNetns is a host pid in pod's network namespace and that namespace's
-// inode, once the pod has processes on the node.
-func podNetns(t *testing.T, pod *corev1.Pod) (int, uint64) {
+// netnsID names one network namespace for good: its inode, which the
+// kernel gives the next namespace it makes once this one is freed (often
+// within the second on a busy node), and its cookie, which it never gives
+// again.
+type netnsID struct{ ino, cookie uint64 }
+
+func (id netnsID) String() string { return fmt.Sprintf("net:[%d] (cookie %d)", id.ino, id.cookie) }
+
+// is reports whether path (a /proc/…/ns/net link, an open namespace file, a
+// bind mount of one) is the namespace id.
+func (id netnsID) is(path string) bool {
+	var st unix.Stat_t
+	if unix.Stat(path, &st) != nil || st.Ino != id.ino {
+		return false
+	}
+	ns, err := network.Open(path)
+	if err != nil {
+		return false
+	}
+	defer ns.Close()
+	return ns.Inode == id.ino && ns.Cookie() == id.cookie
+}
+
+// podNetns is a host pid in pod's network namespace and that namespace,
+// once the pod has processes on the node.
+func podNetns(t *testing.T, pod *corev1.Pod) (int, netnsID) {
 	t.Helper()
 	var pid int
-	var ino uint64
+	var id netnsID
 	waitFor(t, "the processes of pod "+pod.Name+" on the node", 30*time.Second, func() bool {
 		for _, p := range podPids(string(pod.UID)) {
-			if ino = nsInode(fmt.Sprintf("/proc/%d/ns/net", p)); ino != 0 {
-				pid = p
-				return true
+			ns, err := network.OpenPid(p)
+			if err != nil {
+				continue
 			}
+			pid, id = p, netnsID{ns.Inode, ns.Cookie()}
+			ns.Close()
+			return true
 		}
 		return false
 	})
-	return pid, ino
+	require.NotZero(t, id.cookie, "the kernel has SO_NETNS_COOKIE")
+	return pid, id
 }
 
 // inNetns runs a command in the network namespace of pid (nsenter).
@@ -166,16 +195,16 @@ func (h hostState) leftFor(before hostState, run string) []string {
 	return left
 }
 
-// netnsRefs says how process pid still holds the network namespace with
-// inode ino: a thread in it, an open namespace file, or a socket made in
-// it (an NFQUEUE or netlink handle: SIOCGSKNS on a copy of the socket,
-// taken with pidfd_getfd).
-func netnsRefs(t *testing.T, pid int, ino uint64) []string {
+// netnsRefs says how process pid still holds the network namespace id: a
+// thread in it, an open namespace file, or a socket made in it (an NFQUEUE
+// or netlink handle: SIOCGSKNS on a copy of the socket, taken with
+// pidfd_getfd).
+func netnsRefs(t *testing.T, pid int, id netnsID) []string {
 	t.Helper()
 	var refs []string
 	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/ns/net", pid))
 	for _, p := range tasks {
-		if nsInode(p) == ino {
+		if id.is(p) {
 			refs = append(refs, "thread "+filepath.Base(filepath.Dir(filepath.Dir(p))))
 		}
 	}
@@ -184,12 +213,15 @@ func netnsRefs(t *testing.T, pid int, ino uint64) []string {
 	defer unix.Close(pidfd)
 	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
 	for _, e := range fds {
-		link, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, e.Name()))
+		path := fmt.Sprintf("/proc/%d/fd/%s", pid, e.Name())
+		link, err := os.Readlink(path)
 		if err != nil {
 			continue
 		}
-		if link == fmt.Sprintf("net:[%d]", ino) {
-			refs = append(refs, "fd "+e.Name()+" (the namespace)")
+		if link == fmt.Sprintf("net:[%d]", id.ino) {
+			if id.is(path) {
+				refs = append(refs, "fd "+e.Name()+" (the namespace)")
+			}
 			continue
 		}
 		if !strings.HasPrefix(link, "socket:") {
@@ -205,8 +237,7 @@ func netnsRefs(t *testing.T, pid int, ino uint64) []string {
 		if err != nil {
 			continue
 		}
-		var st unix.Stat_t
-		if unix.Fstat(nsfd, &st) == nil && st.Ino == ino {
+		if id.is(fmt.Sprintf("/proc/self/fd/%d", nsfd)) {
 			refs = append(refs, "fd "+e.Name()+" (a socket in it)")
 		}
 		unix.Close(nsfd)
@@ -215,18 +246,18 @@ func netnsRefs(t *testing.T, pid int, ino uint64) []string {
 }
 
 // netnsHolders lists every thread on the node in the network namespace
-// with inode ino, and the mounts of it (a bind mount keeps it too).
-func netnsHolders(ino uint64) []string {
+// id, and the mounts of it (a bind mount keeps it too).
+func netnsHolders(id netnsID) []string {
 	var out []string
 	tasks, _ := filepath.Glob("/proc/[0-9]*/task/[0-9]*/ns/net")
 	for _, p := range tasks {
-		if nsInode(p) == ino {
+		if nsInode(p) == id.ino && id.is(p) {
 			out = append(out, p)
 		}
 	}
 	if b, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
-			if strings.Contains(l, fmt.Sprintf("net:[%d]", ino)) {
+			if f := strings.Fields(l); len(f) > 4 && strings.Contains(l, fmt.Sprintf("net:[%d]", id.ino)) && id.is(f[4]) {
 				out = append(out, "mount "+l)
 			}
 		}
