@@ -114,7 +114,7 @@ cmd_build() {
   mkdir -p "$CACHE"
   local tmp start=$SECONDS
   tmp=$(mktemp -d "$CACHE/.build.XXXXXX")
-  say "building ${missing[*]} into $CACHE (cold: ~13 min on 2 cores; logs in $tmp)"
+  say "building ${missing[*]} into $CACHE (cold: ~14 min on 2 cores; logs in $tmp)"
   local pkgs=()
   for b in "${BINS[@]}"; do [[ -x $CACHE/$b ]] || pkgs+=("k8s.io/kubernetes/cmd/$b"); done
   [[ -x $CACHE/kwok ]] || pkgs+=(sigs.k8s.io/kwok/cmd/kwok)
