@@ -5,6 +5,7 @@
 package nettest
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -57,9 +58,24 @@ func New(t testing.TB) *Pair {
 	return p
 }
 
-// Make makes a pair; Close removes it.
-func Make() (p *Pair, err error) {
-	id := fmt.Sprintf("%05d", rand.IntN(100000))
+// Make makes a pair; Close removes it. Its names are random; a name found
+// taken (by a pair of a parallel test, or one left over) is tried again
+// under another.
+func Make() (*Pair, error) {
+	var err error
+	for range 3 {
+		var p *Pair
+		if p, err = make1(); !errors.Is(err, errTaken) {
+			return p, err
+		}
+	}
+	return nil, err
+}
+
+var errTaken = errors.New("name taken")
+
+func make1() (p *Pair, err error) {
+	id := fmt.Sprintf("%08x", rand.Uint32())
 	sub := 1 + rand.IntN(250)
 	p = &Pair{A: "chaost-" + id + "a", B: "chaost-" + id + "b",
 		AddrA: fmt.Sprintf("10.213.%d.1", sub), AddrB: fmt.Sprintf("10.213.%d.2", sub)}
@@ -78,7 +94,10 @@ func Make() (p *Pair, err error) {
 	}
 	for i, s := range steps {
 		if out, err := exec.Command("ip", s...).CombinedOutput(); err != nil {
-			return p, fmt.Errorf("ip %s: %v: %s", strings.Join(s, " "), err, out)
+			if i < 2 && strings.Contains(string(out), "File exists") {
+				err = errTaken
+			}
+			return p, fmt.Errorf("ip %s: %w: %s", strings.Join(s, " "), err, out)
 		}
 		if i < 2 {
 			name := s[2]
