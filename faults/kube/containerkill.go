@@ -170,6 +170,12 @@ func (k *ContainerKill) Inject(ctx context.Context, env faults.Env) error {
 		ch := faults.Change{Target: v.ref.String() + " " + v.container, Key: v.ref.LeaseKey(), Action: "kube-gone", Data: v.ref, Undo: noop}
 		if err := k.changes.Apply(env, ch, func() error {
 			_, err := execIn(ctx, v.ref.Cluster, v.ref.Namespace, v.ref.Name, v.container, "kill", "-s", k.signal(), "1")
+			var ee *ExecError
+			if errors.As(err, &ee) && ee.killed() {
+				// PID 1 took the signal and exited before kill did, and the
+				// container's teardown killed kill: the restart below says so
+				return nil
+			}
 			return k.execErr(v, err)
 		}); err != nil {
 			return err

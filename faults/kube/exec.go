@@ -45,6 +45,20 @@ func (e *ExecError) notFound() bool {
 	return strings.Contains(m, "executable file not found") || strings.Contains(m, "no such file")
 }
 
+// killed says the command itself was killed with SIGKILL (exit code 137):
+// the runtime tears down every process of a container once its PID 1 exits.
+func (e *ExecError) killed() bool {
+	if e.Status.Details == nil {
+		return false
+	}
+	for _, c := range e.Status.Details.Causes {
+		if c.Type == "ExitCode" && c.Message == "137" {
+			return true
+		}
+	}
+	return false
+}
+
 // execIn runs command in a container through the pods/exec subresource, on
 // a WebSocket with the v4.channel.k8s.io protocol (channel 1 stdout, 2
 // stderr, 3 the final Status). client-go's executor would bring in three
