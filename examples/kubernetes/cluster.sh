@@ -10,13 +10,18 @@
 #   cluster.sh kubeconfig         print the kubeconfig path (exit 1 when down)
 #   cluster.sh load-image IMG...  copy Docker images into the node's containerd
 #   cluster.sh build              only build the binaries into the cache
+#   cluster.sh reclaim            bring down a cluster left by a killed holder
+#                                 (see CHAOS_K8S_HOLDER); wait while it lives
 #   cluster.sh snapshot FILE      record the host state the cluster touches
 #   cluster.sh check-clean FILE   compare the host with FILE (after down)
 #
 # Environment: CHAOS_K8S_DIR (state, default /var/lib/chaos-k8s; the
 # kubeconfig is $CHAOS_K8S_DIR/kubeconfig), CHAOS_K8S_CACHE (binaries,
 # default ~/.cache/chaos-k8s), CHAOS_K8S_API_PORT (16443),
-# CHAOS_K8S_ETCD_PORT (12379, and +1 for peers).
+# CHAOS_K8S_ETCD_PORT (12379, and +1 for peers), CHAOS_K8S_HOLDER (the
+# pid of a run that brings the cluster up and down around its own work, as
+# .ci/run does: up records it, and reclaim knows a cluster whose holder is
+# gone was left by a killed run).
 #
 # For test writers: node "chaos-k8s-node"; pods on bridge chaos-k8s0 in
 # 10.244.0.0/24 (cluster CIDR 10.244.0.0/16); Services in 10.96.0.0/16,
@@ -227,6 +232,74 @@ stop() {
     fi
   fi
   rm -f "$f"
+}
+
+# ---------------------------------------------------------------- holder
+# A run that brings the cluster up and down around its own work (.ci/run)
+# names itself with CHAOS_K8S_HOLDER=PID; up records that pid and its start
+# time in $D/holder. A run killed before its down leaves the cluster up, and
+# the next run must not take that cluster's state for the host's own (its
+# snapshot, then its down, would differ): reclaim brings down a cluster
+# whose holder is gone, waits while the holder lives, and refuses a cluster
+# brought up by hand (no holder recorded): that one is someone's.
+
+# live_holder prints the recorded holder's pid when it still runs.
+live_holder() {
+  local pid st
+  [[ -r $D/holder ]] || return 1
+  read -r pid st <"$D/holder" || return 1
+  [[ -n ${pid:-} && $(start_time "$pid" 2>/dev/null) == "${st:-}" ]] || return 1
+  echo "$pid"
+}
+
+# take_holder records CHAOS_K8S_HOLDER as the holder (up runs it under the
+# lock); it refuses when another live run holds the cluster.
+take_holder() {
+  [[ -n ${CHAOS_K8S_HOLDER:-} ]] || return 0
+  local h st
+  if h=$(live_holder) && [[ $h != "$CHAOS_K8S_HOLDER" ]]; then
+    die "the cluster is held by pid $h ($(tr '\0' ' ' <"/proc/$h/cmdline" 2>/dev/null)): wait for it, or cluster.sh reclaim"
+  fi
+  st=$(start_time "$CHAOS_K8S_HOLDER") || die "CHAOS_K8S_HOLDER=$CHAOS_K8S_HOLDER: no such process"
+  echo "$CHAOS_K8S_HOLDER $st" >"$D/holder.tmp"
+  mv "$D/holder.tmp" "$D/holder"
+}
+
+# any_alive: a daemon of the cluster still runs.
+any_alive() {
+  local d
+  for d in "${DAEMONS[@]}"; do alive "$d" && return 0; done
+  return 1
+}
+
+cmd_reclaim() {
+  need_root reclaim
+  local h said=
+  while :; do
+    [[ -e $D/.chaos-k8s ]] || return 0
+    if h=$(live_holder); then
+      [[ $h == "${CHAOS_K8S_HOLDER:-}" ]] && return 0
+      [[ -n $said ]] || say "the cluster is held by pid $h ($(tr '\0' ' ' <"/proc/$h/cmdline" 2>/dev/null)); waiting for it to finish"
+      said=1
+      sleep 5
+      continue
+    fi
+    # the lock after the wait: the holder's own down takes it
+    mkdir -p "$CACHE_ROOT"
+    exec 9>"$CACHE_ROOT/.lock"
+    flock 9
+    live_holder >/dev/null || break
+    exec 9>&-
+  done
+  [[ -e $D/.chaos-k8s ]] || return 0
+  if [[ -r $D/holder ]]; then
+    say "bringing down the cluster left by a run that is gone (holder $(cut -d' ' -f1 "$D/holder"))"
+  elif any_alive; then
+    die "a cluster is up that no run holds (brought up by hand?): cluster.sh down, then run again"
+  else
+    say "clearing what a stopped cluster left in $D"
+  fi
+  cmd_down
 }
 
 # wait_for WHAT SECONDS DAEMON CMD...: retry CMD every half second; on
@@ -669,6 +742,7 @@ cmd_up() {
   need_root up
   local t0=$SECONDS
   if is_up; then
+    take_holder
     say "already up: node $NODE, kubeconfig $D/kubeconfig"
     echo "$D/kubeconfig"
     return 0
@@ -688,6 +762,7 @@ cmd_up() {
   chmod 700 "$D"
   # down removes only a folder that carries this mark
   touch "$D/.chaos-k8s"
+  take_holder
   refuse_stale
   make_pki
   write_configs
@@ -1009,7 +1084,8 @@ main() {
     build) cmd_build "$@" ;;
     snapshot) cmd_snapshot "$@" ;;
     check-clean) cmd_check_clean "$@" ;;
-    *) die "usage: $0 up|down|status|kubeconfig|load-image IMAGE...|build|snapshot FILE|check-clean FILE" ;;
+    reclaim) cmd_reclaim "$@" ;;
+    *) die "usage: $0 up|down|status|kubeconfig|load-image IMAGE...|build|reclaim|snapshot FILE|check-clean FILE" ;;
   esac
 }
 
