@@ -21,7 +21,8 @@
 # CHAOS_K8S_ETCD_PORT (12379, and +1 for peers), CHAOS_K8S_HOLDER (the
 # pid of a run that brings the cluster up and down around its own work, as
 # .ci/run does: up records it, and reclaim knows a cluster whose holder is
-# gone was left by a killed run).
+# gone was left by a killed run), CHAOS_K8S_RECLAIM_WAIT (how long reclaim
+# waits for a live holder, seconds, default 3600).
 #
 # For test writers: node "chaos-k8s-node"; pods on bridge chaos-k8s0 in
 # 10.244.0.0/24 (cluster CIDR 10.244.0.0/16); Services in 10.96.0.0/16,
@@ -274,14 +275,15 @@ any_alive() {
 
 cmd_reclaim() {
   need_root reclaim
-  local h said=
+  local h said= t0=$SECONDS wait=${CHAOS_K8S_RECLAIM_WAIT:-3600}
   while :; do
     [[ -e $D/.chaos-k8s ]] || return 0
     if h=$(live_holder); then
       [[ $h == "${CHAOS_K8S_HOLDER:-}" ]] && return 0
-      [[ -n $said ]] || say "the cluster is held by pid $h ($(tr '\0' ' ' <"/proc/$h/cmdline" 2>/dev/null)); waiting for it to finish"
+      [[ -n $said ]] || say "the cluster is held by pid $h ($(tr '\0' ' ' <"/proc/$h/cmdline" 2>/dev/null)); waiting up to $wait s for it to finish"
       said=1
-      sleep 5
+      ((SECONDS - t0 < wait)) || die "the cluster is still held by pid $h after $wait s"
+      sleep 1
       continue
     fi
     # the lock after the wait: the holder's own down takes it
