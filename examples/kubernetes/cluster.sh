@@ -1022,7 +1022,11 @@ cmd_snapshot() {
       "$s" 2>/dev/null | drop '^#|DOCKER|docker0|br-[0-9a-f]{12}' | sed 's/ \[[0-9]*:[0-9]*\]$//'
     done
     echo "## mounts"
-    awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { print $5, $(i + 1); break } }' /proc/self/mountinfo | drop '^/(var/lib/docker|run/docker)|/run/containerd/io.containerd.runtime.v2.task/moby/' | sort
+    # not /run/netns itself: the first `ip netns add` on a host (a test's,
+    # anyone's) bind-mounts that folder onto itself and nothing ever undoes
+    # it; a namespace left in it is a mount below it, and is seen
+    awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { print $5, $(i + 1); break } }' /proc/self/mountinfo |
+      drop '^(/(var/lib/docker|run/docker)|/run/containerd/io.containerd.runtime.v2.task/moby/|/run/netns )' | sort
     echo "## sysctls"
     for s in "${SYSCTLS[@]}" net.ipv4.ip_forward net.ipv4.conf.all.route_localnet net.bridge.bridge-nf-call-iptables \
       net.bridge.bridge-nf-call-ip6tables net.netfilter.nf_conntrack_max net.netfilter.nf_conntrack_tcp_timeout_established \
@@ -1032,9 +1036,11 @@ cmd_snapshot() {
     echo "## cgroups"
     find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d 2>/dev/null | drop '/docker$' | sort
     echo "## folders"
-    for s in "${HOST_PATHS[@]}" /var/log/pods /etc/cni /opt/cni /opt/containerd /etc/kubernetes /run/netns "$D"; do
+    for s in "${HOST_PATHS[@]}" /var/log/pods /etc/cni /opt/cni /opt/containerd /etc/kubernetes "$D"; do
       if [[ -e $s ]]; then echo "$s: $(ls -A "$s" 2>/dev/null | tr '\n' ' ')"; fi
     done
+    # what is in it, whether or not it exists (see mounts)
+    echo "/run/netns: $(ls -A /run/netns 2>/dev/null | tr '\n' ' ')"
     echo "## processes of the cluster"
     # daemons from the cache, or anything that names the state folder
     # (etcd, containerd and its shims); not the builds into the cache
