@@ -191,13 +191,21 @@ start_time() {
   echo "${fields[19]}"
 }
 
-# alive NAME: the daemon of pid file $D/run/NAME.pid still runs.
-alive() {
-  local f=$D/run/$1.pid pid st
-  [[ -r $f ]] || return 1
-  read -r pid st <"$f" || return 1
-  [[ $(start_time "$pid" 2>/dev/null) == "$st" ]]
+# live_pid FILE prints the pid of a "PID STARTTIME" file (start, up's
+# holder) when that process still runs.
+live_pid() {
+  local pid st
+  [[ -r $1 ]] || return 1
+  read -r pid st <"$1" || return 1
+  [[ -n ${pid:-} && $(start_time "$pid" 2>/dev/null) == "${st:-}" ]] || return 1
+  echo "$pid"
 }
+
+# alive NAME: the daemon of pid file $D/run/NAME.pid still runs.
+alive() { live_pid "$D/run/$1.pid" >/dev/null; }
+
+# describe PID: the pid and its command line, for messages.
+describe() { echo "pid $1 ($(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | sed 's/ $//'))"; }
 
 # start NAME ARGV...: run a daemon in its own session, its output to
 # $D/log/NAME.log, its pid and start time to $D/run/NAME.pid.
@@ -244,14 +252,7 @@ stop() {
 # whose holder is gone, waits while the holder lives, and refuses a cluster
 # brought up by hand (no holder recorded): that one is someone's.
 
-# live_holder prints the recorded holder's pid when it still runs.
-live_holder() {
-  local pid st
-  [[ -r $D/holder ]] || return 1
-  read -r pid st <"$D/holder" || return 1
-  [[ -n ${pid:-} && $(start_time "$pid" 2>/dev/null) == "${st:-}" ]] || return 1
-  echo "$pid"
-}
+live_holder() { live_pid "$D/holder"; }
 
 # take_holder records CHAOS_K8S_HOLDER as the holder (up runs it under the
 # lock); it refuses when another live run holds the cluster.
@@ -259,7 +260,7 @@ take_holder() {
   [[ -n ${CHAOS_K8S_HOLDER:-} ]] || return 0
   local h st
   if h=$(live_holder) && [[ $h != "$CHAOS_K8S_HOLDER" ]]; then
-    die "the cluster is held by pid $h ($(tr '\0' ' ' <"/proc/$h/cmdline" 2>/dev/null)): wait for it, or cluster.sh reclaim"
+    die "the cluster is held by $(describe "$h"): wait for it, or cluster.sh reclaim"
   fi
   st=$(start_time "$CHAOS_K8S_HOLDER") || die "CHAOS_K8S_HOLDER=$CHAOS_K8S_HOLDER: no such process"
   echo "$CHAOS_K8S_HOLDER $st" >"$D/holder.tmp"
@@ -280,7 +281,7 @@ cmd_reclaim() {
     [[ -e $D/.chaos-k8s ]] || return 0
     if h=$(live_holder); then
       [[ $h == "${CHAOS_K8S_HOLDER:-}" ]] && return 0
-      [[ -n $said ]] || say "the cluster is held by pid $h ($(tr '\0' ' ' <"/proc/$h/cmdline" 2>/dev/null)); waiting up to $wait s for it to finish"
+      [[ -n $said ]] || say "the cluster is held by $(describe "$h"); waiting up to $wait s for it to finish"
       said=1
       ((SECONDS - t0 < wait)) || die "the cluster is still held by pid $h after $wait s"
       sleep 1

@@ -11,15 +11,17 @@ package kubernetes_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/chaos-sre/chaos/faults"
 )
 
 // stateDir makes a folder that looks like one cluster.sh up made.
@@ -38,10 +40,9 @@ func liveProcess(t *testing.T) (pid int, line string) {
 	cmd := exec.Command("sleep", "120")
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(cmd.Process.Pid), "stat"))
+	st, err := faults.StartTime(cmd.Process.Pid)
 	require.NoError(t, err)
-	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+2:]))
-	return cmd.Process.Pid, strconv.Itoa(cmd.Process.Pid) + " " + fields[19] + "\n"
+	return cmd.Process.Pid, fmt.Sprintf("%d %d\n", cmd.Process.Pid, st)
 }
 
 // reclaim runs cluster.sh reclaim on state folder d with extra environment.
